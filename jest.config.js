@@ -1,0 +1,25 @@
+/**
+ * Jest under native ESM (run as `node --experimental-vm-modules`), because NestJS 12 ships ESM only.
+ * ts-jest compiles each file with the project's tsconfig; `.js` suffixes on relative imports are
+ * stripped so that Jest finds the `.ts` sources, and `@app/*` aliases point at the libraries' barrels.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: 'node',
+  rootDir: '.',
+  roots: ['<rootDir>/libs', '<rootDir>/src', '<rootDir>/test'],
+  testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: {
+    '^@app/dpop$': '<rootDir>/libs/dpop/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  // CommonJS packages that require() NestJS 12 (e.g. @nestjs-modules/ioredis) load only after
+  // the ESM @nestjs/common and @nestjs/core are in the module registry.
+  setupFiles: ['<rootDir>/test/jest.setup.ts'],
+  testTimeout: 30000,
+};

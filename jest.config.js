@@ -13,6 +13,7 @@ export default {
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
     '^@app/dpop$': '<rootDir>/libs/dpop/src/index.ts',
+    '^@app/dpop-client$': '<rootDir>/libs/dpop-client/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

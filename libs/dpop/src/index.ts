@@ -1,1 +1,45 @@
-export const PLACEHOLDER = 1;
+/**
+ * nest-dpop: DPoP (RFC 9449) for NestJS. This barrel is the library's only public door.
+ * @packageDocumentation
+ */
+export { DPoPModule } from './dpop.module.js';
+export { DPOP_MODULE_OPTIONS, DPOP_OPTIONS_TYPE, DPOP_ASYNC_OPTIONS_TYPE } from './dpop.module-definition.js';
+export type {
+  DPoPModuleOptions,
+  ResolvedDPoPOptions,
+  DPoPHttpRequest,
+} from './dpop-module-options.interface.js';
+export {
+  DPOP_DEFAULTS,
+  DPOP_RESOLVED_OPTIONS,
+  DPOP_BOUND_KEY,
+  DPOP_SKIP_KEY,
+  DPOP_REQUEST_RESULT,
+  SUPPORTED_DPOP_ALGORITHMS,
+  type DPoPAlgorithm,
+} from './dpop.constants.js';
+export { dpopOptionsFromEnv, resolveDPoPOptions } from './dpop-options.util.js';
+export { DPoPGuard } from './dpop.guard.js';
+export { DPoPBound, SkipDPoP, JKT, DPoPProof } from './dpop.decorators.js';
+export {
+  DPoPProofVerifier,
+  sha256Base64url,
+  type DPoPProofVerifierOptions,
+  type DPoPVerifyInput,
+  type VerifiedDPoPProof,
+  type DPoPPublicJwk,
+} from './dpop-proof.verifier.js';
+export {
+  DPoPError,
+  JtiStoreUnavailableError,
+  DPOP_ERROR_INFO,
+  type DPoPErrorCode,
+  type DPoPProblemSlug,
+} from './dpop.errors.js';
+export { DPoPException, createDPoPExceptionFactory, type DPoPProblemDetails } from './dpop.exception.js';
+export { JtiStore, InjectJtiStore } from './jti-store.interface.js';
+export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './in-memory-jti.store.js';
+export { RedisJtiStore, type RedisJtiStoreOptions } from './redis-jti.store.js';
+export { normalizeHttpUri } from './http-uri.util.js';
+export { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
+export { parseAuthorization, jwtConfirmationJkt, type PresentedAccessToken } from './access-token.util.js';

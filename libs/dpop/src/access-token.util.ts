@@ -1,0 +1,50 @@
+import { DPoPError } from './dpop.errors.js';
+
+/** How the request presented its access token (RFC 9449 §7.1 and RFC 6750 §2.1). */
+export interface PresentedAccessToken {
+  scheme: 'DPoP' | 'Bearer';
+  token: string;
+}
+
+/** token68 (RFC 9110 §11.2). */
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * Reads `Authorization: DPoP <token>` or `Authorization: Bearer <token>` (scheme names are
+ * case-insensitive). Other schemes are not ours: they give `undefined`. A DPoP or Bearer
+ * credential that is not a token68 is refused.
+ */
+export function parseAuthorization(header: string | string[] | undefined): PresentedAccessToken | undefined {
+  if (header === undefined) return undefined;
+  if (Array.isArray(header)) {
+    throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', 'More than one Authorization header');
+  }
+  const space = header.indexOf(' ');
+  const schemeName = (space === -1 ? header : header.slice(0, space)).toLowerCase();
+  const scheme = schemeName === 'dpop' ? 'DPoP' : schemeName === 'bearer' ? 'Bearer' : undefined;
+  if (scheme === undefined) return undefined;
+  const token = space === -1 ? '' : header.slice(space + 1).trim();
+  if (!TOKEN68.test(token) || token.length > 16_384) {
+    throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', `Malformed ${scheme} authorization header`);
+  }
+  return { scheme, token };
+}
+
+/**
+ * The default binding reader: `cnf.jkt` from a JWT access token's payload, read without
+ * verifying the token. Anything that is not a JWT with a string `cnf.jkt` counts as unbound.
+ * Extra members in `cnf` are allowed.
+ */
+export function jwtConfirmationJkt(token: string): string | undefined {
+  const dot1 = token.indexOf('.');
+  const dot2 = token.indexOf('.', dot1 + 1);
+  if (dot1 <= 0 || dot2 === -1) return undefined;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString('utf8'));
+    const cnf = (payload as { cnf?: unknown } | null)?.cnf;
+    const jkt = (cnf as { jkt?: unknown } | null | undefined)?.jkt;
+    return typeof jkt === 'string' && jkt !== '' ? jkt : undefined;
+  } catch {
+    return undefined;
+  }
+}

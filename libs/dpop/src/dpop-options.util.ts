@@ -1,0 +1,82 @@
+import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
+import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`DPoP option ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Applies defaults and refuses impossible settings, once, at start-up. */
+export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPoPOptions {
+  const algorithms = options.algorithms ?? DPOP_DEFAULTS.algorithms;
+  assertSupportedAlgorithms(algorithms, 'DPoP option algorithms');
+  return {
+    enabled: options.enabled ?? DPOP_DEFAULTS.enabled,
+    required: options.required ?? DPOP_DEFAULTS.required,
+    proofTtl: positive('proofTtl', options.proofTtl ?? DPOP_DEFAULTS.proofTtl),
+    clockSkew: positive('clockSkew', options.clockSkew ?? DPOP_DEFAULTS.clockSkew),
+    algorithms: [...new Set(algorithms)],
+    store: options.store,
+    publicUrl: options.publicUrl,
+    requestUrl: options.requestUrl,
+    resolveTokenBinding: options.resolveTokenBinding,
+    problemTypeBase: options.problemTypeBase ?? DPOP_DEFAULTS.problemTypeBase,
+    requestProperty: options.requestProperty ?? DPOP_DEFAULTS.requestProperty,
+    maxProofLength: positive('maxProofLength', options.maxProofLength ?? DPOP_DEFAULTS.maxProofLength),
+    keyCacheSize: options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize,
+    clock: options.clock ?? Date.now,
+  };
+}
+
+function parseBoolean(name: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+function parseSeconds(name: string, raw: string): number {
+  const value = raw.trim();
+  if (!/^[0-9]+$/.test(value) || Number(value) <= 0 || Number(value) > 86_400) {
+    throw new Error(`${name} must be a whole number of seconds from 1 to 86400, got "${raw}"`);
+  }
+  return Number(value);
+}
+
+function parseAlgorithms(name: string, raw: string): DPoPAlgorithm[] {
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  assertSupportedAlgorithms(list, name);
+  return [...list];
+}
+
+/**
+ * Reads `DPOP_ENABLED`, `DPOP_REQUIRED`, `DPOP_PROOF_TTL`, `DPOP_CLOCK_SKEW` and
+ * `DPOP_ALGORITHMS`. Unset variables are left out (so the defaults apply); a bad value throws at
+ * start-up with a message naming the variable.
+ *
+ * @example DPoPModule.forRoot({ ...dpopOptionsFromEnv(), store })
+ */
+export function dpopOptionsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): Pick<DPoPModuleOptions, 'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms'> {
+  const options: Pick<
+    DPoPModuleOptions,
+    'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms'
+  > = {};
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value;
+  };
+  let raw: string | undefined;
+  if ((raw = read('DPOP_ENABLED')) !== undefined) options.enabled = parseBoolean('DPOP_ENABLED', raw);
+  if ((raw = read('DPOP_REQUIRED')) !== undefined) options.required = parseBoolean('DPOP_REQUIRED', raw);
+  if ((raw = read('DPOP_PROOF_TTL')) !== undefined) options.proofTtl = parseSeconds('DPOP_PROOF_TTL', raw);
+  if ((raw = read('DPOP_CLOCK_SKEW')) !== undefined) options.clockSkew = parseSeconds('DPOP_CLOCK_SKEW', raw);
+  if ((raw = read('DPOP_ALGORITHMS')) !== undefined) options.algorithms = parseAlgorithms('DPOP_ALGORITHMS', raw);
+  return options;
+}

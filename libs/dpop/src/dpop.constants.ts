@@ -1,0 +1,51 @@
+/** Proof signing algorithms this library can verify (RFC 9449 §5 asks for asymmetric only). */
+export const SUPPORTED_DPOP_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
+
+/** One of {@link SUPPORTED_DPOP_ALGORITHMS}. */
+export type DPoPAlgorithm = (typeof SUPPORTED_DPOP_ALGORITHMS)[number];
+
+/** Defaults from the ARCP DPoP specification (seconds where a duration). */
+export const DPOP_DEFAULTS = {
+  enabled: true,
+  required: false,
+  proofTtl: 120,
+  clockSkew: 60,
+  algorithms: [...SUPPORTED_DPOP_ALGORITHMS] as DPoPAlgorithm[],
+  problemTypeBase: 'https://arcp.0x001.tech/docs/problems/',
+  requestProperty: 'dpop',
+  maxProofLength: 8192,
+  keyCacheSize: 1000,
+} as const;
+
+/** Injection token of the resolved (defaults applied, validated) options. */
+export const DPOP_RESOLVED_OPTIONS = Symbol('DPOP_RESOLVED_OPTIONS');
+
+/** Metadata key set by `@DPoPBound()`. */
+export const DPOP_BOUND_KEY = 'dpop:bound';
+
+/** Metadata key set by `@SkipDPoP()`. */
+export const DPOP_SKIP_KEY = 'dpop:skip';
+
+/**
+ * Where the guard also puts the verified proof on the request, whatever `requestProperty` is,
+ * so that `@JKT()` and `@DPoPProof()` can read it without knowing the configuration.
+ */
+export const DPOP_REQUEST_RESULT = Symbol.for('nest-dpop.result');
+
+/**
+ * Throws unless `algorithms` is a non-empty list of supported algorithms.
+ * @param label what to name in the message (an option or an environment variable)
+ */
+export function assertSupportedAlgorithms(
+  algorithms: readonly string[],
+  label: string,
+): asserts algorithms is readonly DPoPAlgorithm[] {
+  if (algorithms.length === 0) throw new Error(`${label} must list at least one algorithm`);
+  for (const alg of algorithms) {
+    if (!(SUPPORTED_DPOP_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new Error(
+        `${label}: "${String(alg)}" is not a supported algorithm (${SUPPORTED_DPOP_ALGORITHMS.join(', ')})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { DPOP_BOUND_KEY, DPOP_REQUEST_RESULT, DPOP_SKIP_KEY } from './dpop.constants.js';
+import type { VerifiedDPoPProof } from './dpop-proof.verifier.js';
+
+/**
+ * The route (or every route of the controller) needs a DPoP-bound access token (`cnf.jkt`) and
+ * a valid proof from that key, whether DPoP is optional or required globally.
+ *
+ * @example
+ * ```ts
+ * @DPoPBound()
+ * @Post(':id/heartbeat')
+ * heartbeat(@JKT() jkt: string) {}
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7
+ */
+export const DPoPBound = (): MethodDecorator & ClassDecorator => SetMetadata(DPOP_BOUND_KEY, true);
+
+/**
+ * The guard does not check DPoP on this route (or controller), even when `required` is on:
+ * for public routes such as health checks and discovery documents.
+ *
+ * @example
+ * ```ts
+ * @SkipDPoP()
+ * @Get('health')
+ * health() {}
+ * ```
+ */
+export const SkipDPoP = (): MethodDecorator & ClassDecorator => SetMetadata(DPOP_SKIP_KEY, true);
+
+function verifiedProof(ctx: ExecutionContext): VerifiedDPoPProof | undefined {
+  const request = ctx.switchToHttp().getRequest<Record<symbol, unknown>>();
+  return request[DPOP_REQUEST_RESULT] as VerifiedDPoPProof | undefined;
+}
+
+/**
+ * The RFC 7638 thumbprint of the key that signed this request's verified proof, or `undefined`
+ * when no proof was verified (combine with `@DPoPBound()` to make it always present).
+ *
+ * @example
+ * ```ts
+ * @DPoPBound()
+ * @Get('me')
+ * me(@JKT() jkt: string) { return { jkt }; }
+ * ```
+ */
+export const JKT = createParamDecorator((_data: unknown, ctx: ExecutionContext) => verifiedProof(ctx)?.jkt);
+
+/**
+ * The whole verified proof ({@link VerifiedDPoPProof}), or `undefined` when none was verified.
+ *
+ * @example
+ * ```ts
+ * @Post('token')
+ * token(@DPoPProof() proof: VerifiedDPoPProof | undefined) {}
+ * ```
+ */
+export const DPoPProof = createParamDecorator((_data: unknown, ctx: ExecutionContext) => verifiedProof(ctx));

@@ -1,0 +1,111 @@
+/**
+ * Domain errors of the DPoP core, with stable string codes (in the manner of `jose`'s errors).
+ *
+ * These carry no HTTP: `dpop.exception.ts` maps them to RFC 7807 problems in exactly one place.
+ * Tests and callers should branch on `code`, never on `message`.
+ */
+
+/** The RFC 7807 problem slugs used by this library (appended to the configured problem base URI). */
+export type DPoPProblemSlug =
+  | 'dpop-required'
+  | 'dpop-invalid'
+  | 'dpop-binding-mismatch'
+  | 'token-not-dpop-bound'
+  | 'dpop-store-unavailable';
+
+/** Every stable error code the verifier and guard can produce. */
+export type DPoPErrorCode =
+  | 'ERR_DPOP_MISSING'
+  | 'ERR_DPOP_MULTIPLE_HEADERS'
+  | 'ERR_DPOP_TOO_LARGE'
+  | 'ERR_DPOP_MALFORMED'
+  | 'ERR_DPOP_INVALID_TYP'
+  | 'ERR_DPOP_UNSUPPORTED_ALG'
+  | 'ERR_DPOP_INVALID_JWK'
+  | 'ERR_DPOP_INVALID_SIGNATURE'
+  | 'ERR_DPOP_INVALID_CLAIM'
+  | 'ERR_DPOP_HTM_MISMATCH'
+  | 'ERR_DPOP_HTU_MISMATCH'
+  | 'ERR_DPOP_EXPIRED'
+  | 'ERR_DPOP_IAT_IN_FUTURE'
+  | 'ERR_DPOP_ATH_MISSING'
+  | 'ERR_DPOP_ATH_MISMATCH'
+  | 'ERR_DPOP_REPLAY'
+  | 'ERR_DPOP_BINDING_MISMATCH'
+  | 'ERR_DPOP_TOKEN_NOT_BOUND'
+  | 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF'
+  | 'ERR_DPOP_INVALID_AUTHORIZATION'
+  | 'ERR_DPOP_STORE_UNAVAILABLE';
+
+/** What each code means on the wire: problem slug, HTTP status and `WWW-Authenticate` error. */
+interface CodeInfo {
+  readonly slug: DPoPProblemSlug;
+  readonly status: 401 | 503;
+  /** RFC 9449 §7.1 / RFC 6750 §3.1 error code; `undefined` = challenge without an error. */
+  readonly challenge: 'invalid_dpop_proof' | 'invalid_token' | undefined;
+}
+
+const invalidProof: CodeInfo = { slug: 'dpop-invalid', status: 401, challenge: 'invalid_dpop_proof' };
+
+/** The one table from code to wire behaviour; `dpop.exception.ts` reads it. */
+export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
+  // No credentials at all: RFC 6750 §3.1 says a challenge without an error code.
+  ERR_DPOP_MISSING: { slug: 'dpop-required', status: 401, challenge: undefined },
+  ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF: {
+    slug: 'dpop-required',
+    status: 401,
+    challenge: 'invalid_dpop_proof',
+  },
+  ERR_DPOP_MULTIPLE_HEADERS: invalidProof,
+  ERR_DPOP_TOO_LARGE: invalidProof,
+  ERR_DPOP_MALFORMED: invalidProof,
+  ERR_DPOP_INVALID_TYP: invalidProof,
+  ERR_DPOP_UNSUPPORTED_ALG: invalidProof,
+  ERR_DPOP_INVALID_JWK: invalidProof,
+  ERR_DPOP_INVALID_SIGNATURE: invalidProof,
+  ERR_DPOP_INVALID_CLAIM: invalidProof,
+  ERR_DPOP_HTM_MISMATCH: invalidProof,
+  ERR_DPOP_HTU_MISMATCH: invalidProof,
+  ERR_DPOP_EXPIRED: invalidProof,
+  ERR_DPOP_IAT_IN_FUTURE: invalidProof,
+  ERR_DPOP_ATH_MISSING: invalidProof,
+  ERR_DPOP_ATH_MISMATCH: invalidProof,
+  ERR_DPOP_REPLAY: invalidProof,
+  ERR_DPOP_BINDING_MISMATCH: { slug: 'dpop-binding-mismatch', status: 401, challenge: 'invalid_token' },
+  ERR_DPOP_TOKEN_NOT_BOUND: { slug: 'token-not-dpop-bound', status: 401, challenge: 'invalid_token' },
+  ERR_DPOP_INVALID_AUTHORIZATION: { slug: 'dpop-invalid', status: 401, challenge: 'invalid_token' },
+  // The replay store could not answer: fail closed, and tell the client it may retry.
+  ERR_DPOP_STORE_UNAVAILABLE: { slug: 'dpop-store-unavailable', status: 503, challenge: undefined },
+};
+
+/**
+ * A refused DPoP proof or token binding. `code` is stable; `message` is the human detail that
+ * becomes the problem's `detail` (it never echoes attacker-controlled input).
+ */
+export class DPoPError extends Error {
+  override readonly name = 'DPoPError';
+
+  constructor(
+    /** Stable machine-readable code, e.g. `ERR_DPOP_REPLAY`. */
+    readonly code: DPoPErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The replay store could not record a jti (unreachable, timed out, full). The guard turns it
+ * into a 503: a proof is never let through unchecked.
+ */
+export class JtiStoreUnavailableError extends DPoPError {
+  constructor(message = 'DPoP replay store unavailable; try again later', options?: { cause?: unknown }) {
+    super('ERR_DPOP_STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/** Shorthand for an `ERR_DPOP_*` error whose detail follows the spec's "validation failed" form. */
+export function invalidProofError(code: DPoPErrorCode, reason: string): DPoPError {
+  return new DPoPError(code, `DPoP proof validation failed: ${reason}`);
+}

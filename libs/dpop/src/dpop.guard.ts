@@ -1,0 +1,147 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { jwtConfirmationJkt, parseAuthorization } from './access-token.util.js';
+import { DPOP_BOUND_KEY, DPOP_REQUEST_RESULT, DPOP_RESOLVED_OPTIONS, DPOP_SKIP_KEY } from './dpop.constants.js';
+import { DPoPError } from './dpop.errors.js';
+import { createDPoPExceptionFactory, type DPoPException } from './dpop.exception.js';
+import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
+import { DPoPProofVerifier, type VerifiedDPoPProof } from './dpop-proof.verifier.js';
+import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
+
+/** The parts of a response the guard writes to: Node's `ServerResponse` or Fastify's reply. */
+interface HeaderWritable {
+  setHeader?: (name: string, value: string) => unknown;
+  header?: (name: string, value: string) => unknown;
+}
+
+/**
+ * Enforces DPoP (RFC 9449) on HTTP routes: use it with `@UseGuards(DPoPGuard)` or as an
+ * `APP_GUARD`. A thin adapter: it reads the request, lets {@link DPoPProofVerifier} decide, puts
+ * the verified proof on the request (`req.dpop` by default) and turns refusals into RFC 7807
+ * problems with a `WWW-Authenticate: DPoP …` challenge.
+ *
+ * What it enforces, per route:
+ * - `enabled: false`: nothing.
+ * - `@SkipDPoP()`: nothing.
+ * - `@DPoPBound()`: an access token bound with `cnf.jkt`, and a valid proof from that key.
+ * - otherwise a sent proof must be valid (with `ath` when a token comes along, and the token's
+ *   key when it is bound); a bound token or the `DPoP` scheme without a proof is refused; with
+ *   `required: true` a proof must be sent.
+ *
+ * The guard checks the proof and the binding; it does not authenticate the access token itself.
+ * The application's own auth must still verify the token's signature, audience and expiry.
+ *
+ * Override {@link getRequest} / {@link getResponse} for other transports, as with
+ * `@nestjs/passport`'s `AuthGuard`.
+ */
+@Injectable()
+export class DPoPGuard implements CanActivate {
+  private readonly resolveUrl: RequestUrlResolver;
+  private readonly toException: (error: DPoPError, instance?: string) => DPoPException;
+  private readonly resolveBinding: (token: string) => string | undefined | Promise<string | undefined>;
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly verifier: DPoPProofVerifier,
+    @Inject(DPOP_RESOLVED_OPTIONS) protected readonly options: ResolvedDPoPOptions,
+  ) {
+    this.resolveUrl = createRequestUrlResolver(options);
+    this.toException = createDPoPExceptionFactory(options);
+    this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (!this.options.enabled || context.getType() !== 'http') return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(DPOP_SKIP_KEY, targets)) return true;
+    const bound = this.reflector.getAllAndOverride<boolean>(DPOP_BOUND_KEY, targets) ?? false;
+
+    const request = this.getRequest(context);
+    try {
+      const proof = await this.verifyRequest(request, bound);
+      if (proof !== undefined) {
+        request[this.options.requestProperty] = proof;
+        request[DPOP_REQUEST_RESULT] = proof;
+      }
+      return true;
+    } catch (error) {
+      if (!(error instanceof DPoPError)) throw error;
+      const exception = this.toException(error, pathOf(request));
+      const response = this.getResponse(context);
+      for (const [name, value] of Object.entries(exception.headers)) setHeader(response, name, value);
+      throw exception;
+    }
+  }
+
+  /** The request object; override for non-standard transports. */
+  protected getRequest(context: ExecutionContext): DPoPHttpRequest {
+    return context.switchToHttp().getRequest<DPoPHttpRequest>();
+  }
+
+  /** The response object; override for non-standard transports. */
+  protected getResponse(context: ExecutionContext): HeaderWritable {
+    return context.switchToHttp().getResponse<HeaderWritable>();
+  }
+
+  /**
+   * The decision, with no Nest in it.
+   * @returns the verified proof, or `undefined` when the route may proceed without one
+   * @throws {DPoPError}
+   */
+  protected async verifyRequest(
+    request: DPoPHttpRequest,
+    bound: boolean,
+  ): Promise<VerifiedDPoPProof | undefined> {
+    const presented = parseAuthorization(request.headers.authorization);
+    const token = presented?.token;
+    const boundJkt = token === undefined ? undefined : await this.resolveBinding(token);
+    const proof = request.headers.dpop;
+
+    if (bound) {
+      if (token === undefined) {
+        throw new DPoPError('ERR_DPOP_TOKEN_NOT_BOUND', 'This endpoint requires a DPoP-bound access token');
+      }
+      if (boundJkt === undefined) {
+        throw new DPoPError('ERR_DPOP_TOKEN_NOT_BOUND', 'Access token does not have DPoP binding (missing cnf.jkt)');
+      }
+    }
+    if (proof === undefined || proof === '') {
+      // A bound token without its proof is exactly what a thief would send (RFC 9449 §7.1):
+      // refuse it in every mode, whichever scheme carries it.
+      if (boundJkt !== undefined || presented?.scheme === 'DPoP') {
+        throw new DPoPError(
+          'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+          'A DPoP-bound access token requires a DPoP proof header',
+        );
+      }
+      if (this.options.required) {
+        throw new DPoPError('ERR_DPOP_MISSING', 'This endpoint requires a DPoP proof header');
+      }
+      return undefined;
+    }
+
+    const url = this.resolveUrl(request);
+    if (url === undefined) {
+      throw new DPoPError('ERR_DPOP_HTU_MISMATCH', 'DPoP htu cannot be checked: request URI is not valid');
+    }
+    return this.verifier.verify({
+      proof,
+      method: request.method ?? '',
+      url,
+      accessToken: token,
+      expectedJkt: boundJkt,
+    });
+  }
+}
+
+function pathOf(request: DPoPHttpRequest): string | undefined {
+  const target = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
+  if (typeof target !== 'string') return undefined;
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}
+
+function setHeader(response: HeaderWritable, name: string, value: string): void {
+  if (typeof response.setHeader === 'function') response.setHeader(name, value);
+  else if (typeof response.header === 'function') response.header(name, value);
+}

@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { DPOP_RESOLVED_OPTIONS } from './dpop.constants.js';
+import { ConfigurableDPoPModule, DPOP_MODULE_OPTIONS } from './dpop.module-definition.js';
+import { DPoPProofVerifier } from './dpop-proof.verifier.js';
+import { DPoPGuard } from './dpop.guard.js';
+import { dpopProviders } from './dpop.providers.js';
+import { JtiStore } from './jti-store.interface.js';
+
+/**
+ * DPoP for NestJS. Import once, at the root:
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [DPoPModule.forRoot({ required: true })],
+ *   providers: [{ provide: APP_GUARD, useClass: DPoPGuard }],
+ * })
+ * export class AppModule {}
+ * ```
+ *
+ * or with injected settings, e.g. a Redis replay store:
+ *
+ * ```ts
+ * DPoPModule.forRootAsync({
+ *   inject: [getRedisConnectionToken()],
+ *   useFactory: (redis: Redis) => ({ ...dpopOptionsFromEnv(), store: new RedisJtiStore(redis) }),
+ * })
+ * ```
+ *
+ * Global by default (`isGlobal: false` to opt out). Provides and exports {@link DPoPGuard},
+ * {@link DPoPProofVerifier} and the {@link JtiStore}.
+ */
+@Module({
+  providers: dpopProviders,
+  exports: [DPoPGuard, DPoPProofVerifier, JtiStore, DPOP_RESOLVED_OPTIONS, DPOP_MODULE_OPTIONS],
+})
+export class DPoPModule extends ConfigurableDPoPModule {}

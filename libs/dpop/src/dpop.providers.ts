@@ -1,0 +1,30 @@
+import type { Provider } from '@nestjs/common';
+import { DPOP_RESOLVED_OPTIONS } from './dpop.constants.js';
+import { DPOP_MODULE_OPTIONS } from './dpop.module-definition.js';
+import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
+import { resolveDPoPOptions } from './dpop-options.util.js';
+import { DPoPProofVerifier } from './dpop-proof.verifier.js';
+import { DPoPGuard } from './dpop.guard.js';
+import { InMemoryJtiStore } from './in-memory-jti.store.js';
+import { JtiStore } from './jti-store.interface.js';
+
+/** Everything the module provides, derived from its options once at start-up. */
+export const dpopProviders: Provider[] = [
+  {
+    provide: DPOP_RESOLVED_OPTIONS,
+    useFactory: (options: DPoPModuleOptions) => resolveDPoPOptions(options),
+    inject: [DPOP_MODULE_OPTIONS],
+  },
+  {
+    // The embedded default is process-local; pass `store` (e.g. a RedisJtiStore) to share it.
+    provide: JtiStore,
+    useFactory: (options: ResolvedDPoPOptions) => options.store ?? new InMemoryJtiStore(),
+    inject: [DPOP_RESOLVED_OPTIONS],
+  },
+  {
+    provide: DPoPProofVerifier,
+    useFactory: (options: ResolvedDPoPOptions, store: JtiStore) => new DPoPProofVerifier(store, options),
+    inject: [DPOP_RESOLVED_OPTIONS, JtiStore],
+  },
+  DPoPGuard,
+];

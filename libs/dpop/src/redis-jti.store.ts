@@ -1,0 +1,61 @@
+import type { Cluster, Redis } from 'ioredis';
+import { JtiStoreUnavailableError } from './dpop.errors.js';
+import { JtiStore } from './jti-store.interface.js';
+import { storedJti } from './jti-key.util.js';
+
+/** Options of {@link RedisJtiStore}. */
+export interface RedisJtiStoreOptions {
+  /** Prefix of every key. Default `arcp:dpop:jti:` (the spec's key layout). */
+  keyPrefix?: string;
+  /**
+   * Longest wait for Redis, in milliseconds, before the request is refused with 503.
+   * Default 2000. Set `0` to rely on the client's own `commandTimeout`.
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * A {@link JtiStore} on Redis, shared by every instance that uses the same server or cluster.
+ *
+ * One atomic command per proof: `SET <prefix><jti> 1 PX <ttl> NX`. It takes a client made by the
+ * application (ioredis `Redis` or `Cluster`) and never closes it: whoever made it owns it.
+ *
+ * Fails closed: a client that is not connected, a Redis error or a timeout rejects with
+ * {@link JtiStoreUnavailableError}, which the guard answers with 503.
+ */
+export class RedisJtiStore implements JtiStore {
+  private readonly keyPrefix: string;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    options: RedisJtiStoreOptions = {},
+  ) {
+    this.keyPrefix = options.keyPrefix ?? 'arcp:dpop:jti:';
+    this.timeoutMs = options.timeoutMs ?? 2000;
+  }
+
+  async recordIfNew(jti: string, ttlMs: number): Promise<boolean> {
+    // A client that is not ready would queue the command (ioredis' offline queue) and hold the
+    // request open until it reconnects; refuse at once instead.
+    if (this.client.status !== 'ready') {
+      throw new JtiStoreUnavailableError();
+    }
+    const command = this.client.set(this.keyPrefix + storedJti(jti), '1', 'PX', Math.ceil(ttlMs), 'NX');
+    let result: string | null;
+    try {
+      result = this.timeoutMs > 0 ? await withTimeout(command, this.timeoutMs) : await command;
+    } catch (cause) {
+      throw new JtiStoreUnavailableError(undefined, { cause });
+    }
+    return result === 'OK';
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

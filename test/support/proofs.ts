@@ -1,4 +1,4 @@
-import { randomUUID, createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, KeyObject, randomUUID, sign, type webcrypto } from 'node:crypto';
 import {
   calculateJwkThumbprint,
   exportJWK,
@@ -16,12 +16,19 @@ export type TestAlgorithm = (typeof ALGORITHMS)[number];
 /** A real key pair, made with `jose`, that signs proofs the way an independent client would. */
 export interface TestKey {
   alg: TestAlgorithm;
-  privateKey: CryptoKey;
+  /** A jose-made CryptoKey, or a node KeyObject for keys jose will not make. */
+  privateKey: CryptoKey | KeyObject;
   publicJwk: JWK;
   jkt: string;
 }
 
 export async function makeKey(alg: TestAlgorithm, modulusLength = 2048): Promise<TestKey> {
+  if (alg === 'RS256' && modulusLength < 2048) {
+    // jose refuses to make weak RSA keys; node:crypto makes the attacker's one for the tests.
+    const pair = generateKeyPairSync('rsa', { modulusLength });
+    const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
+    return { alg, privateKey: pair.privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
+  }
   const { privateKey, publicKey } = await generateKeyPair(alg, {
     extractable: true,
     ...(alg === 'RS256' && { modulusLength }),
@@ -59,4 +66,31 @@ export async function makeProof(key: TestKey, spec: ProofSpec): Promise<string> 
   for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
   const header = { typ: 'dpop+jwt', alg: key.alg, jwk: key.publicJwk, ...spec.header };
   return new SignJWT(payload).setProtectedHeader(header as never).sign(key.privateKey);
+}
+
+/** Base64url of a JSON value or of raw text. */
+export function b64(value: unknown): string {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+/**
+ * Signs any header and payload with the test key, bypassing `jose`'s own checks, so that tests can
+ * build proofs `jose` would refuse to make (wrong typ, private members in the jwk, …).
+ */
+export function signRaw(key: TestKey, header: unknown, payload: unknown): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  const privateKey =
+    key.privateKey instanceof KeyObject
+      ? key.privateKey
+      : KeyObject.from(key.privateKey as unknown as webcrypto.CryptoKey);
+  const signature =
+    key.alg === 'EdDSA'
+      ? sign(null, Buffer.from(input), privateKey)
+      : sign('sha256', Buffer.from(input), key.alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey);
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+/** A standard valid payload for a request. */
+export function claimsFor(htm: string, htu: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000), ...extra };
 }

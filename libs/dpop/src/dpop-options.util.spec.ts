@@ -1,0 +1,52 @@
+import { describe, expect, it } from '@jest/globals';
+import { dpopOptionsFromEnv, resolveDPoPOptions } from './dpop-options.util.js';
+
+describe('dpopOptionsFromEnv', () => {
+  it('leaves unset and empty variables out, so the defaults apply', () => {
+    expect(dpopOptionsFromEnv({})).toEqual({});
+    expect(dpopOptionsFromEnv({ DPOP_ENABLED: '  ' })).toEqual({});
+    expect(resolveDPoPOptions(dpopOptionsFromEnv({}))).toMatchObject({
+      enabled: true,
+      required: false,
+      proofTtl: 120,
+      clockSkew: 60,
+      algorithms: ['EdDSA', 'ES256', 'RS256'],
+    });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      dpopOptionsFromEnv({
+        DPOP_ENABLED: 'false',
+        DPOP_REQUIRED: 'TRUE',
+        DPOP_PROOF_TTL: '60',
+        DPOP_CLOCK_SKEW: '30',
+        DPOP_ALGORITHMS: ' EdDSA , ES256 ,',
+      }),
+    ).toEqual({ enabled: false, required: true, proofTtl: 60, clockSkew: 30, algorithms: ['EdDSA', 'ES256'] });
+  });
+
+  it.each([
+    ['DPOP_ENABLED', 'maybe'],
+    ['DPOP_REQUIRED', '2'],
+    ['DPOP_PROOF_TTL', 'abc'],
+    ['DPOP_PROOF_TTL', '-5'],
+    ['DPOP_PROOF_TTL', '0'],
+    ['DPOP_PROOF_TTL', '1.5'],
+    ['DPOP_CLOCK_SKEW', '999999'],
+    ['DPOP_ALGORITHMS', 'HS256'],
+    ['DPOP_ALGORITHMS', 'EdDSA,none'],
+    ['DPOP_ALGORITHMS', ','],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    expect(() => dpopOptionsFromEnv({ [name]: value })).toThrow(name);
+  });
+});
+
+describe('resolveDPoPOptions', () => {
+  it('refuses impossible settings at start-up', () => {
+    expect(() => resolveDPoPOptions({ proofTtl: 0 })).toThrow(/proofTtl/);
+    expect(() => resolveDPoPOptions({ clockSkew: Number.NaN })).toThrow(/clockSkew/);
+    expect(() => resolveDPoPOptions({ algorithms: [] })).toThrow(/algorithms/);
+    expect(() => resolveDPoPOptions({ algorithms: ['RS512' as never] })).toThrow(/RS512/);
+  });
+});

@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { JtiStoreUnavailableError } from './dpop.errors.js';
+import { InMemoryJtiStore } from './in-memory-jti.store.js';
+import type { JtiStore } from './jti-store.interface.js';
+import { RedisJtiStore } from './redis-jti.store.js';
+
+/** Every Redis key these tests write starts with this, and is deleted afterwards. */
+const PREFIX = `test:jti-contract:${process.pid}:`;
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: false, maxRetriesPerRequest: 1 });
+  return new Promise<void>((resolve, reject) => {
+    redis.once('ready', () => resolve());
+    redis.once('error', reject);
+  });
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The contract every JtiStore keeps, run against each implementation with a real backend. */
+describe.each([
+  ['InMemoryJtiStore', (): JtiStore => new InMemoryJtiStore()],
+  ['RedisJtiStore', (): JtiStore => new RedisJtiStore(redis, { keyPrefix: PREFIX })],
+])('JtiStore contract: %s', (_name, makeStore) => {
+  it('says a jti is new once, and used afterwards', async () => {
+    const store = makeStore();
+    const jti = randomUUID();
+    await expect(store.recordIfNew(jti, 10_000)).resolves.toBe(true);
+    await expect(store.recordIfNew(jti, 10_000)).resolves.toBe(false);
+    await expect(store.recordIfNew(jti, 10_000)).resolves.toBe(false);
+  });
+
+  it('keeps different jtis apart', async () => {
+    const store = makeStore();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => store.recordIfNew(randomUUID(), 10_000)),
+    );
+    expect(results.every((r) => r)).toBe(true);
+  });
+
+  it('forgets a jti after its ttl', async () => {
+    const store = makeStore();
+    const jti = randomUUID();
+    await expect(store.recordIfNew(jti, 150)).resolves.toBe(true);
+    await expect(store.recordIfNew(jti, 150)).resolves.toBe(false);
+    await sleep(300);
+    await expect(store.recordIfNew(jti, 150)).resolves.toBe(true);
+  });
+
+  it('is atomic: of 50 concurrent records of one jti, exactly one is new', async () => {
+    const store = makeStore();
+    const jti = randomUUID();
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.recordIfNew(jti, 10_000)));
+    expect(results.filter((r) => r)).toHaveLength(1);
+  });
+
+  it('stores long jtis in bounded form without collisions between them', async () => {
+    const store = makeStore();
+    const a = 'a'.repeat(200);
+    const b = 'a'.repeat(199) + 'b';
+    await expect(store.recordIfNew(a, 10_000)).resolves.toBe(true);
+    await expect(store.recordIfNew(b, 10_000)).resolves.toBe(true);
+    await expect(store.recordIfNew(a, 10_000)).resolves.toBe(false);
+    // A short jti that looks like a stored hash form must not collide with the long one's.
+    await expect(store.recordIfNew('#' + 'x'.repeat(10), 10_000)).resolves.toBe(true);
+  });
+});
+
+describe('RedisJtiStore', () => {
+  it('writes one key under the prefix with a PX expiry, as SET NX does', async () => {
+    const store = new RedisJtiStore(redis, { keyPrefix: PREFIX });
+    const jti = randomUUID();
+    await store.recordIfNew(jti, 5_000);
+    expect(await redis.get(PREFIX + jti)).toBe('1');
+    const ttl = await redis.pttl(PREFIX + jti);
+    expect(ttl).toBeGreaterThan(4_000);
+    expect(ttl).toBeLessThanOrEqual(5_000);
+  });
+
+  it("uses the spec's key layout by default", async () => {
+    const store = new RedisJtiStore(redis);
+    const jti = `contract-${randomUUID()}`;
+    await store.recordIfNew(jti, 5_000);
+    expect(await redis.exists(`arcp:dpop:jti:${jti}`)).toBe(1);
+    await redis.del(`arcp:dpop:jti:${jti}`);
+  });
+
+  it('fails closed when the client is not connected', async () => {
+    const closed = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+    const store = new RedisJtiStore(closed, { keyPrefix: PREFIX });
+    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(JtiStoreUnavailableError);
+    closed.disconnect();
+  });
+
+  it('fails closed when the server does not answer in time', async () => {
+    // Real Redis, told to hold write commands for a moment: a blocked Redis, as a client sees it.
+    const store = new RedisJtiStore(redis, { keyPrefix: PREFIX, timeoutMs: 50 });
+    const admin = redis.duplicate();
+    await admin.call('CLIENT', 'PAUSE', '300', 'WRITE');
+    const started = Date.now();
+    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(JtiStoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(250);
+    await admin.call('CLIENT', 'UNPAUSE');
+    await admin.quit();
+  });
+
+  it('fails closed when Redis answers with an error', async () => {
+    // Real Redis, with a user that may not write: every SET is answered with NOPERM.
+    const user = `dpop-test-${process.pid}`;
+    await redis.call('ACL', 'SETUSER', user, 'on', 'nopass', '-@all', '+ping', '+hello', '+client', '+info', '+select');
+    const readonly = new Redis({ host: '127.0.0.1', port: 6379, username: user, password: 'x', maxRetriesPerRequest: 0 });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        readonly.once('ready', () => resolve());
+        readonly.once('error', reject);
+      });
+      const store = new RedisJtiStore(readonly, { keyPrefix: PREFIX });
+      const error = await store.recordIfNew(randomUUID(), 1000).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(JtiStoreUnavailableError);
+      expect(String((error as Error).cause)).toMatch(/NOPERM/);
+    } finally {
+      readonly.disconnect();
+      await redis.call('ACL', 'DELUSER', user);
+    }
+  });
+});
+
+describe('InMemoryJtiStore', () => {
+  it('sweeps expired entries from the front and stops at the first live one', async () => {
+    let now = 1_000_000;
+    const store = new InMemoryJtiStore({ now: () => now });
+    for (let i = 0; i < 5; i++) await store.recordIfNew(`old-${i}`, 100);
+    now += 50;
+    for (let i = 0; i < 3; i++) await store.recordIfNew(`new-${i}`, 100);
+    now += 60; // the first five have expired, the last three have not
+    expect(store.sweep()).toBe(5);
+    expect(store.size).toBe(3);
+    store.onModuleDestroy();
+  });
+
+  it('at its cap, sweeps, then refuses new jtis rather than forgetting live ones', async () => {
+    let now = 0;
+    const store = new InMemoryJtiStore({ maxEntries: 3, now: () => now });
+    for (const jti of ['a', 'b', 'c']) await expect(store.recordIfNew(jti, 1000)).resolves.toBe(true);
+    await expect(store.recordIfNew('d', 1000)).rejects.toBeInstanceOf(JtiStoreUnavailableError);
+    // The live ones are still remembered.
+    await expect(store.recordIfNew('a', 1000)).resolves.toBe(false);
+    now = 2000; // all expired: room again
+    await expect(store.recordIfNew('d', 1000)).resolves.toBe(true);
+    expect(store.size).toBe(1);
+    store.onModuleDestroy();
+  });
+
+  it('treats an expired but unswept jti as new again', async () => {
+    let now = 0;
+    const store = new InMemoryJtiStore({ now: () => now });
+    await store.recordIfNew('x', 10);
+    now = 11;
+    await expect(store.recordIfNew('x', 10)).resolves.toBe(true);
+    expect(store.size).toBe(1);
+    store.onModuleDestroy();
+  });
+
+  it('refuses a nonsensical cap', () => {
+    expect(() => new InMemoryJtiStore({ maxEntries: 0 })).toThrow(RangeError);
+  });
+});

@@ -7,11 +7,13 @@ import {
   DPoPGuard,
   DPoPModule,
   DPoPProof,
+  DPoPTokenEndpoint,
   JKT,
   SkipDPoP,
   type DPoPModuleOptions,
   type VerifiedDPoPProof,
 } from '@app/dpop';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { b64 } from '../support/proofs.js';
 
 /** Routes that show what the guard let through and what it attached. */
@@ -27,6 +29,13 @@ export class GuardTestController {
   @HttpCode(200)
   create(@DPoPProof() proof: VerifiedDPoPProof | undefined, @Req() req: Record<string, unknown>) {
     return { jkt: proof?.jkt ?? null, property: (req.dpop as VerifiedDPoPProof | undefined)?.jti ?? null };
+  }
+
+  @DPoPTokenEndpoint()
+  @Post('token')
+  @HttpCode(200)
+  token(@JKT() jkt: string | undefined) {
+    return { jkt: jkt ?? null };
   }
 
   @DPoPBound()
@@ -48,12 +57,20 @@ export function guardTestModule(dpop: DynamicModule): DynamicModule {
   };
 }
 
-/** Boots the app on an ephemeral loopback port. */
+/** The HTTP platforms the guard must behave the same on. */
+export type TestPlatform = 'express' | 'fastify';
+
+/** Boots the app on an ephemeral loopback port, on Express (default) or Fastify. */
 export async function startGuardApp(
   options: DPoPModuleOptions | DynamicModule,
+  platform: TestPlatform = 'express',
 ): Promise<{ app: INestApplication; base: string }> {
   const dpop = 'module' in options ? (options as DynamicModule) : DPoPModule.forRoot(options as DPoPModuleOptions);
-  const app = await NestFactory.create(guardTestModule(dpop), { logger: false });
+  const module = guardTestModule(dpop);
+  const app =
+    platform === 'fastify'
+      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false, abortOnError: false })
+      : await NestFactory.create(module, { logger: false, abortOnError: false });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   return { app, base: `http://127.0.0.1:${port}` };

@@ -1,4 +1,5 @@
 import type { DPoPAlgorithm } from './dpop.constants.js';
+import type { DPoPNonceIssuer, DPoPNonceOptions } from './dpop-nonce.issuer.js';
 import type { JtiStore } from './jti-store.interface.js';
 
 /**
@@ -11,7 +12,7 @@ export interface DPoPHttpRequest {
   /** Express: the URL before any router mount point was stripped. */
   originalUrl?: string;
   headers: Record<string, string | string[] | undefined>;
-  socket?: { encrypted?: boolean } | null;
+  socket?: { encrypted?: boolean; remoteAddress?: string } | null;
   [key: string | symbol]: unknown;
 }
 
@@ -43,6 +44,22 @@ export interface DPoPModuleOptions {
    * connection (http/https) and the `Host` header; forwarded headers are never trusted.
    */
   publicUrl?: string;
+  /**
+   * Reverse proxies whose forwarded headers are believed: IP addresses or CIDR ranges
+   * (e.g. `['127.0.0.1', '10.0.0.0/8', '::1']`). Only when the connection itself comes from one
+   * of them are `Forwarded` (`proto=`, `host=`) or `X-Forwarded-Proto` / `X-Forwarded-Host` used
+   * to build the URL `htu` is compared with, and only their last (nearest) value. Default: none,
+   * so forwarded headers are ignored and a client cannot pick the URL it is checked against.
+   * Ignored when `publicUrl` or `requestUrl` is set.
+   */
+  trustedProxies?: string[];
+  /**
+   * Server-provided nonces (RFC 9449 §8, `DPOP_NONCE_REQUIRED`): `true` or nonce settings to
+   * require one in every proof. A proof without the current nonce is refused with
+   * `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a fresh `DPoP-Nonce` header (400
+   * `{"error":"use_dpop_nonce"}` on `@DPoPTokenEndpoint()` routes). Default: off.
+   */
+  nonce?: boolean | DPoPNonceOptions;
   /**
    * Full control over the URL `htu` is compared with (query and fragment are ignored).
    * Wins over `publicUrl`. Return `undefined` to refuse the request as unverifiable.
@@ -77,6 +94,9 @@ export interface ResolvedDPoPOptions {
   readonly store: JtiStore | undefined;
   readonly publicUrl: string | undefined;
   readonly requestUrl: ((request: DPoPHttpRequest) => string | undefined) | undefined;
+  readonly trustedProxies: readonly string[];
+  /** The nonce issuer when nonces are required, else `undefined`. */
+  readonly nonces: DPoPNonceIssuer | undefined;
   readonly resolveTokenBinding:
     | ((accessToken: string) => string | undefined | Promise<string | undefined>)
     | undefined;

@@ -42,6 +42,32 @@ describe('dpopOptionsFromEnv', () => {
   });
 });
 
+describe('dpopOptionsFromEnv: server nonces', () => {
+  it('turns nonces on with a shared secret and window', () => {
+    const options = dpopOptionsFromEnv({
+      DPOP_NONCE_REQUIRED: 'true',
+      DPOP_NONCE_SECRET: 's'.repeat(32),
+      DPOP_NONCE_WINDOW: '30',
+    });
+    expect(options.nonce).toEqual({ secret: 's'.repeat(32), windowSeconds: 30 });
+    expect(resolveDPoPOptions(options).nonces?.ephemeral).toBe(false);
+  });
+
+  it('leaves nonces off unless required, and uses a random secret when none is given', () => {
+    expect(dpopOptionsFromEnv({ DPOP_NONCE_SECRET: 's'.repeat(32) }).nonce).toBeUndefined();
+    expect(dpopOptionsFromEnv({ DPOP_NONCE_REQUIRED: 'false' }).nonce).toBeUndefined();
+    expect(resolveDPoPOptions(dpopOptionsFromEnv({ DPOP_NONCE_REQUIRED: 'true' })).nonces?.ephemeral).toBe(true);
+  });
+
+  it.each([
+    ['DPOP_NONCE_SECRET', { DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_SECRET: 'short' }],
+    ['DPOP_NONCE_WINDOW', { DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_WINDOW: 'soon' }],
+    ['DPOP_NONCE_REQUIRED', { DPOP_NONCE_REQUIRED: 'perhaps' }],
+  ])('refuses a bad %s', (name, env) => {
+    expect(() => dpopOptionsFromEnv(env)).toThrow(name);
+  });
+});
+
 describe('resolveDPoPOptions', () => {
   it('refuses impossible settings at start-up', () => {
     expect(() => resolveDPoPOptions({ proofTtl: 0 })).toThrow(/proofTtl/);

@@ -1,5 +1,6 @@
 import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
 import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
+import { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -21,6 +22,11 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
     store: options.store,
     publicUrl: options.publicUrl,
     requestUrl: options.requestUrl,
+    trustedProxies: options.trustedProxies ?? [],
+    nonces:
+      options.nonce === undefined || options.nonce === false
+        ? undefined
+        : new DPoPNonceIssuer(options.nonce === true ? {} : options.nonce),
     resolveTokenBinding: options.resolveTokenBinding,
     problemTypeBase: options.problemTypeBase ?? DPOP_DEFAULTS.problemTypeBase,
     requestProperty: options.requestProperty ?? DPOP_DEFAULTS.requestProperty,
@@ -54,20 +60,24 @@ function parseAlgorithms(name: string, raw: string): DPoPAlgorithm[] {
   return [...list];
 }
 
+/** The options {@link dpopOptionsFromEnv} can set. */
+export type DPoPEnvOptions = Pick<
+  DPoPModuleOptions,
+  'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms' | 'nonce'
+>;
+
 /**
- * Reads `DPOP_ENABLED`, `DPOP_REQUIRED`, `DPOP_PROOF_TTL`, `DPOP_CLOCK_SKEW` and
- * `DPOP_ALGORITHMS`. Unset variables are left out (so the defaults apply); a bad value throws at
+ * Reads `DPOP_ENABLED`, `DPOP_REQUIRED`, `DPOP_PROOF_TTL`, `DPOP_CLOCK_SKEW`,
+ * `DPOP_ALGORITHMS`, and for server nonces `DPOP_NONCE_REQUIRED`, `DPOP_NONCE_SECRET` (shared by
+ * all instances; at least 32 characters) and `DPOP_NONCE_WINDOW` (seconds). Unset variables are left out (so the defaults apply); a bad value throws at
  * start-up with a message naming the variable.
  *
  * @example DPoPModule.forRoot({ ...dpopOptionsFromEnv(), store })
  */
 export function dpopOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
-): Pick<DPoPModuleOptions, 'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms'> {
-  const options: Pick<
-    DPoPModuleOptions,
-    'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms'
-  > = {};
+): DPoPEnvOptions {
+  const options: DPoPEnvOptions = {};
   const read = (name: string): string | undefined => {
     const value = env[name];
     return value === undefined || value.trim() === '' ? undefined : value;
@@ -78,5 +88,16 @@ export function dpopOptionsFromEnv(
   if ((raw = read('DPOP_PROOF_TTL')) !== undefined) options.proofTtl = parseSeconds('DPOP_PROOF_TTL', raw);
   if ((raw = read('DPOP_CLOCK_SKEW')) !== undefined) options.clockSkew = parseSeconds('DPOP_CLOCK_SKEW', raw);
   if ((raw = read('DPOP_ALGORITHMS')) !== undefined) options.algorithms = parseAlgorithms('DPOP_ALGORITHMS', raw);
+  if ((raw = read('DPOP_NONCE_REQUIRED')) !== undefined && parseBoolean('DPOP_NONCE_REQUIRED', raw)) {
+    const secret = read('DPOP_NONCE_SECRET');
+    if (secret !== undefined && secret.length < 32) {
+      throw new Error('DPOP_NONCE_SECRET must be at least 32 characters long');
+    }
+    const window = read('DPOP_NONCE_WINDOW');
+    options.nonce = {
+      ...(secret !== undefined && { secret }),
+      ...(window !== undefined && { windowSeconds: parseSeconds('DPOP_NONCE_WINDOW', window) }),
+    };
+  }
   return options;
 }

@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
 import { DPoPError, invalidProofError } from './dpop.errors.js';
+import type { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
 import { normalizeHttpUri } from './http-uri.util.js';
 import type { JtiStore } from './jti-store.interface.js';
 
@@ -48,6 +49,8 @@ export interface DPoPProofVerifierOptions {
   keyCacheSize?: number;
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   clock?: () => number;
+  /** When given, every proof must carry a nonce this issuer accepts (RFC 9449 §8). */
+  nonces?: DPoPNonceIssuer;
 }
 
 /** Per-algorithm verification facts, fixed at start-up. */
@@ -114,6 +117,17 @@ function base64urlMember(value: unknown, length?: number): Buffer | undefined {
   return bytes;
 }
 
+/**
+ * The structural refusal, checked only once something else failed: a proof that verifies is
+ * already three canonical base64url segments (see `check`), so valid proofs skip a regex over
+ * the whole proof, while an invalid one still gets this error ahead of any other, as ever.
+ */
+function assertCompactJws(compact: string): void {
+  if (!COMPACT_JWS.test(compact)) {
+    throw invalidProofError('ERR_DPOP_MALFORMED', 'not a compact JWS (three base64url segments)');
+  }
+}
+
 function jwkError(reason: string): DPoPError {
   return invalidProofError('ERR_DPOP_INVALID_JWK', `jwk ${reason}`);
 }
@@ -146,6 +160,11 @@ export class DPoPProofVerifier {
   private readonly clock: () => number;
   /** Prepared headers by their exact base64url segment, oldest first (LRU by re-insertion). */
   private readonly headers = new Map<string, PreparedHeader>();
+  /** Server nonces, when they are required (RFC 9449 §8). */
+  private readonly nonces: DPoPNonceIssuer | undefined;
+  /** The last entry of `headers` (its key and value), or none. */
+  private newestSegment: string | undefined;
+  private newestHeader: PreparedHeader | undefined;
 
   constructor(
     private readonly store: JtiStore | undefined,
@@ -160,6 +179,7 @@ export class DPoPProofVerifier {
     this.maxProofLength = options.maxProofLength ?? DPOP_DEFAULTS.maxProofLength;
     this.keyCacheSize = options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize;
     this.clock = options.clock ?? Date.now;
+    this.nonces = options.nonces;
   }
 
   /** The allowed algorithms, space-separated, as the `algs` challenge parameter wants them. */
@@ -203,39 +223,56 @@ export class DPoPProofVerifier {
     const compact = this.singleProof(input.proof);
     const dot1 = compact.indexOf('.');
     const dot2 = compact.indexOf('.', dot1 + 1);
-    const headerSegment = compact.slice(0, dot1);
-    const payloadSegment = compact.slice(dot1 + 1, dot2);
-
-    const cached = this.headers.get(headerSegment);
-    const header = cached ?? this.prepareHeader(headerSegment);
-
-    const payload = parseJsonObject(payloadSegment);
-    if (payload === undefined) {
-      throw invalidProofError('ERR_DPOP_MALFORMED', 'payload is not a base64url JSON object');
-    }
-
-    const signature = decodeBase64url(compact.slice(dot2 + 1));
-    if (signature === undefined || signature.length !== header.signatureLength) {
-      throw invalidProofError('ERR_DPOP_INVALID_SIGNATURE', 'Invalid signature');
-    }
-    let valid: boolean;
+    let header: PreparedHeader;
+    let cached: PreparedHeader | undefined;
+    let payload: Record<string, unknown> | undefined;
+    let headerSegment: string;
     try {
-      valid = verify(
-        header.profile.digest,
-        Buffer.from(compact.slice(0, dot2), 'latin1'),
-        header.key,
-        signature,
-      );
-    } catch {
-      valid = false;
+      // A missing dot or an empty header or payload: not a compact JWS.
+      if (dot1 <= 0 || dot2 <= dot1 + 1) assertCompactJws(compact);
+      headerSegment = compact.slice(0, dot1);
+      // Agents send the same header proof after proof: compare with the newest entry before
+      // hashing the whole segment for a map lookup.
+      cached =
+        headerSegment === this.newestSegment ? this.newestHeader : this.headers.get(headerSegment);
+      header = cached ?? this.prepareHeader(headerSegment);
+
+      payload = parseJsonObject(compact.slice(dot1 + 1, dot2));
+      if (payload === undefined) {
+        throw invalidProofError('ERR_DPOP_MALFORMED', 'payload is not a base64url JSON object');
+      }
+
+      // Canonical base64url of the expected length: no third dot, nothing outside the alphabet.
+      const signature = decodeBase64url(compact.slice(dot2 + 1));
+      if (signature === undefined || signature.length !== header.signatureLength) {
+        throw invalidProofError('ERR_DPOP_INVALID_SIGNATURE', 'Invalid signature');
+      }
+      let valid: boolean;
+      try {
+        valid = verify(
+          header.profile.digest,
+          Buffer.from(compact.slice(0, dot2), 'latin1'),
+          header.key,
+          signature,
+        );
+      } catch {
+        valid = false;
+      }
+      if (!valid) throw invalidProofError('ERR_DPOP_INVALID_SIGNATURE', 'Invalid signature');
+    } catch (error) {
+      // Reaching here, each segment decoded canonically (cached headers did so before), so the
+      // proof is a compact JWS; any failure reports the structure first, as it always has.
+      assertCompactJws(compact);
+      throw error;
     }
-    if (!valid) throw invalidProofError('ERR_DPOP_INVALID_SIGNATURE', 'Invalid signature');
 
     if (cached === undefined) this.remember(headerSegment, header);
-    else {
-      // Refresh its place in the LRU order.
+    else if (cached !== this.newestHeader) {
+      // Refresh its place in the LRU order (the newest entry is already in place).
       this.headers.delete(headerSegment);
       this.headers.set(headerSegment, cached);
+      this.newestSegment = headerSegment;
+      this.newestHeader = cached;
     }
 
     return this.checkClaims(payload, header, input);
@@ -264,9 +301,7 @@ export class DPoPProofVerifier {
     if (value.includes(',')) {
       throw invalidProofError('ERR_DPOP_MULTIPLE_HEADERS', 'more than one DPoP header');
     }
-    if (!COMPACT_JWS.test(value)) {
-      throw invalidProofError('ERR_DPOP_MALFORMED', 'not a compact JWS (three base64url segments)');
-    }
+    // The structure (COMPACT_JWS) is checked by `check` only when something fails.
     return value;
   }
 
@@ -368,6 +403,8 @@ export class DPoPProofVerifier {
   private remember(segment: string, header: PreparedHeader): void {
     if (this.keyCacheSize <= 0) return;
     this.headers.set(segment, header);
+    this.newestSegment = segment;
+    this.newestHeader = header;
     if (this.headers.size > this.keyCacheSize) {
       this.headers.delete(this.headers.keys().next().value as string);
     }
@@ -415,6 +452,12 @@ export class DPoPProofVerifier {
     }
     if (iat - now > this.clockSkew) {
       throw new DPoPError('ERR_DPOP_IAT_IN_FUTURE', 'DPoP proof iat is too far in the future');
+    }
+    if (this.nonces !== undefined && !this.nonces.isValid(nonce, now * 1000)) {
+      throw new DPoPError(
+        'ERR_DPOP_USE_NONCE',
+        nonce === undefined ? 'DPoP proof must carry the server nonce' : 'DPoP nonce is invalid or expired',
+      );
     }
 
     if (input.accessToken !== undefined) {

@@ -23,6 +23,9 @@ export const DPOP_RESOLVED_OPTIONS = Symbol('DPOP_RESOLVED_OPTIONS');
 /** Metadata key set by `@DPoPBound()`. */
 export const DPOP_BOUND_KEY = 'dpop:bound';
 
+/** Metadata key set by `@DPoPTokenEndpoint()`. */
+export const DPOP_TOKEN_ENDPOINT_KEY = 'dpop:token-endpoint';
+
 /** Metadata key set by `@SkipDPoP()`. */
 export const DPOP_SKIP_KEY = 'dpop:skip';
 

@@ -1,5 +1,10 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import { DPOP_BOUND_KEY, DPOP_REQUEST_RESULT, DPOP_SKIP_KEY } from './dpop.constants.js';
+import {
+  DPOP_BOUND_KEY,
+  DPOP_REQUEST_RESULT,
+  DPOP_SKIP_KEY,
+  DPOP_TOKEN_ENDPOINT_KEY,
+} from './dpop.constants.js';
 import type { VerifiedDPoPProof } from './dpop-proof.verifier.js';
 
 /**
@@ -28,6 +33,23 @@ export const DPoPBound = (): MethodDecorator & ClassDecorator => SetMetadata(DPO
  * ```
  */
 export const SkipDPoP = (): MethodDecorator & ClassDecorator => SetMetadata(DPOP_SKIP_KEY, true);
+
+/**
+ * Marks a token-issuing route (an authorization server's token endpoint, RFC 9449 §5). The only
+ * difference: when server nonces are on, a proof without the current nonce is answered as
+ * RFC 9449 §8 says for token endpoints, with 400 `{"error":"use_dpop_nonce"}` and a `DPoP-Nonce`
+ * header, instead of the 401 challenge of resource routes.
+ *
+ * @example
+ * ```ts
+ * @DPoPTokenEndpoint()
+ * @Post('token')
+ * token(@JKT() jkt: string | undefined) {}
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+ */
+export const DPoPTokenEndpoint = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(DPOP_TOKEN_ENDPOINT_KEY, true);
 
 function verifiedProof(ctx: ExecutionContext): VerifiedDPoPProof | undefined {
   const request = ctx.switchToHttp().getRequest<Record<symbol, unknown>>();

@@ -11,6 +11,7 @@ export type DPoPProblemSlug =
   | 'dpop-invalid'
   | 'dpop-binding-mismatch'
   | 'token-not-dpop-bound'
+  | 'dpop-nonce-required'
   | 'dpop-store-unavailable';
 
 /** Every stable error code the verifier and guard can produce. */
@@ -31,6 +32,7 @@ export type DPoPErrorCode =
   | 'ERR_DPOP_ATH_MISSING'
   | 'ERR_DPOP_ATH_MISMATCH'
   | 'ERR_DPOP_REPLAY'
+  | 'ERR_DPOP_USE_NONCE'
   | 'ERR_DPOP_BINDING_MISMATCH'
   | 'ERR_DPOP_TOKEN_NOT_BOUND'
   | 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF'
@@ -42,7 +44,7 @@ interface CodeInfo {
   readonly slug: DPoPProblemSlug;
   readonly status: 401 | 503;
   /** RFC 9449 §7.1 / RFC 6750 §3.1 error code; `undefined` = challenge without an error. */
-  readonly challenge: 'invalid_dpop_proof' | 'invalid_token' | undefined;
+  readonly challenge: 'invalid_dpop_proof' | 'invalid_token' | 'use_dpop_nonce' | undefined;
 }
 
 const invalidProof: CodeInfo = { slug: 'dpop-invalid', status: 401, challenge: 'invalid_dpop_proof' };
@@ -71,6 +73,8 @@ export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
   ERR_DPOP_ATH_MISSING: invalidProof,
   ERR_DPOP_ATH_MISMATCH: invalidProof,
   ERR_DPOP_REPLAY: invalidProof,
+  // RFC 9449 §8: the answer carries a fresh DPoP-Nonce for the client's retry.
+  ERR_DPOP_USE_NONCE: { slug: 'dpop-nonce-required', status: 401, challenge: 'use_dpop_nonce' },
   ERR_DPOP_BINDING_MISMATCH: { slug: 'dpop-binding-mismatch', status: 401, challenge: 'invalid_token' },
   ERR_DPOP_TOKEN_NOT_BOUND: { slug: 'token-not-dpop-bound', status: 401, challenge: 'invalid_token' },
   ERR_DPOP_INVALID_AUTHORIZATION: { slug: 'dpop-invalid', status: 401, challenge: 'invalid_token' },

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { DPOP_ERROR_INFO, DPoPError } from './dpop.errors.js';
+import type { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
 
 /** An RFC 7807 problem document as this library writes it. */
 export interface DPoPProblemDetails {
@@ -13,11 +14,18 @@ export interface DPoPProblemDetails {
   code: string;
 }
 
+/** The OAuth error body of RFC 9449 §8 at a token endpoint: `{"error":"use_dpop_nonce"}`. */
+export interface DPoPOAuthErrorBody {
+  error: 'use_dpop_nonce';
+  error_description: string;
+}
+
 const TITLES: Record<string, string> = {
   'dpop-required': 'DPoP Proof Required',
   'dpop-invalid': 'Invalid DPoP Proof',
   'dpop-binding-mismatch': 'DPoP Binding Mismatch',
   'token-not-dpop-bound': 'Token Not DPoP Bound',
+  'dpop-nonce-required': 'DPoP Nonce Required',
   'dpop-store-unavailable': 'DPoP Replay Store Unavailable',
 };
 
@@ -29,12 +37,19 @@ const TITLES: Record<string, string> = {
  */
 export class DPoPException extends HttpException {
   constructor(
+    /** The refusal as an RFC 7807 problem. */
     readonly problem: DPoPProblemDetails,
-    /** `Content-Type`, `WWW-Authenticate`, `Cache-Control`, and `Retry-After` for 503s. */
+    /** `Content-Type`, `WWW-Authenticate`, `Cache-Control`, `DPoP-Nonce`, `Retry-After` (503). */
     readonly headers: Readonly<Record<string, string>>,
     readonly error: DPoPError,
+    /**
+     * What to send (`getResponse()`): the problem, except at a token endpoint asking for a
+     * nonce, where RFC 9449 §8 wants the OAuth error object and status 400.
+     */
+    body: DPoPProblemDetails | DPoPOAuthErrorBody = problem,
+    status: number = problem.status,
   ) {
-    super(problem, problem.status, { cause: error });
+    super(body, status, { cause: error });
   }
 }
 
@@ -50,11 +65,38 @@ function quoted(value: string): string {
 export function createDPoPExceptionFactory(options: {
   problemTypeBase: string;
   algorithms: readonly string[];
-}): (error: DPoPError, instance?: string) => DPoPException {
+  nonces?: DPoPNonceIssuer;
+  clock?: () => number;
+}): (error: DPoPError, instance?: string, tokenEndpoint?: boolean) => DPoPException {
   const algs = `algs=${quoted(options.algorithms.join(' '))}`;
   const base = options.problemTypeBase;
-  return (error, instance) => {
+  const clock = options.clock ?? Date.now;
+  return (error, instance, tokenEndpoint = false) => {
     const info = DPOP_ERROR_INFO[error.code];
+    if (error.code === 'ERR_DPOP_USE_NONCE' && options.nonces !== undefined) {
+      const nonce = options.nonces.current(clock());
+      if (tokenEndpoint) {
+        // RFC 9449 §8: an authorization server answers 400 with an OAuth error body.
+        const { problem } = build(error, info, instance);
+        return new DPoPException(
+          problem,
+          { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'DPoP-Nonce': nonce },
+          error,
+          { error: 'use_dpop_nonce', error_description: error.message },
+          400,
+        );
+      }
+      return build(error, info, instance, { 'DPoP-Nonce': nonce });
+    }
+    return build(error, info, instance);
+  };
+
+  function build(
+    error: DPoPError,
+    info: (typeof DPOP_ERROR_INFO)[keyof typeof DPOP_ERROR_INFO],
+    instance: string | undefined,
+    extraHeaders: Record<string, string> = {},
+  ): DPoPException {
     const problem: DPoPProblemDetails = {
       type: base + info.slug,
       title: TITLES[info.slug]!,
@@ -66,6 +108,7 @@ export function createDPoPExceptionFactory(options: {
     const headers: Record<string, string> = {
       'Content-Type': 'application/problem+json',
       'Cache-Control': 'no-store',
+      ...extraHeaders,
     };
     if (info.status === 401) {
       // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.
@@ -76,5 +119,5 @@ export function createDPoPExceptionFactory(options: {
       headers['Retry-After'] = '1';
     }
     return new DPoPException(problem, headers, error);
-  };
+  }
 }

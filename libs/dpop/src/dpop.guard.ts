@@ -1,7 +1,13 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { jwtConfirmationJkt, parseAuthorization } from './access-token.util.js';
-import { DPOP_BOUND_KEY, DPOP_REQUEST_RESULT, DPOP_RESOLVED_OPTIONS, DPOP_SKIP_KEY } from './dpop.constants.js';
+import {
+  DPOP_BOUND_KEY,
+  DPOP_REQUEST_RESULT,
+  DPOP_RESOLVED_OPTIONS,
+  DPOP_SKIP_KEY,
+  DPOP_TOKEN_ENDPOINT_KEY,
+} from './dpop.constants.js';
 import { DPoPError } from './dpop.errors.js';
 import { createDPoPExceptionFactory, type DPoPException } from './dpop.exception.js';
 import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
@@ -37,7 +43,7 @@ interface HeaderWritable {
 @Injectable()
 export class DPoPGuard implements CanActivate {
   private readonly resolveUrl: RequestUrlResolver;
-  private readonly toException: (error: DPoPError, instance?: string) => DPoPException;
+  private readonly toException: ReturnType<typeof createDPoPExceptionFactory>;
   private readonly resolveBinding: (token: string) => string | undefined | Promise<string | undefined>;
 
   constructor(
@@ -62,15 +68,32 @@ export class DPoPGuard implements CanActivate {
       if (proof !== undefined) {
         request[this.options.requestProperty] = proof;
         request[DPOP_REQUEST_RESULT] = proof;
+        this.rotateNonce(context, proof);
       }
       return true;
     } catch (error) {
       if (!(error instanceof DPoPError)) throw error;
-      const exception = this.toException(error, pathOf(request));
+      const tokenEndpoint =
+        this.reflector.getAllAndOverride<boolean>(DPOP_TOKEN_ENDPOINT_KEY, targets) ?? false;
+      const exception = this.toException(error, pathOf(request), tokenEndpoint);
       const response = this.getResponse(context);
       for (const [name, value] of Object.entries(exception.headers)) setHeader(response, name, value);
       throw exception;
     }
+  }
+
+  /**
+   * RFC 9449 §8.2: when the nonce a valid proof used is no longer the current one, hand out the
+   * current one with the response, so the client switches before the old one expires.
+   */
+  private rotateNonce(context: ExecutionContext, proof: VerifiedDPoPProof): void {
+    const nonces = this.options.nonces;
+    if (nonces === undefined) return;
+    const current = nonces.current(this.options.clock());
+    if (proof.nonce === current) return;
+    const response = this.getResponse(context);
+    setHeader(response, 'DPoP-Nonce', current);
+    setHeader(response, 'Cache-Control', 'no-store');
   }
 
   /** The request object; override for non-standard transports. */

@@ -1,4 +1,4 @@
-import type { Provider } from '@nestjs/common';
+import { Logger, type Provider } from '@nestjs/common';
 import { DPOP_RESOLVED_OPTIONS } from './dpop.constants.js';
 import { DPOP_MODULE_OPTIONS } from './dpop.module-definition.js';
 import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
@@ -12,7 +12,15 @@ import { JtiStore } from './jti-store.interface.js';
 export const dpopProviders: Provider[] = [
   {
     provide: DPOP_RESOLVED_OPTIONS,
-    useFactory: (options: DPoPModuleOptions) => resolveDPoPOptions(options),
+    useFactory: (options: DPoPModuleOptions) => {
+      const resolved = resolveDPoPOptions(options);
+      if (resolved.nonces?.ephemeral) {
+        new Logger('DPoPModule').warn(
+          'DPoP nonces use a random per-process secret: set a shared secret when several instances serve the same clients',
+        );
+      }
+      return resolved;
+    },
     inject: [DPOP_MODULE_OPTIONS],
   },
   {

@@ -14,13 +14,15 @@ export {
   DPOP_RESOLVED_OPTIONS,
   DPOP_BOUND_KEY,
   DPOP_SKIP_KEY,
+  DPOP_TOKEN_ENDPOINT_KEY,
   DPOP_REQUEST_RESULT,
   SUPPORTED_DPOP_ALGORITHMS,
   type DPoPAlgorithm,
 } from './dpop.constants.js';
-export { dpopOptionsFromEnv, resolveDPoPOptions } from './dpop-options.util.js';
+export { dpopOptionsFromEnv, resolveDPoPOptions, type DPoPEnvOptions } from './dpop-options.util.js';
 export { DPoPGuard } from './dpop.guard.js';
-export { DPoPBound, SkipDPoP, JKT, DPoPProof } from './dpop.decorators.js';
+export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './dpop.decorators.js';
+export { DPoPNonceIssuer, type DPoPNonceOptions } from './dpop-nonce.issuer.js';
 export {
   DPoPProofVerifier,
   sha256Base64url,
@@ -36,7 +38,12 @@ export {
   type DPoPErrorCode,
   type DPoPProblemSlug,
 } from './dpop.errors.js';
-export { DPoPException, createDPoPExceptionFactory, type DPoPProblemDetails } from './dpop.exception.js';
+export {
+  DPoPException,
+  createDPoPExceptionFactory,
+  type DPoPProblemDetails,
+  type DPoPOAuthErrorBody,
+} from './dpop.exception.js';
 export { JtiStore, InjectJtiStore } from './jti-store.interface.js';
 export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './in-memory-jti.store.js';
 export { RedisJtiStore, type RedisJtiStoreOptions } from './redis-jti.store.js';

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import type { DPoPHttpRequest } from './dpop-module-options.interface.js';
 import { normalizeHttpUri, stripQueryAndFragment } from './http-uri.util.js';
 
@@ -20,17 +21,67 @@ function requestPath(request: DPoPHttpRequest): string | undefined {
   return stripQueryAndFragment(target);
 }
 
+/** The last (nearest proxy's) element of a comma-separated header, trimmed. */
+function lastValue(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[header.length - 1] : header;
+  if (value === undefined) return undefined;
+  const comma = value.lastIndexOf(',');
+  return (comma === -1 ? value : value.slice(comma + 1)).trim();
+}
+
+/** `proto` and `host` from the last element of an RFC 7239 `Forwarded` header. */
+function forwardedPair(header: string | string[] | undefined): { proto?: string; host?: string } {
+  const element = lastValue(header);
+  const pair: { proto?: string; host?: string } = {};
+  if (element === undefined) return pair;
+  for (const part of element.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    const name = part.slice(0, eq).trim().toLowerCase();
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    if (name === 'proto' || name === 'host') pair[name] = value;
+  }
+  return pair;
+}
+
+/** Compiles `['10.0.0.0/8', '::1', …]` into a matcher, refusing anything that is not an address. */
+function trustedProxyList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || (prefix !== undefined && !/^[0-9]{1,3}$/.test(prefix))) {
+      throw new Error(`DPoP trustedProxies: "${entry}" is not an IP address or CIDR range`);
+    }
+    const type = family === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address!, type);
+    else list.addSubnet(address!, Number(prefix), type);
+  }
+  return list;
+}
+
+/** Whether the connection's peer is a trusted proxy (IPv4-mapped IPv6 peers count as IPv4). */
+function fromTrustedProxy(list: BlockList, request: DPoPHttpRequest): boolean {
+  let address = request.socket?.remoteAddress;
+  if (address === undefined) return false;
+  if (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4) address = address.slice(7);
+  return list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
 /**
  * Makes the resolver once at start-up, from the module options.
  * - `requestUrl` given: it decides.
  * - `publicUrl` given: that base (normalised once, here) plus the request path.
  * - otherwise: `http` or `https` from the connection itself, the validated `Host` header and the
- *   request path. Forwarded headers (`X-Forwarded-*`, `Forwarded`) are never read, so a client
- *   cannot pick the URL its proof is checked against.
+ *   request path. Forwarded headers (`Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host`) are
+ *   read only when the connection comes from one of `trustedProxies`, so a client cannot pick
+ *   the URL its proof is checked against.
  */
 export function createRequestUrlResolver(options: {
   publicUrl?: string;
   requestUrl?: RequestUrlResolver;
+  trustedProxies?: readonly string[];
 }): RequestUrlResolver {
   if (options.requestUrl) return options.requestUrl;
 
@@ -48,12 +99,22 @@ export function createRequestUrlResolver(options: {
     };
   }
 
+  const proxies = options.trustedProxies?.length ? trustedProxyList(options.trustedProxies) : undefined;
   return (request) => {
-    const host = request.headers.host;
+    let host: string | string[] | undefined = request.headers.host;
+    let scheme = request.socket?.encrypted ? 'https' : 'http';
+    if (proxies !== undefined && fromTrustedProxy(proxies, request)) {
+      const forwarded = forwardedPair(request.headers.forwarded);
+      const proto = (forwarded.proto ?? lastValue(request.headers['x-forwarded-proto']))?.toLowerCase();
+      if (proto !== undefined) {
+        if (proto !== 'http' && proto !== 'https') return undefined;
+        scheme = proto;
+      }
+      host = forwarded.host ?? lastValue(request.headers['x-forwarded-host']) ?? host;
+    }
     if (typeof host !== 'string' || !HOST_HEADER.test(host)) return undefined;
     const path = requestPath(request);
     if (path === undefined) return undefined;
-    const scheme = request.socket?.encrypted ? 'https://' : 'http://';
-    return scheme + host + path;
+    return `${scheme}://${host}${path}`;
   };
 }

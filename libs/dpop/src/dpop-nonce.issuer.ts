@@ -1,0 +1,79 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+/** Options of {@link DPoPNonceIssuer}. */
+export interface DPoPNonceOptions {
+  /**
+   * The shared secret nonces are derived from (at least 32 bytes, or a string of at least 32
+   * characters). Every instance behind one load balancer must have the same secret, so that a
+   * nonce handed out by one is accepted by all. Default: random per process (one instance only).
+   */
+  secret?: string | Uint8Array;
+  /** How long one nonce is current, in seconds; the previous window's is accepted too. Default 60. */
+  windowSeconds?: number;
+}
+
+/**
+ * Server-provided DPoP nonces (RFC 9449 §8 and §9), stateless and shared by every instance
+ * that holds the same secret: a nonce is `<window>.<HMAC-SHA256(secret, window)>`, where the
+ * window is the current time divided by `windowSeconds`. The nonces of the current and the
+ * previous window are valid, so a nonce lives between one and two windows, and clients are
+ * never caught out at a rotation.
+ *
+ * Unpredictable without the secret, so a client can only learn one from a server response.
+ * The MAC of a window is computed once and cached: checking a nonce is two string compares.
+ */
+export class DPoPNonceIssuer {
+  private readonly secret: Uint8Array;
+  private readonly windowMs: number;
+  private cachedWindow = Number.NaN;
+  private cachedCurrent = '';
+  private cachedPrevious = '';
+  /** True when no secret was given and a random one is in use (fine for one instance only). */
+  readonly ephemeral: boolean;
+
+  constructor(options: DPoPNonceOptions = {}) {
+    if (options.secret === undefined) {
+      this.secret = randomBytes(32);
+      this.ephemeral = true;
+    } else {
+      this.secret =
+        typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret;
+      this.ephemeral = false;
+      if (this.secret.length < 32) {
+        throw new Error('DPoP nonce secret must be at least 32 bytes long');
+      }
+    }
+    const windowSeconds = options.windowSeconds ?? 60;
+    if (!Number.isFinite(windowSeconds) || windowSeconds < 1) {
+      throw new Error('DPoP nonce windowSeconds must be at least 1');
+    }
+    this.windowMs = windowSeconds * 1000;
+  }
+
+  /** The nonce to hand out now. */
+  current(nowMs: number): string {
+    this.refresh(nowMs);
+    return this.cachedCurrent;
+  }
+
+  /** Whether `nonce` is the current or the previous window's nonce. */
+  isValid(nonce: string | undefined, nowMs: number): boolean {
+    if (nonce === undefined) return false;
+    this.refresh(nowMs);
+    return nonce === this.cachedCurrent || nonce === this.cachedPrevious;
+  }
+
+  private refresh(nowMs: number): void {
+    const window = Math.floor(nowMs / this.windowMs);
+    if (window === this.cachedWindow) return;
+    this.cachedCurrent = this.derive(window);
+    this.cachedPrevious = this.derive(window - 1);
+    this.cachedWindow = window;
+  }
+
+  private derive(window: number): string {
+    const id = window.toString(36);
+    const mac = createHmac('sha256', this.secret).update(`dpop-nonce:${id}`).digest('base64url');
+    return `${id}.${mac.slice(0, 32)}`;
+  }
+}

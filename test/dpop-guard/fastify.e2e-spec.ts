@@ -1,0 +1,3 @@
+import { defineGuardSuite } from './guard.suite.js';
+
+defineGuardSuite('fastify');

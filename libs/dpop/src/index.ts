@@ -50,3 +50,4 @@ export { RedisJtiStore, type RedisJtiStoreOptions } from './redis-jti.store.js';
 export { normalizeHttpUri } from './http-uri.util.js';
 export { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
 export { parseAuthorization, jwtConfirmationJkt, type PresentedAccessToken } from './access-token.util.js';
+export { answerClientErrorsWithProblems } from './problem-client-error.handler.js';

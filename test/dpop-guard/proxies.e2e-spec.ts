@@ -62,11 +62,12 @@ describe.each<TestPlatform>(['express', 'fastify'])('htu behind reverse proxies 
   });
 
   it('refuses a forwarded host or proto that is not well formed', async () => {
-    for (const headers of [
+    const cases: Array<Record<string, string>> = [
       { 'X-Forwarded-Host': 'evil.example/path' },
       { 'X-Forwarded-Host': 'user@evil.example' },
       { 'X-Forwarded-Proto': 'gopher' },
-    ]) {
+    ];
+    for (const headers of cases) {
       expect(await send(trusted.base, 'https://evil.example/path/items', headers)).toEqual({
         status: 401,
         code: 'ERR_DPOP_HTU_MISMATCH',

@@ -1,0 +1,582 @@
+import type {
+  AgentInfo,
+  AgentRegistration,
+  HeartbeatResponse,
+  IssuedToken,
+  RegistrationFlowResult,
+  RegistrationResponse,
+  RegistrationStep,
+  TempTokenRequest,
+  TempTokenResponse,
+  TokenInput,
+  ValidationRequest,
+  ValidationStatusResponse,
+  WithToken,
+} from './arcp-client.types.js';
+import { ARCPClientError, DPoPClientError, type ProblemDetails } from './client.errors.js';
+import { createDPoPFetch, type DPoPFetch } from './dpop-fetch.js';
+import { DPoPGenerator, type DPoPClientAlgorithm } from './dpop-generator.js';
+import { DPoPNonceStore } from './dpop-nonce.store.js';
+import { dpopChallengeError } from './www-authenticate.util.js';
+
+/** Options of {@link ARCPClient}. Durations in milliseconds. */
+export interface ARCPClientOptions {
+  /** The server's base URL, e.g. `https://arcp.example.com` (a path prefix is kept). */
+  baseUrl: string | URL;
+  /** The agent's key. Its proofs sign every request. */
+  generator: DPoPGenerator;
+  /** The `fetch` to use. Default: the platform's. */
+  fetch?: typeof globalThis.fetch;
+  /** Where server nonces are remembered. Default: a store of this client's own. */
+  nonces?: DPoPNonceStore;
+  /** Abort any single request after this long. Default 30 000. */
+  requestTimeoutMs?: number;
+  /** Give up polling a validation after this long. Default 300 000 (as the original client). */
+  validationTimeoutMs?: number;
+  /**
+   * Wait this long between polls. Default: the server's `retry_after` (body or `Retry-After`
+   * header), else 2000, kept between 100 and `maxPollIntervalMs`.
+   */
+  pollIntervalMs?: number;
+  /** Upper bound on a server-suggested poll interval. Default 10 000. */
+  maxPollIntervalMs?: number;
+}
+
+/** Per-call options of {@link ARCPClient.validateCompliance}. */
+export interface ValidateComplianceOptions {
+  validationTimeoutMs?: number;
+  pollIntervalMs?: number;
+  /** Stops waiting (and any request under way). */
+  signal?: AbortSignal;
+  /** Called with each `pending` status, e.g. to show progress. */
+  onPending?: (status: ValidationStatusResponse) => void;
+}
+
+/** Input of {@link ARCPClient.register}: everything the three phases need. */
+export interface RegisterOptions {
+  /** The registration key the server knows (`AGENT_KEYS`). */
+  agent_key: string;
+  /** Phase 3's body; phases 1 and 2 take their `agent_id`, `agent_type`, … from it. */
+  registration: AgentRegistration;
+  /** Extra or overriding members for phase 2's body (e.g. `sbom`, `attestation`). */
+  validation?: Partial<ValidationRequest>;
+  /** Reports each phase as it completes. */
+  onStep?: (step: RegistrationStep) => void;
+  signal?: AbortSignal;
+  validationTimeoutMs?: number;
+  pollIntervalMs?: number;
+}
+
+/** Options of {@link ARCPClient.request}. */
+export interface ARCPRequestOptions {
+  /** The token to present; the proof then carries its `ath`. */
+  token?: TokenInput;
+  /** Sent as JSON. */
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+/** A parsed answer of {@link ARCPClient.request}. */
+export interface ARCPResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** ARCP's routes (ARCP reference §2.3). */
+const ROUTES = {
+  tempToken: '/auth/agent/request_temp_token',
+  validate: '/auth/agent/validate_compliance',
+  validation: (id: string) => `/auth/agent/validation/${encodeURIComponent(id)}`,
+  register: '/agents/register',
+  heartbeat: (agentId: string) => `/agents/${encodeURIComponent(agentId)}/heartbeat`,
+  agent: (agentId: string) => `/agents/${encodeURIComponent(agentId)}`,
+} as const;
+
+const DEFAULTS = {
+  requestTimeoutMs: 30_000,
+  validationTimeoutMs: 300_000,
+  pollIntervalMs: 2_000,
+  minPollIntervalMs: 100,
+  maxPollIntervalMs: 10_000,
+} as const;
+
+/** `DPoP` for a DPoP token type (case-insensitive, RFC 9449 §5), else `Bearer`. */
+export function tokenTypeOf(tokenType: unknown): 'DPoP' | 'Bearer' {
+  return typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+}
+
+/** An {@link IssuedToken} from a server's token value, `token_type` and `expires_in`. */
+export function issuedToken(value: string, tokenType?: unknown, expiresIn?: unknown): IssuedToken {
+  const token: { value: string; type: 'DPoP' | 'Bearer'; expiresIn?: number } = {
+    value,
+    type: tokenTypeOf(tokenType),
+  };
+  if (typeof expiresIn === 'number') token.expiresIn = expiresIn;
+  return Object.freeze(token);
+}
+
+function asToken(input: TokenInput): IssuedToken {
+  return typeof input === 'string' ? issuedToken(input) : input;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `ERR_ARCP_DPOP_BINDING_MISMATCH` from `https://…/problems/dpop-binding-mismatch`. */
+function codeFromProblemType(type: unknown): string | undefined {
+  if (typeof type !== 'string' || type === 'about:blank') return undefined;
+  const slug = type.replace(/[?#].*$/, '').replace(/\/+$/, '').split('/').pop() ?? '';
+  if (!/^[A-Za-z0-9-]+$/.test(slug)) return undefined;
+  return `ERR_ARCP_${slug.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** `ERR_ARCP_INVALID_DPOP_PROOF` from `WWW-Authenticate: DPoP error="invalid_dpop_proof"`. */
+function codeFromChallenge(header: string | null): string | undefined {
+  const error = dpopChallengeError(header);
+  if (error === undefined || !/^[A-Za-z0-9_]+$/.test(error)) return undefined;
+  return `ERR_ARCP_${error.toUpperCase()}`;
+}
+
+/** The human reason in a problem, or in the other error shapes servers send. */
+function detailOf(problem: ProblemDetails | undefined): string | undefined {
+  if (problem === undefined) return undefined;
+  if (typeof problem.detail === 'string') return problem.detail;
+  const { message, error_description: description, error } = problem;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.join('; ');
+  if (typeof description === 'string') return description;
+  return typeof error === 'string' ? error : undefined;
+}
+
+function validationName(status: ValidationStatusResponse): string {
+  const id = status.validation_id;
+  return typeof id === 'string' ? `validation ${id}` : 'validation';
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Seconds in a `retry_after` member or `Retry-After` header (delta-seconds form only). */
+function retryAfterMs(body: ValidationStatusResponse, headers: Headers): number | undefined {
+  const fromBody = body.retry_after;
+  if (typeof fromBody === 'number' && Number.isFinite(fromBody) && fromBody >= 0) {
+    return fromBody * 1000;
+  }
+  const header = headers.get('Retry-After');
+  return header !== null && /^\d+$/.test(header.trim()) ? Number(header.trim()) * 1000 : undefined;
+}
+
+/**
+ * A DPoP-enabled client for ARCP's agent registration flow, on the platform `fetch`: the
+ * TypeScript counterpart of the spec's Python `DPoPARCPClient`.
+ *
+ * - Every request carries a fresh proof from {@link ARCPClientOptions.generator}; requests with a
+ *   token carry its `ath`, and present it as `DPoP <token>` when the server issued a DPoP token
+ *   type, else as `Bearer <token>`.
+ * - A `use_dpop_nonce` challenge is answered once with the server's nonce, and the latest nonce
+ *   of the server is used from then on.
+ * - A refusal throws an {@link ARCPClientError} carrying `status`, the server's `problem` body
+ *   and a stable `code`.
+ *
+ * @example
+ * ```ts
+ * const generator = await DPoPGenerator.generate();
+ * const client = new ARCPClient({ baseUrl: 'https://arcp.example.com', generator });
+ * const { accessToken } = await client.register({ agent_key, registration });
+ * await client.heartbeat(registration.agent_id);
+ * ```
+ */
+export class ARCPClient {
+  /** The agent's key pair; `generator.jkt` is the thumbprint tokens get bound to. */
+  readonly generator: DPoPGenerator;
+  /** The server's nonces, shared by every request of this client. */
+  readonly nonces: DPoPNonceStore;
+
+  readonly #base: URL;
+  readonly #fetch: DPoPFetch;
+  readonly #options: Required<
+    Pick<ARCPClientOptions, 'requestTimeoutMs' | 'validationTimeoutMs' | 'maxPollIntervalMs'>
+  > &
+    Pick<ARCPClientOptions, 'pollIntervalMs'>;
+  #accessToken: IssuedToken | undefined;
+
+  constructor(options: ARCPClientOptions) {
+    const base = URL.parse(String(options.baseUrl));
+    if (base === null || (base.protocol !== 'http:' && base.protocol !== 'https:')) {
+      throw new DPoPClientError(
+        'ERR_DPOP_CLIENT_INVALID_REQUEST',
+        `baseUrl must be an absolute http(s) URL, got "${String(options.baseUrl)}"`,
+      );
+    }
+    base.search = '';
+    base.hash = '';
+    // A trailing slash makes `new URL('auth/…', base)` keep a path prefix such as /arcp.
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    this.#base = base;
+    this.generator = options.generator;
+    this.nonces = options.nonces ?? new DPoPNonceStore();
+    this.#fetch = createDPoPFetch(options.generator, { fetch: options.fetch, nonces: this.nonces });
+    this.#options = {
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      validationTimeoutMs: options.validationTimeoutMs ?? DEFAULTS.validationTimeoutMs,
+      maxPollIntervalMs: options.maxPollIntervalMs ?? DEFAULTS.maxPollIntervalMs,
+      pollIntervalMs: options.pollIntervalMs,
+    };
+  }
+
+  /**
+   * A client with a new key pair, as the Python client makes one by default.
+   * @example const client = await ARCPClient.create({ baseUrl, algorithm: 'ES256' });
+   */
+  static async create(
+    options: Omit<ARCPClientOptions, 'generator'> & { algorithm?: DPoPClientAlgorithm },
+  ): Promise<ARCPClient> {
+    const { algorithm, ...rest } = options;
+    return new ARCPClient({ ...rest, generator: await DPoPGenerator.generate(algorithm) });
+  }
+
+  /** The server's base URL, with a trailing slash. */
+  get baseUrl(): string {
+    return this.#base.href;
+  }
+
+  /** The JWK thumbprint of the agent's key (the spec's `get_dpop_jkt()`). */
+  get jkt(): string {
+    return this.generator.jkt;
+  }
+
+  /** The access token from the last registration, used by `heartbeat` and `getAgent` by default. */
+  get accessToken(): IssuedToken | undefined {
+    return this.#accessToken;
+  }
+
+  set accessToken(token: TokenInput | undefined) {
+    this.#accessToken = token === undefined ? undefined : asToken(token);
+  }
+
+  /**
+   * Phase 1: a temporary token for an agent registration key. The proof carries no `ath`
+   * (there is no token yet); a server that binds tokens binds this one to `jkt`.
+   */
+  async requestTempToken(
+    request: TempTokenRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<WithToken<TempTokenResponse>> {
+    const { body } = await this.request<TempTokenResponse>('POST', ROUTES.tempToken, {
+      body: request,
+      ...options,
+    });
+    if (typeof body.temp_token !== 'string' || body.temp_token === '') {
+      throw this.invalidResponse(ROUTES.tempToken, 'no temp_token in the answer');
+    }
+    return { ...body, token: issuedToken(body.temp_token, body.token_type, body.expires_in) };
+  }
+
+  /**
+   * Phase 2: asks the server to validate the agent, then follows its 202 and polls
+   * `polling_url` (or `GET /auth/agent/validation/:id`) until the validation passed or failed.
+   *
+   * @returns the `passed` status, with its validated token
+   * @throws {ARCPClientError} `ERR_ARCP_VALIDATION_FAILED` (its `problem` is the `failed` status,
+   *   with `errors`), `ERR_ARCP_VALIDATION_TIMEOUT`, or the server's refusal
+   */
+  async validateCompliance(
+    tempToken: TokenInput,
+    request: ValidationRequest,
+    options: ValidateComplianceOptions = {},
+  ): Promise<WithToken<ValidationStatusResponse>> {
+    const token = asToken(tempToken);
+    const timeoutMs = options.validationTimeoutMs ?? this.#options.validationTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    let answer = await this.request<ValidationStatusResponse>('POST', ROUTES.validate, {
+      token,
+      body: request,
+      signal: options.signal,
+    });
+    const pollUrl = this.pollUrlOf(answer.body, answer.headers);
+
+    for (;;) {
+      const status = answer.body;
+      if (status.status === 'passed') return this.passed(status);
+      if (status.status === 'failed') throw this.failed(status);
+      options.onPending?.(status);
+      if (pollUrl === undefined) {
+        throw this.invalidResponse(ROUTES.validate, 'pending without validation_id or polling_url');
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new ARCPClientError(
+          'ERR_ARCP_VALIDATION_TIMEOUT',
+          `${validationName(status)} still pending after ${timeoutMs} ms`,
+        );
+      }
+      const suggested = retryAfterMs(status, answer.headers);
+      // A server's hint is bounded both ways: `retry_after: 0` must not become a busy loop.
+      const interval =
+        options.pollIntervalMs ??
+        this.#options.pollIntervalMs ??
+        Math.max(
+          DEFAULTS.minPollIntervalMs,
+          Math.min(suggested ?? DEFAULTS.pollIntervalMs, this.#options.maxPollIntervalMs),
+        );
+      await sleep(Math.min(interval, remaining), options.signal);
+      answer = await this.request<ValidationStatusResponse>('GET', pollUrl, {
+        token,
+        signal: options.signal,
+      });
+    }
+  }
+
+  /**
+   * Phase 3: registers the agent with the validated token (and a proof from the same key).
+   * The access token it returns is remembered for {@link heartbeat} and {@link getAgent}.
+   */
+  async registerAgent(
+    validatedToken: TokenInput,
+    registration: AgentRegistration,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<WithToken<RegistrationResponse>> {
+    const { body } = await this.request<RegistrationResponse>('POST', ROUTES.register, {
+      token: validatedToken,
+      body: registration,
+      ...options,
+    });
+    if (typeof body.access_token !== 'string' || body.access_token === '') {
+      throw this.invalidResponse(ROUTES.register, 'no access_token in the answer');
+    }
+    const token = issuedToken(body.access_token, body.token_type, body.expires_in);
+    this.#accessToken = token;
+    return { ...body, token };
+  }
+
+  /**
+   * The whole three-phase registration: temp token, compliance validation (with polling), and
+   * registration, all with proofs from this client's key.
+   */
+  async register(options: RegisterOptions): Promise<RegistrationFlowResult> {
+    const { registration: reg, onStep, signal } = options;
+    const temp = await this.requestTempToken(
+      { agent_id: reg.agent_id, agent_type: reg.agent_type, agent_key: options.agent_key },
+      { signal },
+    );
+    onStep?.({ phase: 'temp_token', response: temp });
+
+    const validationRequest: ValidationRequest = {
+      agent_id: reg.agent_id,
+      agent_type: reg.agent_type,
+      endpoint: reg.endpoint,
+      capabilities: reg.capabilities,
+      communication_mode: reg.communication_mode,
+      version: reg.version,
+      ...options.validation,
+    };
+    const validation = await this.validateCompliance(temp.token, validationRequest, {
+      signal,
+      validationTimeoutMs: options.validationTimeoutMs,
+      pollIntervalMs: options.pollIntervalMs,
+      onPending: (response) => onStep?.({ phase: 'validation_pending', response }),
+    });
+    onStep?.({ phase: 'validation_passed', response: validation });
+
+    const registration = await this.registerAgent(validation.token, reg, { signal });
+    onStep?.({ phase: 'registered', response: registration });
+    return { temp, validation, registration, accessToken: registration.token };
+  }
+
+  /** `POST /agents/:agent_id/heartbeat`, with the agent's access token and a proof. */
+  async heartbeat(
+    agentId: string,
+    options: {
+      accessToken?: TokenInput;
+      body?: Record<string, unknown>;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<HeartbeatResponse> {
+    const { body } = await this.request<HeartbeatResponse>('POST', ROUTES.heartbeat(agentId), {
+      token: this.tokenFor(options.accessToken),
+      body: options.body ?? {},
+      signal: options.signal,
+    });
+    return body;
+  }
+
+  /** `GET /agents/:agent_id`, with the agent's access token and a proof. */
+  async getAgent(
+    agentId: string,
+    options: { accessToken?: TokenInput; signal?: AbortSignal } = {},
+  ): Promise<AgentInfo> {
+    const { body } = await this.request<AgentInfo>('GET', ROUTES.agent(agentId), {
+      token: this.tokenFor(options.accessToken),
+      signal: options.signal,
+    });
+    return body;
+  }
+
+  /**
+   * Any request to the server, with a proof (and `ath` when `token` is given): for routes this
+   * class has no method for.
+   * @param path a path under the base URL (`/agents/x`), or an absolute URL
+   * @throws {ARCPClientError} for a non-2xx answer, a network failure or a non-JSON answer
+   */
+  async request<T>(
+    method: string,
+    path: string | URL,
+    options: ARCPRequestOptions = {},
+  ): Promise<ARCPResponse<T>> {
+    const url = this.resolve(path);
+    const token = options.token === undefined ? undefined : asToken(options.token);
+    const timeout = AbortSignal.timeout(this.#options.requestTimeoutMs);
+    const headers: Record<string, string> = {
+      Accept: 'application/json, application/problem+json',
+    };
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        accessToken: token?.value,
+        tokenType: token?.type,
+        signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+      });
+      text = await response.text();
+    } catch (cause) {
+      if (cause instanceof DPoPClientError) throw cause;
+      // The caller's own abort is theirs to handle, as with fetch.
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (timeout.aborted) {
+        throw new ARCPClientError(
+          'ERR_ARCP_REQUEST_TIMEOUT',
+          `${method} ${url.pathname}: no answer within ${this.#options.requestTimeoutMs} ms`,
+          { cause },
+        );
+      }
+      // undici's "fetch failed" hides the reason (ECONNREFUSED, …) in its cause.
+      const reason =
+        cause instanceof Error
+          ? ((cause.cause as Error | undefined)?.message ?? cause.message)
+          : String(cause);
+      throw new ARCPClientError('ERR_ARCP_NETWORK', `${method} ${url.pathname}: ${reason}`, {
+        cause,
+      });
+    }
+
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (!response.ok) throw this.httpError(method, url, response, body, text);
+    if (!isObject(body)) {
+      const reason = `the ${response.status} answer is not a JSON object`;
+      throw this.invalidResponse(url.pathname, reason, response.status);
+    }
+    return { status: response.status, headers: response.headers, body: body as T };
+  }
+
+  private resolve(path: string | URL): URL {
+    if (path instanceof URL) return path;
+    // '/agents/x' is relative to the base URL's path, not to the host's root.
+    return new URL(path.replace(/^\/+/, ''), this.#base);
+  }
+
+  private tokenFor(token: TokenInput | undefined): IssuedToken {
+    const chosen = token === undefined ? this.#accessToken : asToken(token);
+    if (chosen === undefined) {
+      throw new ARCPClientError(
+        'ERR_ARCP_NO_ACCESS_TOKEN',
+        'no access token: register first, or pass accessToken',
+      );
+    }
+    return chosen;
+  }
+
+  /**
+   * Where to poll: the server's `polling_url` (or `Location`) when it is on the same origin as
+   * the base URL, else the standard route. The temp token must not be sent to another origin
+   * just because an answer named it.
+   */
+  private pollUrlOf(status: ValidationStatusResponse, headers: Headers): URL | undefined {
+    for (const candidate of [status.polling_url, headers.get('Location')]) {
+      if (typeof candidate !== 'string' || candidate === '') continue;
+      const url = URL.parse(candidate, this.#base.href);
+      if (url !== null && url.origin === this.#base.origin) return url;
+    }
+    return typeof status.validation_id === 'string' && status.validation_id !== ''
+      ? this.resolve(ROUTES.validation(status.validation_id))
+      : undefined;
+  }
+
+  private passed(status: ValidationStatusResponse): WithToken<ValidationStatusResponse> {
+    if (typeof status.validated_token !== 'string' || status.validated_token === '') {
+      throw this.invalidResponse(ROUTES.validate, 'a passed validation without validated_token');
+    }
+    const token = issuedToken(status.validated_token, status.token_type, status.expires_in);
+    return { ...status, token };
+  }
+
+  private failed(status: ValidationStatusResponse): ARCPClientError {
+    const reasons = (status.errors ?? [])
+      .map((e) => e.message ?? e.type)
+      .filter((m): m is string => typeof m === 'string');
+    const detail = reasons.length > 0 ? reasons.join('; ') : undefined;
+    // The failed status is not a problem document; this one carries all of it, errors included.
+    const problem: ProblemDetails = {
+      title: typeof status.message === 'string' ? status.message : 'Validation failed',
+      ...(detail !== undefined && { detail }),
+      validation_id: status.validation_id,
+      errors: status.errors ?? [],
+      warnings: status.warnings ?? [],
+      validation: status,
+    };
+    return new ARCPClientError(
+      'ERR_ARCP_VALIDATION_FAILED',
+      `${validationName(status)} failed${detail !== undefined ? `: ${detail}` : ''}`,
+      { problem },
+    );
+  }
+
+  private invalidResponse(path: string, reason: string, status?: number): ARCPClientError {
+    return new ARCPClientError('ERR_ARCP_INVALID_RESPONSE', `${path}: ${reason}`, { status });
+  }
+
+  private httpError(
+    method: string,
+    url: URL,
+    response: Response,
+    body: unknown,
+    text: string,
+  ): ARCPClientError {
+    const problem = isObject(body) ? (body as ProblemDetails) : undefined;
+    const code =
+      (typeof problem?.code === 'string' && problem.code !== '' ? problem.code : undefined) ??
+      codeFromProblemType(problem?.type) ??
+      codeFromChallenge(response.headers.get('WWW-Authenticate')) ??
+      'ERR_ARCP_HTTP';
+    const title = typeof problem?.title === 'string' ? problem.title : response.statusText;
+    // A non-JSON body (a proxy's HTML page) is summarised, never dumped.
+    const detail =
+      detailOf(problem) ?? (text === '' ? undefined : text.slice(0, 200).replace(/\s+/g, ' '));
+    const message =
+      `${method} ${url.pathname}: ${response.status} ${title}` + (detail ? ` (${detail})` : '');
+    return new ARCPClientError(code, message, { status: response.status, problem });
+  }
+}

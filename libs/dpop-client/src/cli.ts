@@ -1,0 +1,374 @@
+#!/usr/bin/env node
+/**
+ * `dpop`: the command-line face of the DPoP client. Proofs and thumbprints go to stdout alone,
+ * so that `$(dpop proof …)` can be pasted into a curl command; everything for humans goes to
+ * stderr. Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import type { AgentRegistration } from './arcp-client.types.js';
+import { ARCPClient } from './arcp-client.js';
+import { DPoPClientError } from './client.errors.js';
+import {
+  DPOP_CLIENT_ALGORITHMS,
+  DPoPGenerator,
+  type DPoPClientAlgorithm,
+} from './dpop-generator.js';
+
+/** Where the CLI writes and what it reads: the process's own, or a test's. */
+interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const USAGE = `Usage: dpop <command> [options]
+
+Commands:
+  keygen [--alg EdDSA|ES256|RS256] [--out FILE] [--force]
+      Make a key pair and save its private key with mode 0600: a JWK file, or a PKCS#8 PEM
+      file when FILE ends in .pem (default FILE: agent.jwk). Prints the key's thumbprint (jkt).
+  thumbprint --key FILE
+      Print the RFC 7638 thumbprint (jkt) of the key in FILE.
+  jwk --key FILE
+      Print the public JWK of the key in FILE.
+  proof --key FILE METHOD URL [--token TOKEN] [--nonce NONCE]
+      Print a new DPoP proof (and nothing else) for one request; with --token it carries ath.
+  register --url BASE --agent-id ID --agent-key KEY [--key FILE] [options]
+      Run ARCP's three-phase registration: temp token, compliance validation, registration.
+      Prints the agent id, jkt and access token as JSON. Options:
+        --alg ALG                 algorithm of the one-off key made when --key is not given
+        --agent-type TYPE         default automation
+        --name NAME               default: the agent id
+        --endpoint URL            the agent's base URL (default http://localhost:8080)
+        --capabilities A,B        default processing
+        --context-brief TEXT      --owner NAME  --version X.Y.Z  --communication-mode MODE
+        --timeout SECONDS         how long to wait for validation (default 300)
+        --heartbeat               send one heartbeat after registering
+      The agent key may also come from the ARCP_AGENT_KEY environment variable.
+  heartbeat --url BASE --agent-id ID --key FILE --token TOKEN [--token-type DPoP|Bearer]
+      Send one heartbeat with an access token and a proof from its key.
+
+Key files are refused when group or others can read them (chmod 600 FILE).
+--passphrase-env NAME reads the passphrase of an encrypted PEM key file from variable NAME.
+`;
+
+class UsageError extends Error {}
+
+type OptionKind = 'string' | 'boolean';
+
+interface ParsedArgs {
+  positionals: string[];
+  options: Map<string, string | true>;
+}
+
+/** A strict parser: unknown options and missing values are usage errors, not surprises. */
+function parseArgs(
+  argv: readonly string[],
+  spec: Readonly<Record<string, OptionKind>>,
+): ParsedArgs {
+  const positionals: string[] = [];
+  const options = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--') || arg === '--') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    const kind = spec[name];
+    if (kind === undefined) throw new UsageError(`unknown option --${name}`);
+    if (kind === 'boolean') {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
+      options.set(name, true);
+      continue;
+    }
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    options.set(name, value);
+  }
+  return { positionals, options };
+}
+
+function noPositionals(args: ParsedArgs): void {
+  const [first] = args.positionals;
+  if (first !== undefined) throw new UsageError(`unexpected argument ${first}`);
+}
+
+function text(args: ParsedArgs, name: string): string | undefined {
+  const value = args.options.get(name);
+  return typeof value === 'string' ? value : undefined;
+}
+
+function required(args: ParsedArgs, name: string): string {
+  const value = text(args, name);
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function algorithm(value: string | undefined): DPoPClientAlgorithm {
+  const alg = value ?? 'EdDSA';
+  if (!(DPOP_CLIENT_ALGORITHMS as readonly string[]).includes(alg)) {
+    throw new UsageError(`--alg must be one of ${DPOP_CLIENT_ALGORITHMS.join(', ')}`);
+  }
+  return alg as DPoPClientAlgorithm;
+}
+
+function passphrase(args: ParsedArgs, io: CliIo): string | undefined {
+  const name = text(args, 'passphrase-env');
+  if (name === undefined) return undefined;
+  const value = io.env[name];
+  if (value === undefined || value === '') {
+    throw new UsageError(`environment variable ${name} is not set`);
+  }
+  return value;
+}
+
+function loadKey(args: ParsedArgs, io: CliIo): DPoPGenerator {
+  return DPoPGenerator.fromFile(required(args, 'key'), { passphrase: passphrase(args, io) });
+}
+
+const KEY_OPTIONS = { key: 'string', 'passphrase-env': 'string' } as const;
+
+async function keygen(argv: string[], io: CliIo): Promise<void> {
+  const args = parseArgs(argv, {
+    alg: 'string',
+    out: 'string',
+    force: 'boolean',
+    'passphrase-env': 'string',
+  });
+  noPositionals(args);
+  const alg = algorithm(text(args, 'alg'));
+  const out = text(args, 'out') ?? 'agent.jwk';
+  const generator = await DPoPGenerator.generate(alg);
+  generator.save(out, { overwrite: args.options.has('force'), passphrase: passphrase(args, io) });
+  io.stderr(`Wrote the ${alg} private key to ${out} (mode 0600). Its thumbprint (jkt):\n`);
+  io.stdout(`${generator.jkt}\n`);
+}
+
+function thumbprint(argv: string[], io: CliIo): void {
+  const args = parseArgs(argv, KEY_OPTIONS);
+  noPositionals(args);
+  io.stdout(`${loadKey(args, io).jkt}\n`);
+}
+
+function jwk(argv: string[], io: CliIo): void {
+  const args = parseArgs(argv, KEY_OPTIONS);
+  noPositionals(args);
+  io.stdout(`${JSON.stringify(loadKey(args, io).publicJwk)}\n`);
+}
+
+function proof(argv: string[], io: CliIo): void {
+  const args = parseArgs(argv, { ...KEY_OPTIONS, token: 'string', nonce: 'string' });
+  const [method, url, extra] = args.positionals;
+  if (method === undefined || url === undefined) throw new UsageError('proof needs METHOD and URL');
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
+  const generator = loadKey(args, io);
+  io.stdout(
+    generator.createProof({
+      method,
+      url,
+      accessToken: text(args, 'token'),
+      nonce: text(args, 'nonce'),
+    }) + '\n',
+  );
+}
+
+const REGISTER_OPTIONS = {
+  ...KEY_OPTIONS,
+  url: 'string',
+  'agent-id': 'string',
+  'agent-key': 'string',
+  alg: 'string',
+  'agent-type': 'string',
+  name: 'string',
+  endpoint: 'string',
+  capabilities: 'string',
+  'context-brief': 'string',
+  owner: 'string',
+  version: 'string',
+  'communication-mode': 'string',
+  timeout: 'string',
+  heartbeat: 'boolean',
+} as const;
+
+async function register(argv: string[], io: CliIo): Promise<void> {
+  const args = parseArgs(argv, REGISTER_OPTIONS);
+  noPositionals(args);
+  const baseUrl = required(args, 'url');
+  const agentId = required(args, 'agent-id');
+  const agentKey = text(args, 'agent-key') ?? io.env.ARCP_AGENT_KEY;
+  if (agentKey === undefined || agentKey === '') {
+    throw new UsageError('--agent-key (or ARCP_AGENT_KEY) is required');
+  }
+  const timeout = text(args, 'timeout') ?? '300';
+  if (!/^\d+$/.test(timeout) || Number(timeout) === 0) {
+    throw new UsageError('--timeout must be a whole number of seconds');
+  }
+  const mode = text(args, 'communication-mode') ?? 'remote';
+  if (mode !== 'remote' && mode !== 'local' && mode !== 'hybrid') {
+    throw new UsageError('--communication-mode must be remote, local or hybrid');
+  }
+
+  let generator: DPoPGenerator;
+  if (args.options.has('key')) {
+    if (args.options.has('alg')) {
+      throw new UsageError('--alg is for a new key; the key file decides');
+    }
+    generator = loadKey(args, io);
+  } else {
+    generator = await DPoPGenerator.generate(algorithm(text(args, 'alg')));
+    io.stderr(
+      `No --key: using a one-off ${generator.algorithm} key. ` +
+        'The tokens are bound to it, and it is not saved.\n',
+    );
+  }
+
+  const name = text(args, 'name') ?? agentId.slice(0, 32);
+  const registration: AgentRegistration = {
+    agent_id: agentId,
+    name,
+    agent_type: text(args, 'agent-type') ?? 'automation',
+    endpoint: text(args, 'endpoint') ?? 'http://localhost:8080',
+    capabilities: (text(args, 'capabilities') ?? 'processing')
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== ''),
+    context_brief:
+      text(args, 'context-brief') ?? `${name}: an agent registered with the nest-dpop CLI`,
+    owner: text(args, 'owner') ?? 'dpop-cli',
+    public_key: generator.publicKeyPem,
+    metadata: { client: 'nest-dpop dpop-client CLI', dpop_alg: generator.algorithm },
+    version: text(args, 'version') ?? '1.0.0',
+    communication_mode: mode,
+  };
+
+  const client = new ARCPClient({ baseUrl, generator });
+  io.stderr(`Agent ${agentId}, DPoP ${generator.algorithm} key, jkt ${generator.jkt}\n`);
+  const result = await client.register({
+    agent_key: agentKey,
+    registration,
+    validationTimeoutMs: Number(timeout) * 1000,
+    onStep: (step) => {
+      switch (step.phase) {
+        case 'temp_token':
+          io.stderr(`1/3 temp token issued (${step.response.token.type})\n`);
+          break;
+        case 'validation_pending':
+          io.stderr(`2/3 validation ${step.response.validation_id ?? ''} pending…\n`);
+          break;
+        case 'validation_passed':
+          io.stderr(`2/3 validation ${step.response.validation_id ?? ''} passed\n`);
+          break;
+        case 'registered':
+          io.stderr(`3/3 registered: ${step.response.message ?? step.response.agent_id}\n`);
+          break;
+      }
+    },
+  });
+  if (args.options.has('heartbeat')) {
+    const beat = await client.heartbeat(agentId);
+    const when = beat.last_seen ? ` at ${beat.last_seen}` : '';
+    io.stderr(`heartbeat: ${beat.status ?? 'ok'}${when}\n`);
+  }
+  io.stdout(
+    `${JSON.stringify(
+      {
+        agent_id: result.registration.agent_id,
+        jkt: generator.jkt,
+        token_type: result.accessToken.type,
+        access_token: result.accessToken.value,
+        expires_in: result.accessToken.expiresIn,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
+async function heartbeat(argv: string[], io: CliIo): Promise<void> {
+  const args = parseArgs(argv, {
+    ...KEY_OPTIONS,
+    url: 'string',
+    'agent-id': 'string',
+    token: 'string',
+    'token-type': 'string',
+  });
+  noPositionals(args);
+  const tokenType = text(args, 'token-type') ?? 'DPoP';
+  if (tokenType !== 'DPoP' && tokenType !== 'Bearer') {
+    throw new UsageError('--token-type must be DPoP or Bearer');
+  }
+  const client = new ARCPClient({ baseUrl: required(args, 'url'), generator: loadKey(args, io) });
+  const answer = await client.heartbeat(required(args, 'agent-id'), {
+    accessToken: { value: required(args, 'token'), type: tokenType },
+  });
+  io.stdout(`${JSON.stringify(answer, null, 2)}\n`);
+}
+
+const COMMANDS: Record<string, (argv: string[], io: CliIo) => void | Promise<void>> = {
+  keygen,
+  thumbprint,
+  jwk,
+  proof,
+  register,
+  heartbeat,
+};
+
+/**
+ * Runs one command.
+ * @returns the exit code: 0 success, 1 failure, 2 usage error
+ */
+async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    (command === undefined ? io.stderr : io.stdout)(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[command];
+  if (run === undefined) {
+    io.stderr(`dpop: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  try {
+    await run(rest, io);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`dpop ${command}: ${error.message}\nRun "dpop help" for usage.\n`);
+      return 2;
+    }
+    if (error instanceof DPoPClientError) {
+      io.stderr(`dpop ${command}: ${error.message} [${error.code}]\n`);
+      if (error.problem !== undefined) io.stderr(`${JSON.stringify(error.problem, null, 2)}\n`);
+      return 1;
+    }
+    io.stderr(`dpop ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+function processIo(): CliIo {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    env: process.env,
+  };
+}
+
+// This file is only ever run, never imported (the library's door is index.ts), so it needs no
+// "am I the main module" test, which would also silently do nothing on an old Node.
+const [major = 0] = process.versions.node.split('.').map(Number);
+if (major < 24) {
+  process.stderr.write(`dpop: Node.js 24 or later is needed; this is ${process.version}\n`);
+  process.exitCode = 1;
+} else {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,231 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DPoPProofVerifier, InMemoryJtiStore } from '@app/dpop';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import { startFakeArcp, type FakeArcpServer } from './support/fake-arcp.server.js';
+
+/**
+ * The `dpop` CLI as a child process. `libs/dpop-client` alone is compiled into a temporary
+ * directory first (about two seconds), so the test runs the code as it is now, whatever state
+ * `dist/` or the rest of the project is in.
+ */
+
+let work: string;
+let cli: string;
+let arcp: FakeArcpServer;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI without blocking the event loop (the fake ARCP server lives in this process). */
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd: work, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'dpop-cli-'));
+  const out = join(work, 'build');
+  execFileSync(
+    process.execPath,
+    ['node_modules/typescript/bin/tsc', '-p', 'test/client/tsconfig.cli.json', '--outDir', out],
+    { stdio: 'pipe' },
+  );
+  // The compiled files are ES modules; outside the project they need their own package.json.
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
+  cli = join(out, 'cli.js');
+}, 60_000);
+
+beforeAll(async () => {
+  arcp = await startFakeArcp({ pendingPolls: 1 });
+});
+
+afterAll(async () => {
+  await arcp?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.each(['EdDSA', 'ES256', 'RS256'] as const)('keygen, thumbprint, jwk, proof: %s', (alg) => {
+  it.each(['jwk', 'pem'])('works with a .%s key file', async (ext) => {
+    const file = `${alg}.${ext}`;
+    const keygen = await run(['keygen', '--alg', alg, '--out', file]);
+    expect(keygen.code).toBe(0);
+    const jkt = keygen.stdout.trim();
+    expect(keygen.stdout).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+    expect(keygen.stderr).toContain(`Wrote the ${alg} private key to ${file} (mode 0600)`);
+    expect(statSync(join(work, file)).mode & 0o777).toBe(0o600);
+
+    expect((await run(['thumbprint', '--key', file])).stdout).toBe(`${jkt}\n`);
+    const jwk = JSON.parse((await run(['jwk', '--key', file])).stdout) as JWK;
+    expect(jwk).not.toHaveProperty('d');
+    expect(await calculateJwkThumbprint(jwk, 'sha256')).toBe(jkt);
+
+    const url = 'http://localhost:3000/auth/agent/validate_compliance';
+    const proofRun = await run([
+      'proof', '--key', file, 'POST', `${url}?x=1`, '--token', 'the-temp-token', '--nonce', 'n0nce',
+    ]);
+    expect(proofRun.code).toBe(0);
+    expect(proofRun.stderr).toBe('');
+    expect(proofRun.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const proof = proofRun.stdout.trim();
+
+    const verified = await new DPoPProofVerifier(new InMemoryJtiStore()).verify({
+      proof,
+      method: 'POST',
+      url,
+      accessToken: 'the-temp-token',
+      expectedJkt: jkt,
+    });
+    expect(verified).toMatchObject({ alg, nonce: 'n0nce' });
+    const { protectedHeader, payload } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt' });
+    expect(protectedHeader.jwk).toEqual(jwk);
+    expect(payload).toMatchObject({ htm: 'POST', htu: url, nonce: 'n0nce' });
+  });
+});
+
+describe('dpop CLI', () => {
+  it('makes proofs that work pasted into a request, as in the spec curl examples', async () => {
+    await run(['keygen', '--out', 'agent.jwk']);
+    const url = `${arcp.url}/auth/agent/request_temp_token`;
+    const proof = (await run(['proof', '--key', 'agent.jwk', 'POST', url])).stdout.trim();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', DPoP: proof },
+      body: JSON.stringify({
+        agent_id: 'my-agent',
+        agent_type: 'automation',
+        agent_key: arcp.agentKey,
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ token_type: 'DPoP', temp_token: expect.any(String) });
+  });
+
+  it('registers an agent through all three phases and sends a heartbeat', async () => {
+    const keygen = await run(['keygen', '--alg', 'ES256', '--out', 'reg.pem']);
+    const result = await run([
+      'register', '--url', arcp.url, '--agent-id', 'cli-agent-1', '--agent-key', arcp.agentKey,
+      '--key', 'reg.pem', '--capabilities', 'processing, monitoring', '--heartbeat',
+    ]);
+    expect(result.stderr).toContain('1/3 temp token issued (DPoP)');
+    expect(result.stderr).toMatch(/2\/3 validation val_[0-9a-f]+ passed/);
+    expect(result.stderr).toContain("3/3 registered: Agent 'cli-agent-1' registered successfully");
+    expect(result.stderr).toContain('heartbeat: alive');
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(summary).toEqual({
+      agent_id: 'cli-agent-1',
+      jkt: keygen.stdout.trim(),
+      token_type: 'DPoP',
+      access_token: expect.any(String),
+      expires_in: 3600,
+    });
+
+    // The access token is bound to reg.pem: the heartbeat command works with that key only.
+    const token = summary.access_token as string;
+    const heartbeat = ['heartbeat', '--url', arcp.url, '--agent-id', 'cli-agent-1', '--token'];
+    const beat = await run([...heartbeat, token, '--key', 'reg.pem']);
+    expect(beat.code).toBe(0);
+    expect(JSON.parse(beat.stdout)).toMatchObject({ agent_id: 'cli-agent-1', status: 'alive' });
+    await run(['keygen', '--out', 'other.jwk']);
+    const stolen = await run([...heartbeat, token, '--key', 'other.jwk']);
+    expect(stolen.code).toBe(1);
+    expect(stolen.stderr).toContain('[ERR_DPOP_BINDING_MISMATCH]');
+    expect(stolen.stdout).toBe('');
+  });
+
+  it('registers with a one-off key, and the agent key from ARCP_AGENT_KEY', async () => {
+    const args = ['register', '--url', arcp.url, '--agent-id', 'cli-agent-2', '--alg', 'RS256'];
+    const result = await run(args, { ARCP_AGENT_KEY: arcp.agentKey });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('No --key: using a one-off RS256 key');
+  });
+
+  it('shows the server problem when registration is refused', async () => {
+    const result = await run([
+      'register', '--url', arcp.url, '--agent-id', 'cli-agent-3', '--agent-key', 'not-the-key-000',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('[ERR_ARCP_AUTHENTICATION_FAILED]');
+    expect(result.stderr).toContain(
+      '"detail": "Authentication failed: Invalid agent registration key"',
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses a key file that group or others can read', async () => {
+    await run(['keygen', '--out', 'loose.jwk']);
+    chmodSync(join(work, 'loose.jwk'), 0o644);
+    const result = await run(['proof', '--key', 'loose.jwk', 'GET', 'http://localhost:3000/x']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('chmod 600 loose.jwk');
+    expect(result.stderr).toContain('[ERR_DPOP_CLIENT_KEY_FILE_PERMISSIONS]');
+  });
+
+  it('does not overwrite a key file unless --force is given', async () => {
+    await run(['keygen', '--out', 'keep.jwk']);
+    const before = readFileSync(join(work, 'keep.jwk'), 'utf8');
+    const again = await run(['keygen', '--out', 'keep.jwk']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('[ERR_DPOP_CLIENT_KEY_FILE_EXISTS]');
+    expect(readFileSync(join(work, 'keep.jwk'), 'utf8')).toBe(before);
+    expect((await run(['keygen', '--out', 'keep.jwk', '--force'])).code).toBe(0);
+    expect(readFileSync(join(work, 'keep.jwk'), 'utf8')).not.toBe(before);
+  });
+
+  it('encrypts a PEM key with a passphrase from the environment', async () => {
+    const env = { KEY_PASSPHRASE: 'correct horse battery staple' };
+    const passphrase = ['--passphrase-env', 'KEY_PASSPHRASE'];
+    const keygen = await run(['keygen', '--out', 'secret.pem', ...passphrase], env);
+    expect(keygen.code).toBe(0);
+    expect(readFileSync(join(work, 'secret.pem'), 'utf8')).toContain('ENCRYPTED PRIVATE KEY');
+    const without = await run(['thumbprint', '--key', 'secret.pem']);
+    expect(without.stderr).toContain('a passphrase is needed');
+    const ok = await run(['thumbprint', '--key', 'secret.pem', ...passphrase], env);
+    expect(ok.stdout).toBe(keygen.stdout);
+  });
+
+  it.each([
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [[], 'Usage: dpop <command>'],
+    [['proof', 'GET', 'http://x/'], '--key is required'],
+    [['proof', '--key', 'any.jwk', 'GET'], 'proof needs METHOD and URL'],
+    [['keygen', '--alg', 'HS256'], '--alg must be one of EdDSA, ES256, RS256'],
+    [['keygen', '--bogus'], 'unknown option --bogus'],
+    [['register', '--url', 'http://x'], '--agent-id is required'],
+  ])('exits 2 on usage errors: %j', async (args, message) => {
+    const result = await run(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits 1 on a URL a proof cannot be made for', async () => {
+    await run(['keygen', '--out', 'url.jwk']);
+    const result = await run(['proof', '--key', 'url.jwk', 'GET', 'ftp://x/']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('[ERR_DPOP_CLIENT_INVALID_REQUEST]');
+  });
+
+  it('prints help on stdout', async () => {
+    const result = await run(['help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('keygen [--alg EdDSA|ES256|RS256] [--out FILE]');
+  });
+});

@@ -279,8 +279,9 @@ describe('against the sample app with DPOP_NONCE_REQUIRED=true', () => {
     const agentId = newAgentId();
     await client.register({ agent_key: AGENT_KEY, registration: registration(agentId, generator) });
     await client.heartbeat(agentId);
-    // One challenge, at the first request; every later proof carried the remembered nonce.
-    expect(statuses[0]).toBe(401);
+    // One challenge, at the first request (the token route: 400 as RFC 9449 §8 says); every
+    // later proof carried the remembered nonce.
+    expect(statuses[0]).toBe(400);
     expect(statuses.slice(1).every((status) => status < 300)).toBe(true);
     expect(client.nonces.get(server.url)).toEqual(expect.any(String));
   });

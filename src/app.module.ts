@@ -1,0 +1,72 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
+import { DPoPGuard, DPoPModule, RedisJtiStore, type DPoPModuleOptions } from '@app/dpop';
+import type { Redis } from 'ioredis';
+import { AgentsModule } from './agents/agents.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { createValidationPipe } from './common/validation.pipe.js';
+import type { AppConfig } from './config/app-config.js';
+import { AppConfigModule } from './config/app-config.module.js';
+import { HealthModule } from './health/health.module.js';
+import { ensureRedisReady, redisModuleOptions } from './storage/redis-connection.js';
+import { StorageModule } from './storage/storage.module.js';
+import { WellKnownModule } from './well-known/well-known.module.js';
+
+/** The DPoP module, with its replay store in Redis when there is one, else in memory. */
+function dpopModule(config: AppConfig): DynamicModule {
+  const base: DPoPModuleOptions = {
+    ...config.dpop,
+    ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
+  };
+  const redis = config.redis;
+  if (redis === undefined) return DPoPModule.forRootAsync({ useFactory: () => base });
+  return DPoPModule.forRootAsync({
+    inject: [getRedisConnectionToken()],
+    useFactory: async (client: Redis): Promise<DPoPModuleOptions> => {
+      // RedisJtiStore refuses (503) while its client is not ready: be ready before serving.
+      await ensureRedisReady(client);
+      const store = new RedisJtiStore(client, { keyPrefix: `${redis.keyPrefix}dpop:jti:` });
+      return { ...base, store };
+    },
+  });
+}
+
+/**
+ * The ARCP sample app. Built from an {@link AppConfig} (see `loadAppConfig`) rather than from
+ * `process.env`, so tests boot it with their own settings.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const redisUrl = config.redis?.url;
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        ...(redisUrl !== undefined
+          ? [
+              RedisModule.forRootAsync({
+                imports: [],
+                useFactory: () => redisModuleOptions(redisUrl),
+              }),
+            ]
+          : []),
+        dpopModule(config),
+        StorageModule.forRoot(config),
+        AuthModule,
+        AgentsModule,
+        WellKnownModule,
+        HealthModule,
+      ],
+      providers: [
+        // DPoP first, on every route (but those marked @SkipDPoP()); then each route's own
+        // token guard (@AgentToken), which runs after the global guards.
+        { provide: APP_GUARD, useClass: DPoPGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

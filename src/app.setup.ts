@@ -1,0 +1,19 @@
+import type { INestApplication } from '@nestjs/common';
+
+/** The Express settings the app changes. */
+interface ExpressSettings {
+  disable(setting: string): void;
+  set(setting: string, value: unknown): void;
+}
+
+/**
+ * The HTTP-level setup shared by `main.ts` and the end-to-end tests, so both run the same app.
+ * (The exception filter, validation pipe and DPoP guard are providers of `AppModule`.)
+ */
+export function configureApp(app: INestApplication): INestApplication {
+  const express = app.getHttpAdapter().getInstance() as ExpressSettings;
+  express.disable('x-powered-by');
+  // Never derive the client's address or scheme from X-Forwarded-*: set ARCP_PUBLIC_URL instead.
+  express.set('trust proxy', false);
+  return app;
+}

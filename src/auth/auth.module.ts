@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { AgentKeyService } from './agent-key.service.js';
+import { AgentTokenGuard } from './agent-token.guard.js';
+import { ComplianceService } from './compliance.service.js';
+import { EndpointHealthChecker } from './endpoint-health.checker.js';
+import { ServerKeyService } from './server-key.service.js';
+import { TempTokenController } from './temp-token.controller.js';
+import { TokenService } from './token.service.js';
+import { ValidationController } from './validation.controller.js';
+
+/** Phases 1 and 2 of registration, and the server's tokens (exported for the other routes). */
+@Module({
+  controllers: [TempTokenController, ValidationController],
+  providers: [
+    AgentKeyService,
+    AgentTokenGuard,
+    ComplianceService,
+    EndpointHealthChecker,
+    ServerKeyService,
+    TokenService,
+  ],
+  exports: [AgentTokenGuard, ServerKeyService, TokenService],
+})
+export class AuthModule {}

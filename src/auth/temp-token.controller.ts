@@ -1,0 +1,53 @@
+import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
+import { DPoPProof, DPoPTokenEndpoint, type VerifiedDPoPProof } from '@app/dpop';
+import { Problems } from '../common/problems.js';
+import { AgentKeyService } from './agent-key.service.js';
+import { RequestTempTokenDto } from './dto/request-temp-token.dto.js';
+import { TokenService } from './token.service.js';
+
+/** Body of a successful `request_temp_token`. */
+export interface TempTokenResponse {
+  temp_token: string;
+  token_type: 'DPoP' | 'Bearer';
+  expires_in: number;
+  message: string;
+}
+
+/**
+ * Phase 1: an agent trades a registration key for a temp token. This is where the agent's DPoP
+ * key is first seen: a verified proof here binds the temp token (`cnf.jkt`), and with it every
+ * later token of the flow.
+ */
+@Controller('auth/agent')
+export class TempTokenController {
+  constructor(
+    private readonly agentKeys: AgentKeyService,
+    private readonly tokens: TokenService,
+  ) {}
+
+  // The token-issuing route: a missing server nonce is answered as RFC 9449 §8 says (400).
+  @DPoPTokenEndpoint()
+  @Post('request_temp_token')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  async requestTempToken(
+    @Body() body: RequestTempTokenDto,
+    // Only the proof the DPoP guard verified: never a thumbprint from the body.
+    @DPoPProof() proof: VerifiedDPoPProof | undefined,
+  ): Promise<TempTokenResponse> {
+    if (!this.agentKeys.isValid(body.agent_key)) {
+      throw Problems.authenticationFailed('Authentication failed: Invalid agent registration key');
+    }
+    const issued = await this.tokens.issue('temp', {
+      agentId: body.agent_id,
+      agentType: body.agent_type.toLowerCase(),
+      ...(proof !== undefined && { jkt: proof.jkt }),
+    });
+    return {
+      temp_token: issued.token,
+      token_type: issued.tokenType,
+      expires_in: issued.expiresIn,
+      message: 'Temporary token issued. Use this token to complete agent registration.',
+    };
+  }
+}

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { dpopOptionsFromEnv, type DPoPModuleOptions } from '@app/dpop';
+import { readBaseUrl, readBoolean, readEnv, readInteger, readList, type Env } from './env.util.js';
+import { readSigningKey, type SigningKeyConfig } from './signing-key.config.js';
+
+/** Injection token of the {@link AppConfig}. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** The DPoP settings read from `DPOP_*` (see `dpopOptionsFromEnv`). */
+export type DPoPEnvOptions = Pick<
+  DPoPModuleOptions,
+  'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms'
+>;
+
+/** Lifetimes of the three tokens of the flow, in seconds. */
+export interface TokenTtls {
+  readonly temp: number;
+  readonly validated: number;
+  readonly access: number;
+}
+
+/** Everything the app reads from its environment, parsed and checked once at start-up. */
+export interface AppConfig {
+  /** `PORT`. Default 3000. */
+  readonly port: number;
+  /**
+   * `ARCP_PUBLIC_URL`: the base URL clients use (e.g. behind a reverse proxy). Proof `htu`s are
+   * checked against it, and it builds the links the app returns. Unset: taken from the request.
+   */
+  readonly publicUrl: string | undefined;
+  /** `ARCP_ISSUER`: the `iss` of every token. Default: the public URL, else `arcp`. */
+  readonly issuer: string;
+  /** `AGENT_KEYS`: the agent registration keys. */
+  readonly agentKeys: readonly string[];
+  /** Set when `AGENT_KEYS` was unset and a development key was generated (also in `agentKeys`). */
+  readonly devAgentKey: string | undefined;
+  /** `ALLOWED_AGENT_TYPES`, lower-cased. */
+  readonly allowedAgentTypes: readonly string[];
+  /** `DPOP_ENABLED`, `DPOP_REQUIRED`, `DPOP_PROOF_TTL`, `DPOP_CLOCK_SKEW`, `DPOP_ALGORITHMS`. */
+  readonly dpop: DPoPEnvOptions;
+  /** `REDIS_URL` and `ARCP_REDIS_PREFIX`; `undefined` = everything in memory. */
+  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined;
+  /** `ARCP_SIGNING_KEY_FILE` / `ARCP_SIGNING_KEY` / `ARCP_SIGNING_ALG`. */
+  readonly signing: SigningKeyConfig;
+  /** `ARCP_TPR_TOKEN_TTL_TEMP` (900), `…_VALIDATED` (300), `…_ACCESS` (3600). */
+  readonly tokenTtl: TokenTtls;
+  /** `ARCP_TOKEN_LEEWAY`: seconds of clock tolerance on our own tokens' `exp`. Default 0. */
+  readonly tokenLeeway: number;
+  /** `ARCP_ENDPOINT_CHECK` (false) and `ARCP_ENDPOINT_CHECK_TIMEOUT` (seconds, 3). */
+  readonly endpointCheck: { readonly enabled: boolean; readonly timeoutMs: number };
+  /** `AGENT_HEARTBEAT_TIMEOUT`: seconds an agent counts as alive after its last heartbeat (60). */
+  readonly heartbeatTimeout: number;
+}
+
+/** ARCP's default agent types. */
+export const DEFAULT_AGENT_TYPES = [
+  'security',
+  'monitoring',
+  'automation',
+  'networking',
+  'testing',
+];
+
+const AGENT_TYPE = /^[A-Za-z0-9_-]{2,50}$/;
+
+function readAgentKeys(env: Env): { keys: string[]; devKey: string | undefined } {
+  const keys = readList(env, 'AGENT_KEYS');
+  if (keys === undefined) {
+    // So that the quick start works: a random key, printed at start-up by main.ts.
+    const devKey = `arcp-dev-${randomBytes(18).toString('base64url')}`;
+    return { keys: [devKey], devKey };
+  }
+  if (keys.length === 0) throw new Error('AGENT_KEYS must list at least one key');
+  for (const key of keys) {
+    if (key.length < 10 || key.length > 200) {
+      throw new Error('AGENT_KEYS: every key must be 10 to 200 characters long');
+    }
+  }
+  return { keys, devKey: undefined };
+}
+
+function readAgentTypes(env: Env): string[] {
+  const types = readList(env, 'ALLOWED_AGENT_TYPES') ?? DEFAULT_AGENT_TYPES;
+  if (types.length === 0 || types.length > 100) {
+    throw new Error('ALLOWED_AGENT_TYPES must list 1 to 100 agent types');
+  }
+  for (const type of types) {
+    if (!AGENT_TYPE.test(type)) {
+      throw new Error(
+        `ALLOWED_AGENT_TYPES: "${type}" is not 2 to 50 characters of letters, digits, "_" or "-"`,
+      );
+    }
+  }
+  return [...new Set(types.map((t) => t.toLowerCase()))];
+}
+
+function readRedis(env: Env): AppConfig['redis'] {
+  const url = readEnv(env, 'REDIS_URL');
+  if (url === undefined) return undefined;
+  const parsed = URL.parse(url);
+  if (parsed === null || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
+    throw new Error('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  const keyPrefix = readEnv(env, 'ARCP_REDIS_PREFIX') ?? 'arcp:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(keyPrefix)) {
+    throw new Error(
+      'ARCP_REDIS_PREFIX must be 1 to 64 characters of letters, digits, ":", "_", "." or "-"',
+    );
+  }
+  return { url, keyPrefix };
+}
+
+/**
+ * Parses the environment into an {@link AppConfig}. Pure apart from reading a key file and
+ * generating keys: tests pass their own record instead of `process.env`.
+ * @throws Error naming the variable when a value is invalid
+ */
+export function loadAppConfig(env: Env = process.env): AppConfig {
+  const publicUrl = readBaseUrl(env, 'ARCP_PUBLIC_URL');
+  const { keys, devKey } = readAgentKeys(env);
+  return {
+    port: readInteger(env, 'PORT', 3000, 0, 65_535),
+    publicUrl,
+    issuer: readEnv(env, 'ARCP_ISSUER') ?? publicUrl ?? 'arcp',
+    agentKeys: keys,
+    devAgentKey: devKey,
+    allowedAgentTypes: readAgentTypes(env),
+    dpop: dpopOptionsFromEnv(env),
+    redis: readRedis(env),
+    signing: readSigningKey(env),
+    tokenTtl: {
+      temp: readInteger(env, 'ARCP_TPR_TOKEN_TTL_TEMP', 900, 10, 86_400),
+      validated: readInteger(env, 'ARCP_TPR_TOKEN_TTL_VALIDATED', 300, 10, 3_600),
+      access: readInteger(env, 'ARCP_TPR_TOKEN_TTL_ACCESS', 3_600, 10, 86_400),
+    },
+    tokenLeeway: readInteger(env, 'ARCP_TOKEN_LEEWAY', 0, 0, 300),
+    endpointCheck: {
+      enabled: readBoolean(env, 'ARCP_ENDPOINT_CHECK', false),
+      timeoutMs: readInteger(env, 'ARCP_ENDPOINT_CHECK_TIMEOUT', 3, 1, 60) * 1000,
+    },
+    heartbeatTimeout: readInteger(env, 'AGENT_HEARTBEAT_TIMEOUT', 60, 1, 86_400),
+  };
+}

@@ -1,0 +1,92 @@
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/app-config.js';
+import { AgentRegistry, StorageProbe } from './agent-registry.interface.js';
+import { MemoryAgentRegistry } from './memory-agent.registry.js';
+import { MemoryValidationStore } from './memory-validation.store.js';
+import { RedisAgentRegistry } from './redis-agent.registry.js';
+import { closeRedis, ensureRedisReady } from './redis-connection.js';
+import { RedisValidationStore } from './redis-validation.store.js';
+import { ValidationStore } from './validation-store.interface.js';
+
+/**
+ * Closes the app's Redis client on shutdown. `@nestjs-modules/ioredis` does this too, but it
+ * tracks connections in a static set that the first app to close clears, so a second app in
+ * the same process (tests) would otherwise leave its client open.
+ */
+class RedisClientCloser implements OnApplicationShutdown {
+  constructor(@Inject(getRedisConnectionToken()) private readonly client: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await closeRedis(this.client);
+  }
+}
+
+function memoryProviders(): Provider[] {
+  return [
+    { provide: ValidationStore, useFactory: () => new MemoryValidationStore() },
+    { provide: AgentRegistry, useFactory: () => new MemoryAgentRegistry() },
+    {
+      provide: StorageProbe,
+      useValue: { kind: 'memory', ping: () => Promise.resolve(true) } satisfies StorageProbe,
+    },
+  ];
+}
+
+function redisProviders(prefix: string): Provider[] {
+  const inject = [getRedisConnectionToken()];
+  return [
+    {
+      provide: ValidationStore,
+      inject,
+      useFactory: async (client: Redis) => {
+        await ensureRedisReady(client);
+        return new RedisValidationStore(client, prefix);
+      },
+    },
+    {
+      provide: AgentRegistry,
+      inject,
+      useFactory: async (client: Redis) => {
+        await ensureRedisReady(client);
+        return new RedisAgentRegistry(client, prefix);
+      },
+    },
+    {
+      provide: StorageProbe,
+      inject,
+      useFactory: (client: Redis): StorageProbe => ({
+        kind: 'redis',
+        ping: () =>
+          client.ping().then(
+            (answer) => answer === 'PONG',
+            () => false,
+          ),
+      }),
+    },
+    RedisClientCloser,
+  ];
+}
+
+/**
+ * Validations and the agent registry: in memory, or in Redis when `REDIS_URL` is set (then the
+ * app must also import `RedisModule.forRootAsync`, which provides the client).
+ */
+@Module({})
+export class StorageModule {
+  static forRoot(config: Pick<AppConfig, 'redis'>): DynamicModule {
+    return {
+      module: StorageModule,
+      global: true,
+      providers: config.redis ? redisProviders(config.redis.keyPrefix) : memoryProviders(),
+      exports: [ValidationStore, AgentRegistry, StorageProbe],
+    };
+  }
+}

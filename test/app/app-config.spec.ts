@@ -1,0 +1,84 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { DEFAULT_AGENT_TYPES, loadAppConfig } from '../../src/config/app-config.js';
+
+const KEYS = { AGENT_KEYS: 'a-valid-agent-key' };
+
+describe('loadAppConfig', () => {
+  it('runs on embedded defaults, generating a development agent key and a signing key', () => {
+    const config = loadAppConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.devAgentKey).toMatch(/^arcp-dev-/);
+    expect(config.agentKeys).toEqual([config.devAgentKey]);
+    expect(config.allowedAgentTypes).toEqual(DEFAULT_AGENT_TYPES);
+    expect(config.signing).toMatchObject({ alg: 'EdDSA', source: 'generated' });
+    expect(config.redis).toBeUndefined();
+    expect(config.dpop).toEqual({});
+    expect(config.tokenTtl).toEqual({ temp: 900, validated: 300, access: 3600 });
+    expect(config.endpointCheck.enabled).toBe(false);
+  });
+
+  it('reads every setting', () => {
+    const config = loadAppConfig({
+      ...KEYS,
+      PORT: '8080',
+      AGENT_KEYS: ' first-key-0001 , second-key-0002 ',
+      ALLOWED_AGENT_TYPES: 'Security,qa',
+      ARCP_PUBLIC_URL: 'https://arcp.example.com/api/',
+      DPOP_REQUIRED: 'true',
+      DPOP_ALGORITHMS: 'EdDSA',
+      REDIS_URL: 'redis://127.0.0.1:6379/3',
+      ARCP_ENDPOINT_CHECK: 'yes',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      agentKeys: ['first-key-0001', 'second-key-0002'],
+      devAgentKey: undefined,
+      allowedAgentTypes: ['security', 'qa'],
+      publicUrl: 'https://arcp.example.com/api',
+      issuer: 'https://arcp.example.com/api',
+      dpop: { required: true, algorithms: ['EdDSA'] },
+      redis: { url: 'redis://127.0.0.1:6379/3', keyPrefix: 'arcp:' },
+      endpointCheck: { enabled: true, timeoutMs: 3000 },
+    });
+  });
+
+  it('loads a signing key from a file and infers its algorithm', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arcp-key-'));
+    const file = join(dir, 'key.pem');
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    expect(loadAppConfig({ ...KEYS, ARCP_SIGNING_KEY_FILE: file }).signing).toMatchObject({
+      alg: 'ES256',
+      source: 'file',
+    });
+    const mismatched = { ...KEYS, ARCP_SIGNING_KEY_FILE: file, ARCP_SIGNING_ALG: 'EdDSA' };
+    expect(() => loadAppConfig(mismatched)).toThrow(
+      'ARCP_SIGNING_ALG is EdDSA but the key in ARCP_SIGNING_KEY_FILE is for ES256',
+    );
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ AGENT_KEYS: 'short' }, 'AGENT_KEYS'],
+    [{ AGENT_KEYS: ' , ' }, 'AGENT_KEYS'],
+    [{ ALLOWED_AGENT_TYPES: 'ok,no spaces' }, 'ALLOWED_AGENT_TYPES'],
+    [{ ARCP_PUBLIC_URL: 'arcp.example.com' }, 'ARCP_PUBLIC_URL'],
+    [{ ARCP_PUBLIC_URL: 'https://arcp.example.com/?x=1' }, 'ARCP_PUBLIC_URL'],
+    [{ DPOP_ENABLED: 'maybe' }, 'DPOP_ENABLED'],
+    [{ DPOP_PROOF_TTL: '-1' }, 'DPOP_PROOF_TTL'],
+    [{ DPOP_ALGORITHMS: 'HS256' }, 'DPOP_ALGORITHMS'],
+    [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL'],
+    [{ ARCP_REDIS_PREFIX: 'has space', REDIS_URL: 'redis://x' }, 'ARCP_REDIS_PREFIX'],
+    [{ ARCP_SIGNING_ALG: 'HS256' }, 'ARCP_SIGNING_ALG'],
+    [{ ARCP_SIGNING_KEY: 'not a pem' }, 'ARCP_SIGNING_KEY'],
+    [{ ARCP_SIGNING_KEY_FILE: '/nonexistent/key.pem' }, 'ARCP_SIGNING_KEY_FILE'],
+    [{ ARCP_ENDPOINT_CHECK: 'sometimes' }, 'ARCP_ENDPOINT_CHECK'],
+    [{ ARCP_TPR_TOKEN_TTL_ACCESS: '0' }, 'ARCP_TPR_TOKEN_TTL_ACCESS'],
+  ])('refuses %j, naming %s', (env, variable) => {
+    expect(() => loadAppConfig({ ...KEYS, ...env })).toThrow(variable);
+  });
+});

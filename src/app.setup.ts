@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { answerClientErrorsWithProblems } from '@app/dpop';
 
 /** The Express settings the app changes. */
 interface ExpressSettings {
@@ -15,5 +16,7 @@ export function configureApp(app: INestApplication): INestApplication {
   express.disable('x-powered-by');
   // Never derive the client's address or scheme from X-Forwarded-*: set ARCP_PUBLIC_URL instead.
   express.set('trust proxy', false);
+  // Requests Node refuses before Nest runs (e.g. a 100 KB DPoP header) still get a problem+json.
+  answerClientErrorsWithProblems(app.getHttpServer());
   return app;
 }

@@ -174,3 +174,15 @@ describe('InMemoryJtiStore', () => {
     expect(() => new InMemoryJtiStore({ maxEntries: 0 })).toThrow(RangeError);
   });
 });
+
+describe('RedisJtiStore with a lazyConnect client', () => {
+  it('refuses while the client has not connected, and starts the connection', async () => {
+    const lazy = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+    const store = new RedisJtiStore(lazy, { keyPrefix: PREFIX });
+    expect(lazy.status).toBe('wait');
+    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(JtiStoreUnavailableError);
+    await new Promise<void>((resolve) => lazy.once('ready', () => resolve()));
+    await expect(store.recordIfNew(randomUUID(), 1000)).resolves.toBe(true);
+    await lazy.quit();
+  });
+});

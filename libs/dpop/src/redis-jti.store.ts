@@ -22,6 +22,15 @@ export interface RedisJtiStoreOptions {
  *
  * Fails closed: a client that is not connected, a Redis error or a timeout rejects with
  * {@link JtiStoreUnavailableError}, which the guard answers with 503.
+ *
+ * Operational notes (measured in `test/redis/`):
+ * - With a `Cluster`, one master down does not change the client's `status`: requests for its
+ *   slots get 503 when ioredis gives up redirecting (`maxRedirections` × `retryDelayOnFailover`,
+ *   about 1 s by default) or at `timeoutMs`, whichever comes first; the other slots keep working
+ *   until `cluster-node-timeout`, after which the whole cluster refuses (still 503).
+ * - Replay protection lasts as long as Redis keeps its keys: a restart without persistence
+ *   forgets the jtis of the last `proofTtl + clockSkew` seconds. Use `appendonly yes` with
+ *   `appendfsync always` (or accept up to a second of loss with `everysec`) where that matters.
  */
 export class RedisJtiStore implements JtiStore {
   private readonly keyPrefix: string;
@@ -38,7 +47,10 @@ export class RedisJtiStore implements JtiStore {
   recordIfNew(jti: string, ttlMs: number): Promise<boolean> {
     // A client that is not ready would queue the command (ioredis' offline queue) and hold the
     // request open until it reconnects; refuse at once instead.
-    if (this.client.status !== 'ready') {
+    const status = this.client.status;
+    if (status !== 'ready') {
+      // A `lazyConnect` client never connects by itself: start it, and refuse this one request.
+      if (status === 'wait') this.client.connect().catch(() => undefined);
       return Promise.reject(new JtiStoreUnavailableError());
     }
     let command: Promise<string | null>;

@@ -138,7 +138,18 @@ const catalogue: Array<[string, () => Promise<Attack> | Attack]> = [
   ['the bound token without a proof (Bearer downgrade)', () => ({ authorization: `Bearer ${token}`, expect: { status: 401, slug: 'dpop-required', code: 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF' } })],
   ['an empty DPoP header with the bound token', () => ({ dpop: '', expect: { status: 401, slug: 'dpop-required', code: 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF' } })],
   ['the token used with a thief’s key (stolen token)', async () => ({ dpop: await makeProof(thief, { htm: 'POST', htu: HTU, accessToken: token }), expect: { status: 401, slug: 'dpop-binding-mismatch', code: 'ERR_DPOP_BINDING_MISMATCH' } })],
-  ['a malformed DPoP credential', async () => ({ dpop: await proof(), authorization: 'DPoP not a token68', expect: invalid('ERR_DPOP_INVALID_AUTHORIZATION') })],
+  ['a malformed DPoP credential', async () => ({ dpop: await proof(), authorization: 'DPoP not a token68', expect: { status: 400, slug: 'invalid-request', code: 'ERR_DPOP_INVALID_AUTHORIZATION' } })],
+  ['the bound token after a tab, without a proof', () => ({ authorization: `Bearer\t${token}`, expect: { status: 401, slug: 'dpop-required', code: 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF' } })],
+  ['htu without the two slashes', () => ({ dpop: signRaw(key, header(), claims({ htu: HTU.replace('//', '') })), expect: invalid('ERR_DPOP_HTU_MISMATCH') })],
+  ['htu with a backslash', () => ({ dpop: signRaw(key, header(), claims({ htu: HTU.replace('/auth/', '\\auth/') })), expect: invalid('ERR_DPOP_HTU_MISMATCH') })],
+  ['htu with surrounding white space', () => ({ dpop: signRaw(key, header(), claims({ htu: ` ${HTU}\n` })), expect: invalid('ERR_DPOP_HTU_MISMATCH') })],
+  [
+    'an RSA key with e = 1 (anyone can sign for it)',
+    () => {
+      const jwk = { kty: 'RSA', n: (weakRsa.publicJwk.n ?? '').padEnd(342, 'A'), e: 'AQ' };
+      return { dpop: `${b64(header({ alg: 'RS256', jwk }))}.${b64(claims())}.${'A'.repeat(342)}`, expect: invalid('ERR_DPOP_INVALID_JWK') };
+    },
+  ],
 ];
 
 /** A valid proof for the target request. */

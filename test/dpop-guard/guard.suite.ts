@@ -235,7 +235,39 @@ export function defineGuardSuite(platform: TestPlatform): void {
 
     it('refuses a malformed DPoP authorization credential', async () => {
       const res = await call(base, '/items', { token: 'a b c', scheme: 'DPoP' });
-      expectProblem(res, 'dpop-invalid', 'ERR_DPOP_INVALID_AUTHORIZATION');
+      expectProblem(res, 'invalid-request', 'ERR_DPOP_INVALID_AUTHORIZATION', 400);
+      expect(res.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_request"/);
+    });
+
+    it('reads a scheme followed by a tab, so a bound token cannot slip past as "not ours"', async () => {
+      const res = await fetch(`${base}/items`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer\t${accessToken(keys.EdDSA.jkt)}` },
+      });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { code: string }).code).toBe('ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF');
+    });
+
+    it.each([
+      ['a backslash', '/x\\..\\items'],
+      ['a dot-segment', '/x/../items'],
+      ['an encoded dot-segment', '/x/%2e%2e/items'],
+    ])('refuses a request target with %s, which could match a proof for another route', async (_n, target) => {
+      const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: `${base}/items` });
+      const { request: httpRequest } = await import('node:http');
+      const port = Number(new URL(base).port);
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: target, headers: { DPoP: proof } }, (r) => {
+          let body = '';
+          r.on('data', (c) => (body += c));
+          r.on('end', () => resolve({ status: r.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      // Either the router finds no route, or the guard refuses the URL: never a 2xx.
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
     });
 
     it('never trusts X-Forwarded-Host or X-Forwarded-Proto to build htu', async () => {
@@ -272,6 +304,29 @@ export function defineGuardSuite(platform: TestPlatform): void {
       const res = await call(base, '/items', { proof: await proofFor(keys.EdDSA, base, '/items') });
       expectProblem(res, 'dpop-invalid', 'ERR_DPOP_UNSUPPORTED_ALG');
       expect(res.headers.get('www-authenticate')).toMatch(/algs="ES256"$/);
+    });
+
+    it('with strictAuthorizationScheme, refuses a bound token as Bearer and an unbound one as DPoP', async () => {
+      const base = await start({ strictAuthorizationScheme: true });
+      const bound = accessToken(keys.EdDSA.jkt);
+      const proof = await proofFor(keys.EdDSA, base, '/items', { token: bound });
+      expectProblem(await call(base, '/items', { proof, token: bound, scheme: 'Bearer' }), 'dpop-invalid', 'ERR_DPOP_SCHEME_MISMATCH');
+      const unbound = accessToken();
+      const proof2 = await proofFor(keys.EdDSA, base, '/items', { token: unbound });
+      expectProblem(await call(base, '/items', { proof: proof2, token: unbound, scheme: 'DPoP' }), 'dpop-invalid', 'ERR_DPOP_SCHEME_MISMATCH');
+      const proof3 = await proofFor(keys.EdDSA, base, '/items', { token: bound });
+      expect((await call(base, '/items', { proof: proof3, token: bound, scheme: 'DPoP' })).status).toBe(200);
+    });
+
+    it('answers 503 when a custom token-binding resolver fails, never 500', async () => {
+      const base = await start({
+        resolveTokenBinding: () => {
+          throw new Error('introspection endpoint down');
+        },
+      });
+      const token = accessToken();
+      const proof = await proofFor(keys.EdDSA, base, '/items', { token });
+      expectProblem(await call(base, '/items', { proof, token }), 'dpop-store-unavailable', 'ERR_DPOP_STORE_UNAVAILABLE', 503);
     });
 
     it('works with forRootAsync and an injected factory', async () => {

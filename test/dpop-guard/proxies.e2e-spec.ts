@@ -43,12 +43,38 @@ describe.each<TestPlatform>(['express', 'fastify'])('htu behind reverse proxies 
     expect(res.status).toBe(200);
   });
 
-  it('uses RFC 7239 Forwarded from a trusted proxy, ahead of X-Forwarded-*', async () => {
-    const res = await send(trusted.base, 'https://fwd.example/items', {
-      Forwarded: 'for=1.2.3.4;proto=https;host="fwd.example"',
-      'X-Forwarded-Host': 'other.example',
+  it('ignores a Forwarded header when the proxies are said to set X-Forwarded-*', async () => {
+    // The proxy set X-Forwarded-Host; a client-made Forwarded passed through must not count.
+    const res = await send(trusted.base, 'https://client-chosen.example/items', {
+      Forwarded: 'proto=https;host=client-chosen.example',
+      'X-Forwarded-Host': 'proxy-set.example',
     });
-    expect(res.status).toBe(200);
+    expect(res).toEqual({ status: 401, code: 'ERR_DPOP_HTU_MISMATCH' });
+  });
+
+  it('reads scheme and host from RFC 7239 Forwarded only, when configured so', async () => {
+    const rfc = await startGuardApp({ trustedProxies: ['127.0.0.1', '::1'], forwardedHeaders: 'forwarded' }, platform);
+    try {
+      const ok = await send(rfc.base, 'https://fwd.example/items', {
+        Forwarded: 'for=1.2.3.4;proto=https;host="fwd.example"',
+        'X-Forwarded-Host': 'other.example',
+      });
+      expect(ok.status).toBe(200);
+      // The proxy's element has no host: fall back to Host, never to a client's X-Forwarded-Host.
+      const port = new URL(rfc.base).port;
+      const fallback = await send(rfc.base, `https://127.0.0.1:${port}/items`, {
+        Forwarded: 'for=1.2.3.4;proto=https',
+        'X-Forwarded-Host': 'client.example',
+      });
+      expect(fallback.status).toBe(200);
+      const smuggled = await send(rfc.base, 'https://client.example/items', {
+        Forwarded: 'for=1.2.3.4;proto=https',
+        'X-Forwarded-Host': 'client.example',
+      });
+      expect(smuggled).toEqual({ status: 401, code: 'ERR_DPOP_HTU_MISMATCH' });
+    } finally {
+      await rfc.app.close();
+    }
   });
 
   it('ignores forwarded headers from a connection that is not a trusted proxy', async () => {

@@ -6,6 +6,9 @@ export interface PresentedAccessToken {
   token: string;
 }
 
+/** The auth-scheme and the white space after it. */
+const SCHEME = /^([^ \t]*)[ \t]*/;
+
 /** token68 (RFC 9110 §11.2). */
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
@@ -19,11 +22,13 @@ export function parseAuthorization(header: string | string[] | undefined): Prese
   if (Array.isArray(header)) {
     throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', 'More than one Authorization header');
   }
-  const space = header.indexOf(' ');
-  const schemeName = (space === -1 ? header : header.slice(0, space)).toLowerCase();
+  // The scheme ends at the first space or tab: `Bearer\t<token>` is still a Bearer credential
+  // (and a bound token in it must not slip past the downgrade check as "not ours").
+  const match = SCHEME.exec(header);
+  const schemeName = (match?.[1] ?? '').toLowerCase();
   const scheme = schemeName === 'dpop' ? 'DPoP' : schemeName === 'bearer' ? 'Bearer' : undefined;
   if (scheme === undefined) return undefined;
-  const token = space === -1 ? '' : header.slice(space + 1).trim();
+  const token = header.slice(match![0].length).replace(/[ \t]+$/, '');
   if (!TOKEN68.test(token) || token.length > 16_384) {
     throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', `Malformed ${scheme} authorization header`);
   }

@@ -54,6 +54,20 @@ export interface DPoPModuleOptions {
    */
   trustedProxies?: string[];
   /**
+   * Which forwarded headers the trusted proxies set: `x-forwarded` (`X-Forwarded-Proto` and
+   * `X-Forwarded-Host`, the default) or `forwarded` (RFC 7239). Only that family is read, both
+   * scheme and host from it, so a client cannot add the other family through a proxy that
+   * passes it along. A missing forwarded host falls back to the `Host` header.
+   */
+  forwardedHeaders?: 'x-forwarded' | 'forwarded';
+  /**
+   * RFC 9449 §7.1 to the letter: a DPoP-bound token must come with the `DPoP` scheme (never
+   * `Bearer`, even with a proof), and the `DPoP` scheme must carry a bound token. Default
+   * `false`, because ARCP clients send `Bearer` with a proof; a bound token without a proof is
+   * refused either way.
+   */
+  strictAuthorizationScheme?: boolean;
+  /**
    * Server-provided nonces (RFC 9449 §8, `DPOP_NONCE_REQUIRED`): `true` or nonce settings to
    * require one in every proof. A proof without the current nonce is refused with
    * `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a fresh `DPoP-Nonce` header (400
@@ -95,6 +109,8 @@ export interface ResolvedDPoPOptions {
   readonly publicUrl: string | undefined;
   readonly requestUrl: ((request: DPoPHttpRequest) => string | undefined) | undefined;
   readonly trustedProxies: readonly string[];
+  readonly forwardedHeaders: 'x-forwarded' | 'forwarded';
+  readonly strictAuthorizationScheme: boolean;
   /** The nonce issuer when nonces are required, else `undefined`. */
   readonly nonces: DPoPNonceIssuer | undefined;
   readonly resolveTokenBinding:

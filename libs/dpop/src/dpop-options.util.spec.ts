@@ -74,5 +74,7 @@ describe('resolveDPoPOptions', () => {
     expect(() => resolveDPoPOptions({ clockSkew: Number.NaN })).toThrow(/clockSkew/);
     expect(() => resolveDPoPOptions({ algorithms: [] })).toThrow(/algorithms/);
     expect(() => resolveDPoPOptions({ algorithms: ['RS512' as never] })).toThrow(/RS512/);
+    expect(() => resolveDPoPOptions({ keyCacheSize: Number.NaN })).toThrow(/keyCacheSize/);
+    expect(() => resolveDPoPOptions({ keyCacheSize: Infinity })).toThrow(/keyCacheSize/);
   });
 });

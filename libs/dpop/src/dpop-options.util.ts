@@ -9,6 +9,13 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+function wholeNumber(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`DPoP option ${name} must be a whole number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
 /** Applies defaults and refuses impossible settings, once, at start-up. */
 export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPoPOptions {
   const algorithms = options.algorithms ?? DPOP_DEFAULTS.algorithms;
@@ -23,6 +30,8 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
     publicUrl: options.publicUrl,
     requestUrl: options.requestUrl,
     trustedProxies: options.trustedProxies ?? [],
+    forwardedHeaders: options.forwardedHeaders ?? 'x-forwarded',
+    strictAuthorizationScheme: options.strictAuthorizationScheme ?? false,
     nonces:
       options.nonce === undefined || options.nonce === false
         ? undefined
@@ -31,7 +40,7 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
     problemTypeBase: options.problemTypeBase ?? DPOP_DEFAULTS.problemTypeBase,
     requestProperty: options.requestProperty ?? DPOP_DEFAULTS.requestProperty,
     maxProofLength: positive('maxProofLength', options.maxProofLength ?? DPOP_DEFAULTS.maxProofLength),
-    keyCacheSize: options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize,
+    keyCacheSize: wholeNumber('keyCacheSize', options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize),
     clock: options.clock ?? Date.now,
   };
 }

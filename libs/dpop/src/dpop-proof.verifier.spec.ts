@@ -282,6 +282,21 @@ describe('DPoPProofVerifier: the embedded jwk', () => {
     expect(error.message).toContain('2048');
   });
 
+  it.each([
+    ['e = 1', (n: string) => ({ kty: 'RSA', n, e: 'AQ' })],
+    ['an even e', (n: string) => ({ kty: 'RSA', n, e: 'AQAA' })],
+    ['e above 65537', (n: string) => ({ kty: 'RSA', n, e: '_____w' })],
+    ['an even modulus', (n: string) => {
+      const bytes = Buffer.from(n, 'base64url');
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! & 0xfe;
+      return { kty: 'RSA', n: bytes.toString('base64url'), e: 'AQAB' };
+    }],
+  ])('refuses an RSA key with %s', async (_name, jwkFor) => {
+    const jwk = jwkFor(keys.RS256.publicJwk.n!);
+    const error = await refused(verifier().verify(input(withJwk(keys.RS256, jwk))), 'ERR_DPOP_INVALID_JWK');
+    expect(error.message).toContain('odd');
+  });
+
   it('refuses a jwk whose own alg or use contradicts the header', async () => {
     await refused(
       verifier().verify(input(withJwk(keys.ES256, { ...keys.ES256.publicJwk, alg: 'ES384' }))),
@@ -365,6 +380,11 @@ describe('DPoPProofVerifier: claims', () => {
     ['a relative URI', '/agents/register'],
     ['not a URI', 'not a uri'],
     ['another scheme entirely', 'ftp://api.example.com/agents/register'],
+    ['no slashes after the scheme', 'https:api.example.com/agents/register'],
+    ['one slash after the scheme', 'https:/api.example.com/agents/register'],
+    ['a backslash', 'https://api.example.com\\agents/register'],
+    ['surrounding white space', ' https://api.example.com/agents/register'],
+    ['a trailing newline', 'https://api.example.com/agents/register\n'],
   ])('refuses htu with %s', async (_name, htu) => {
     const error = await refused(verifier().verify(input(withClaims(claimsFor('POST', htu)))), 'ERR_DPOP_HTU_MISMATCH');
     expect(error.message).toBe('DPoP htu does not match request URI');
@@ -433,7 +453,8 @@ describe('DPoPProofVerifier: the replay store', () => {
     };
     const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: URL_ });
     const result = await verifier({ proofTtl: 30, clockSkew: 5 }, store).verify(input(proof));
-    expect(calls).toEqual([[result.jti, 35_000]]);
+    // The window plus one second, so the jti outlives the last millisecond its proof is valid.
+    expect(calls).toEqual([[result.jti, 36_000]]);
   });
 
   it('fails closed with ERR_DPOP_STORE_UNAVAILABLE when the store throws', async () => {

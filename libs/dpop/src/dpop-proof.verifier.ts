@@ -77,6 +77,7 @@ interface PreparedHeader {
   readonly jwk: DPoPPublicJwk;
 }
 
+const STRICT_HTU = /^https?:\/\/[^\s?#\\]+$/i;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Members that only private or symmetric JWKs have (RFC 7518 §6). */
@@ -189,7 +190,9 @@ export class DPoPProofVerifier {
 
   /** How long a jti is remembered, in milliseconds: the whole window in which its proof is valid. */
   get replayWindowMs(): number {
-    return (this.proofTtl + this.clockSkew) * 1000;
+    // One second more than the window: a proof stays valid up to and including its last
+    // millisecond, and its jti must outlive it.
+    return (this.proofTtl + this.clockSkew + 1) * 1000;
   }
 
   /**
@@ -372,6 +375,12 @@ export class DPoPProofVerifier {
         if (!n || !e || e.length > 4 || n[0] === 0 || e[0] === 0) {
           throw jwkError('n and e must be unsigned base64url integers');
         }
+        // e = 1 makes any padded message its own signature, and an even n is no RSA modulus:
+        // either would bind a token to a key anyone can sign with. A large e only costs CPU.
+        const exponent = e.readUIntBE(0, e.length);
+        if (exponent < 3 || exponent > 65537 || exponent % 2 === 0 || n[n.length - 1]! % 2 === 0) {
+          throw jwkError('RSA key must have an odd modulus and an odd exponent from 3 to 65537');
+        }
         const bits = (n.length - 1) * 8 + (32 - Math.clz32(n[0]!));
         if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
           throw jwkError(`RSA modulus must be ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits`);
@@ -492,7 +501,9 @@ export class DPoPProofVerifier {
    * case and costs nothing; otherwise both sides are compared after RFC 3986 normalisation.
    */
   private htuMatches(htu: string, requestUrl: string): boolean {
-    if (htu.includes('?') || htu.includes('#')) return false;
+    // Strict syntax first: an absolute http(s) URI, no query, fragment, white space or
+    // backslash (which URL parsers would quietly repair).
+    if (!STRICT_HTU.test(htu)) return false;
     if (htu === requestUrl) return true;
     const normalized = normalizeHttpUri(htu);
     return normalized !== undefined && normalized === normalizeHttpUri(requestUrl);

@@ -12,6 +12,7 @@ export type DPoPProblemSlug =
   | 'dpop-binding-mismatch'
   | 'token-not-dpop-bound'
   | 'dpop-nonce-required'
+  | 'invalid-request'
   | 'dpop-store-unavailable';
 
 /** Every stable error code the verifier and guard can produce. */
@@ -37,14 +38,20 @@ export type DPoPErrorCode =
   | 'ERR_DPOP_TOKEN_NOT_BOUND'
   | 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF'
   | 'ERR_DPOP_INVALID_AUTHORIZATION'
+  | 'ERR_DPOP_SCHEME_MISMATCH'
   | 'ERR_DPOP_STORE_UNAVAILABLE';
 
 /** What each code means on the wire: problem slug, HTTP status and `WWW-Authenticate` error. */
 interface CodeInfo {
   readonly slug: DPoPProblemSlug;
-  readonly status: 401 | 503;
+  readonly status: 400 | 401 | 503;
   /** RFC 9449 §7.1 / RFC 6750 §3.1 error code; `undefined` = challenge without an error. */
-  readonly challenge: 'invalid_dpop_proof' | 'invalid_token' | 'use_dpop_nonce' | undefined;
+  readonly challenge:
+    | 'invalid_dpop_proof'
+    | 'invalid_token'
+    | 'invalid_request'
+    | 'use_dpop_nonce'
+    | undefined;
 }
 
 const invalidProof: CodeInfo = { slug: 'dpop-invalid', status: 401, challenge: 'invalid_dpop_proof' };
@@ -77,7 +84,9 @@ export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
   ERR_DPOP_USE_NONCE: { slug: 'dpop-nonce-required', status: 401, challenge: 'use_dpop_nonce' },
   ERR_DPOP_BINDING_MISMATCH: { slug: 'dpop-binding-mismatch', status: 401, challenge: 'invalid_token' },
   ERR_DPOP_TOKEN_NOT_BOUND: { slug: 'token-not-dpop-bound', status: 401, challenge: 'invalid_token' },
-  ERR_DPOP_INVALID_AUTHORIZATION: { slug: 'dpop-invalid', status: 401, challenge: 'invalid_token' },
+  // RFC 6750 §3.1: a malformed credential is a bad request, not a bad token.
+  ERR_DPOP_INVALID_AUTHORIZATION: { slug: 'invalid-request', status: 400, challenge: 'invalid_request' },
+  ERR_DPOP_SCHEME_MISMATCH: { slug: 'dpop-invalid', status: 401, challenge: 'invalid_token' },
   // The replay store could not answer: fail closed, and tell the client it may retry.
   ERR_DPOP_STORE_UNAVAILABLE: { slug: 'dpop-store-unavailable', status: 503, challenge: undefined },
 };

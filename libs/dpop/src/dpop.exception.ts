@@ -26,6 +26,7 @@ const TITLES: Record<string, string> = {
   'dpop-binding-mismatch': 'DPoP Binding Mismatch',
   'token-not-dpop-bound': 'Token Not DPoP Bound',
   'dpop-nonce-required': 'DPoP Nonce Required',
+  'invalid-request': 'Invalid Authorization Header',
   'dpop-store-unavailable': 'DPoP Replay Store Unavailable',
 };
 
@@ -110,13 +111,13 @@ export function createDPoPExceptionFactory(options: {
       'Cache-Control': 'no-store',
       ...extraHeaders,
     };
-    if (info.status === 401) {
+    if (info.status === 503) {
+      headers['Retry-After'] = '1';
+    } else {
       // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.
       headers['WWW-Authenticate'] = info.challenge
         ? `DPoP error=${quoted(info.challenge)}, error_description=${quoted(error.message)}, ${algs}`
         : `DPoP ${algs}`;
-    } else {
-      headers['Retry-After'] = '1';
     }
     return new DPoPException(problem, headers, error);
   }

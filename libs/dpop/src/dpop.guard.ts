@@ -96,6 +96,23 @@ export class DPoPGuard implements CanActivate {
     setHeader(response, 'Cache-Control', 'no-store');
   }
 
+  /**
+   * The token's `cnf.jkt` from the configured resolver. A resolver that fails (e.g. an
+   * introspection outage) is a 503, not a 500; a `DPoPError` it throws passes through.
+   */
+  private async bindingOf(token: string): Promise<string | undefined> {
+    try {
+      return await this.resolveBinding(token);
+    } catch (error) {
+      if (error instanceof DPoPError) throw error;
+      throw new DPoPError(
+        'ERR_DPOP_STORE_UNAVAILABLE',
+        'DPoP token binding could not be read; try again later',
+        { cause: error },
+      );
+    }
+  }
+
   /** The request object; override for non-standard transports. */
   protected getRequest(context: ExecutionContext): DPoPHttpRequest {
     return context.switchToHttp().getRequest<DPoPHttpRequest>();
@@ -117,7 +134,15 @@ export class DPoPGuard implements CanActivate {
   ): Promise<VerifiedDPoPProof | undefined> {
     const presented = parseAuthorization(request.headers.authorization);
     const token = presented?.token;
-    const boundJkt = token === undefined ? undefined : await this.resolveBinding(token);
+    const boundJkt = token === undefined ? undefined : await this.bindingOf(token);
+    if (this.options.strictAuthorizationScheme && presented !== undefined) {
+      if (presented.scheme === 'Bearer' && boundJkt !== undefined) {
+        throw new DPoPError('ERR_DPOP_SCHEME_MISMATCH', 'A DPoP-bound access token must use the DPoP scheme');
+      }
+      if (presented.scheme === 'DPoP' && boundJkt === undefined) {
+        throw new DPoPError('ERR_DPOP_SCHEME_MISMATCH', 'The DPoP scheme needs a DPoP-bound access token');
+      }
+    }
     const proof = request.headers.dpop;
 
     if (bound) {

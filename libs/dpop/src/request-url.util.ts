@@ -12,13 +12,19 @@ export type RequestUrlResolver = (request: DPoPHttpRequest) => string | undefine
  */
 const HOST_HEADER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
+/** A `.` or `..` segment, literal or percent-encoded. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
+
 /** The request target's path without query: Express' `originalUrl` keeps a router mount prefix. */
 function requestPath(request: DPoPHttpRequest): string | undefined {
   const target = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
   // Origin-form only (RFC 9112 §3.2.1). An absolute-form target such as `http://other/x`
   // must not choose the host it is compared against.
   if (typeof target !== 'string' || target.charCodeAt(0) !== 0x2f /* / */) return undefined;
-  return stripQueryAndFragment(target);
+  const path = stripQueryAndFragment(target);
+  // A path that URL normalisation would change (backslashes, `.`/`..` or `%2e` segments) could
+  // match a proof for another route than the one the router picks: refuse it outright.
+  return path.includes('\\') || DOT_SEGMENT.test(path) ? undefined : path;
 }
 
 /** The last (nearest proxy's) element of a comma-separated header, trimmed. */
@@ -82,6 +88,7 @@ export function createRequestUrlResolver(options: {
   publicUrl?: string;
   requestUrl?: RequestUrlResolver;
   trustedProxies?: readonly string[];
+  forwardedHeaders?: 'x-forwarded' | 'forwarded';
 }): RequestUrlResolver {
   if (options.requestUrl) return options.requestUrl;
 
@@ -100,17 +107,25 @@ export function createRequestUrlResolver(options: {
   }
 
   const proxies = options.trustedProxies?.length ? trustedProxyList(options.trustedProxies) : undefined;
+  const useRfc7239 = options.forwardedHeaders === 'forwarded';
   return (request) => {
     let host: string | string[] | undefined = request.headers.host;
     let scheme = request.socket?.encrypted ? 'https' : 'http';
     if (proxies !== undefined && fromTrustedProxy(proxies, request)) {
-      const forwarded = forwardedPair(request.headers.forwarded);
-      const proto = (forwarded.proto ?? lastValue(request.headers['x-forwarded-proto']))?.toLowerCase();
+      // One family only, both values from it: the proxy rewrites that one, and passes any
+      // client-made copy of the other straight through.
+      const forwarded = useRfc7239
+        ? forwardedPair(request.headers.forwarded)
+        : {
+            proto: lastValue(request.headers['x-forwarded-proto']),
+            host: lastValue(request.headers['x-forwarded-host']),
+          };
+      const proto = forwarded.proto?.toLowerCase();
       if (proto !== undefined) {
         if (proto !== 'http' && proto !== 'https') return undefined;
         scheme = proto;
       }
-      host = forwarded.host ?? lastValue(request.headers['x-forwarded-host']) ?? host;
+      host = forwarded.host ?? host;
     }
     if (typeof host !== 'string' || !HOST_HEADER.test(host)) return undefined;
     const path = requestPath(request);

@@ -52,7 +52,7 @@ export function guardTestModule(dpop: DynamicModule): DynamicModule {
   return {
     module: GuardTestModule,
     imports: [dpop],
-    controllers: [GuardTestController],
+    controllers: [GuardTestController, OpenController, LockedController],
     providers: [{ provide: APP_GUARD, useClass: DPoPGuard }],
   };
 }
@@ -80,3 +80,18 @@ export async function startGuardApp(
 export function accessToken(jkt?: string): string {
   return `${b64({ alg: 'EdDSA', typ: 'at+jwt' })}.${b64({ sub: 'agent-1', ...(jkt && { cnf: { jkt } }) })}.c2ln`;
 }
+
+/** A base controller whose one route two subclasses inherit, with different class decorators. */
+export class InheritedRoutes {
+  @Get('whoami')
+  whoami(@DPoPProof() proof: VerifiedDPoPProof | undefined) {
+    return { jkt: proof?.jkt ?? null };
+  }
+}
+
+@Controller('open')
+export class OpenController extends InheritedRoutes {}
+
+@DPoPBound()
+@Controller('locked')
+export class LockedController extends InheritedRoutes {}

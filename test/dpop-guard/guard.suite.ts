@@ -329,6 +329,14 @@ export function defineGuardSuite(platform: TestPlatform): void {
       expectProblem(await call(base, '/items', { proof, token }), 'dpop-store-unavailable', 'ERR_DPOP_STORE_UNAVAILABLE', 503);
     });
 
+    it('applies class decorators per controller even to one inherited handler', async () => {
+      const base = await start({});
+      // The same method, first through the open controller, then through the @DPoPBound one.
+      expect((await call(base, '/open/whoami', { method: 'GET' })).status).toBe(200);
+      expectProblem(await call(base, '/locked/whoami', { method: 'GET' }), 'token-not-dpop-bound', 'ERR_DPOP_TOKEN_NOT_BOUND');
+      expect((await call(base, '/open/whoami', { method: 'GET' })).status).toBe(200);
+    });
+
     it('works with forRootAsync and an injected factory', async () => {
       const store = new InMemoryJtiStore();
       const { app, base } = await startGuardApp(

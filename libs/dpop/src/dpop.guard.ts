@@ -14,6 +14,13 @@ import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options
 import { DPoPProofVerifier, type VerifiedDPoPProof } from './dpop-proof.verifier.js';
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
 
+/** What the decorators say about one route. */
+interface RoutePolicy {
+  readonly skip: boolean;
+  readonly bound: boolean;
+  readonly tokenEndpoint: boolean;
+}
+
 /** The parts of a response the guard writes to: Node's `ServerResponse` or Fastify's reply. */
 interface HeaderWritable {
   setHeader?: (name: string, value: string) => unknown;
@@ -44,6 +51,8 @@ interface HeaderWritable {
 export class DPoPGuard implements CanActivate {
   private readonly resolveUrl: RequestUrlResolver;
   private readonly toException: ReturnType<typeof createDPoPExceptionFactory>;
+  /** Route decorators by handler (see {@link routePolicy}). */
+  private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
   private readonly resolveBinding: (token: string) => string | undefined | Promise<string | undefined>;
 
   constructor(
@@ -58,13 +67,12 @@ export class DPoPGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (!this.options.enabled || context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(DPOP_SKIP_KEY, targets)) return true;
-    const bound = this.reflector.getAllAndOverride<boolean>(DPOP_BOUND_KEY, targets) ?? false;
+    const route = this.routePolicy(context);
+    if (route.skip) return true;
 
     const request = this.getRequest(context);
     try {
-      const proof = await this.verifyRequest(request, bound);
+      const proof = await this.verifyRequest(request, route.bound);
       if (proof !== undefined) {
         request[this.options.requestProperty] = proof;
         request[DPOP_REQUEST_RESULT] = proof;
@@ -73,13 +81,35 @@ export class DPoPGuard implements CanActivate {
       return true;
     } catch (error) {
       if (!(error instanceof DPoPError)) throw error;
-      const tokenEndpoint =
-        this.reflector.getAllAndOverride<boolean>(DPOP_TOKEN_ENDPOINT_KEY, targets) ?? false;
-      const exception = this.toException(error, pathOf(request), tokenEndpoint);
+      const exception = this.toException(error, pathOf(request), route.tokenEndpoint);
       const response = this.getResponse(context);
       for (const [name, value] of Object.entries(exception.headers)) setHeader(response, name, value);
       throw exception;
     }
+  }
+
+  /**
+   * The route's decorators, read once per handler: metadata is fixed at start-up, so there is
+   * no reason to walk it on every request.
+   */
+  private routePolicy(context: ExecutionContext): RoutePolicy {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    // Keyed by class and handler: an inherited method serves controllers with other decorators.
+    let byHandler = this.policies.get(controller);
+    if (byHandler === undefined) this.policies.set(controller, (byHandler = new WeakMap()));
+    let policy = byHandler.get(handler);
+    if (policy === undefined) {
+      const targets = [handler, controller];
+      const flag = (key: string) => this.reflector.getAllAndOverride<boolean>(key, targets) === true;
+      policy = {
+        skip: flag(DPOP_SKIP_KEY),
+        bound: flag(DPOP_BOUND_KEY),
+        tokenEndpoint: flag(DPOP_TOKEN_ENDPOINT_KEY),
+      };
+      byHandler.set(handler, policy);
+    }
+    return policy;
   }
 
   /**

@@ -1,0 +1,65 @@
+import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import type { DPoPAlgorithm } from '@app/dpop';
+
+/** The `key` argument of `crypto.sign`/`crypto.verify`: ES256 wants raw (r‖s) signatures. */
+export type CryptoKeyArg = KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' };
+
+/** One agent key: everything needed to mint proofs with it and to verify them at the floor. */
+export interface BenchKey {
+  readonly alg: DPoPAlgorithm;
+  /** `crypto.sign`/`crypto.verify` digest (`null` for EdDSA, which hashes internally). */
+  readonly digest: 'sha256' | null;
+  readonly signKey: CryptoKeyArg;
+  /** The public key, imported once: what the floor contender verifies with. */
+  readonly verifyKey: CryptoKeyArg;
+  /** The public JWK, as a client puts it in the proof header. */
+  readonly jwk: Record<string, unknown>;
+  /** The protected header segment: the same for every proof of this key, as agents send it. */
+  readonly headerSegment: string;
+}
+
+/** The proof request a batch of proofs is minted for. */
+export interface ProofTarget {
+  readonly htm: string;
+  readonly htu: string;
+}
+
+function base64urlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** A fresh key pair for `alg` (RSA 2048, the size most clients use). */
+export function makeBenchKey(alg: DPoPAlgorithm): BenchKey {
+  const pair =
+    alg === 'EdDSA'
+      ? generateKeyPairSync('ed25519')
+      : alg === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = pair.publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  const raw = alg === 'ES256';
+  return {
+    alg,
+    digest: alg === 'EdDSA' ? null : 'sha256',
+    signKey: raw ? { key: pair.privateKey, dsaEncoding: 'ieee-p1363' } : pair.privateKey,
+    verifyKey: raw ? { key: pair.publicKey, dsaEncoding: 'ieee-p1363' } : pair.publicKey,
+    jwk,
+    headerSegment: base64urlJson({ typ: 'dpop+jwt', alg, jwk }),
+  };
+}
+
+/**
+ * Mints `count` valid proofs for `target`, each with its own jti (a UUID, 36 characters), signed
+ * with `node:crypto` directly: minting must be cheap, it happens before every timed run.
+ */
+export function mintProofs(key: BenchKey, target: ProofTarget, count: number): string[] {
+  const iat = Math.floor(Date.now() / 1000);
+  const proofs = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const payload = base64urlJson({ jti: randomUUID(), htm: target.htm, htu: target.htu, iat });
+    const input = `${key.headerSegment}.${payload}`;
+    const signature = sign(key.digest, Buffer.from(input, 'latin1'), key.signKey);
+    proofs[i] = `${input}.${signature.toString('base64url')}`;
+  }
+  return proofs;
+}

@@ -1,0 +1,89 @@
+/**
+ * `npm run bench`: the DPoP benchmark of issue 6. Measures the verifier against the floor and
+ * the jose pipeline, the replay stores per call, the memory store's bytes per jti and the guard
+ * end to end (no guard, floor, memory store, Redis store); prints the tables and writes
+ * docs/BENCHMARKS.md. Loopback only; needs Redis on 127.0.0.1:6379.
+ *
+ * `BENCH_QUICK=1`: fewer rounds and requests, prints only (a smoke run, not for the record).
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { DPoPAlgorithm } from '@app/dpop';
+import { benchHttp, deleteBenchKeys } from './http/http.bench.js';
+import { describeMachine } from './lib/machine.js';
+import { benchStores } from './stores/store.bench.js';
+import { benchMemory } from './memory/memory.bench.js';
+import { renderMarkdown, renderTables, type BenchResults } from './report.js';
+import { benchVerifierAlgorithm, type VerifierResult } from './verifier/verifier.bench.js';
+
+const ALGORITHMS: readonly DPoPAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
+const QUICK = process.env.BENCH_QUICK === '1';
+const SETTINGS = QUICK
+  ? { verifierRounds: 3, httpRounds: 1, requests: 2_000, connections: 10, storeRounds: 2 }
+  : { verifierRounds: 25, httpRounds: 5, requests: 6_000, connections: 10, storeRounds: 10 };
+const OUTPUT = fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url));
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const started = performance.now();
+const machine = await describeMachine();
+log(`DPoP benchmark${QUICK ? ' (quick)' : ''}: ${machine.cpu}, ${machine.cores} cores`);
+if ((globalThis as { gc?: unknown }).gc === undefined) {
+  log('  (no --expose-gc: batches run without a GC in between)');
+}
+
+log('1/4 verifier, per proof');
+const verifier: VerifierResult[] = [];
+for (const alg of ALGORITHMS) {
+  const result = await benchVerifierAlgorithm(alg, SETTINGS.verifierRounds);
+  verifier.push(result);
+  const { floorUs, checkUs, joseUs } = result.cpu;
+  log(
+    `  ${alg}: floor ${floorUs.toFixed(1)} µs, check() ${checkUs.toFixed(1)} µs, ` +
+      `jose ${joseUs.toFixed(1)} µs (CPU)`,
+  );
+}
+
+log('2/4 replay stores, per call');
+const stores = await benchStores({
+  rounds: SETTINGS.storeRounds,
+  callsPerBatch: 4_000,
+  concurrency: [SETTINGS.connections, 100],
+});
+
+log('3/4 memory store, 1,000,000 live jtis');
+const memory = [await benchMemory('uuid'), await benchMemory('b64')];
+
+log('4/4 end to end');
+let http;
+try {
+  http = await benchHttp({
+    algorithms: ALGORITHMS,
+    rounds: SETTINGS.httpRounds,
+    requests: SETTINGS.requests,
+    connections: SETTINGS.connections,
+    log,
+  });
+} finally {
+  log(`  deleted ${await deleteBenchKeys()} Redis keys`);
+}
+
+const results: BenchResults = {
+  date: new Date(),
+  machine,
+  totalSeconds: (performance.now() - started) / 1000,
+  verifier,
+  http,
+  httpSettings: {
+    rounds: SETTINGS.httpRounds,
+    requests: SETTINGS.requests,
+    connections: SETTINGS.connections,
+  },
+  memory,
+  stores,
+};
+log('');
+log(renderTables(results));
+if (!QUICK) {
+  writeFileSync(OUTPUT, renderMarkdown(results));
+  log(`\nwrote ${OUTPUT}`);
+}

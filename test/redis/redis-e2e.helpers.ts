@@ -4,8 +4,11 @@ import { makeProof, type TestKey } from '../support/proofs.js';
 import { sleep } from '../support/redis-servers.js';
 
 export const PROBLEMS = 'https://arcp.0x001.tech/docs/problems/';
-/** The replay window of the default options (proofTtl 120 s + clockSkew 60 s), in milliseconds. */
-export const DEFAULT_REPLAY_WINDOW_MS = 180_000;
+/**
+ * How long a jti is kept with the default options: proofTtl 120 s + clockSkew 60 s, plus the
+ * one-second margin so the jti outlives its proof's last valid millisecond.
+ */
+export const DEFAULT_REPLAY_WINDOW_MS = 181_000;
 
 export interface Reply {
   status: number;

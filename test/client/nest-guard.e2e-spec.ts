@@ -29,6 +29,8 @@ import {
   DPoPGenerator,
   type DPoPClientAlgorithm,
 } from '@app/dpop-client';
+// A JWT-shaped token bound to a jkt: the guard reads `cnf.jkt` (an app's own auth verifies it).
+import { accessToken } from '../dpop-guard/guard-test.app.js';
 
 /**
  * The client's proofs through a real Nest app: DPoPModule + DPoPGuard + a test controller,
@@ -57,15 +59,6 @@ class ProofEchoController {
   }
 }
 
-/**
- * A JWT-shaped token bound to `jkt`: the guard reads `cnf.jkt` (an app's own auth would also
- * verify the signature).
- */
-function boundToken(jkt: string): string {
-  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const header = part({ alg: 'HS256', typ: 'at+jwt' });
-  return `${header}.${part({ sub: 'agent-1', cnf: { jkt } })}.c2lnbmF0dXJl`;
-}
 
 /** Routes of the app that demands server nonces (RFC 9449 §8 and §9). */
 @Controller('nonce')
@@ -133,7 +126,7 @@ describe.each<DPoPClientAlgorithm>(DPOP_CLIENT_ALGORITHMS)('DPoPGuard and the %s
 
   it('accepts a bound token with the DPoP scheme and ath, through ARCPClient.request', async () => {
     const client = new ARCPClient({ baseUrl, generator });
-    const token = boundToken(generator.jkt);
+    const token = accessToken(generator.jkt);
     const { status, body } = await client.request<{ jkt: string; ath: string }>('GET', '/test/me', {
       token: { value: token, type: 'DPoP' },
     });
@@ -147,7 +140,7 @@ describe.each<DPoPClientAlgorithm>(DPOP_CLIENT_ALGORITHMS)('DPoPGuard and the %s
     const victim = await DPoPGenerator.generate(alg);
     const thief = new ARCPClient({ baseUrl, generator });
     const error = await thief
-      .request('GET', '/test/me', { token: { value: boundToken(victim.jkt), type: 'DPoP' } })
+      .request('GET', '/test/me', { token: { value: accessToken(victim.jkt), type: 'DPoP' } })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ARCPClientError);
     expect(error).toMatchObject({
@@ -195,7 +188,7 @@ describe('DPoPGuard and the client', () => {
 
   it('refuses a bound token sent without its proof', async () => {
     const res = await fetch(`${baseUrl}/test/me`, {
-      headers: { Authorization: `DPoP ${boundToken(generator.jkt)}` },
+      headers: { Authorization: `DPoP ${accessToken(generator.jkt)}` },
     });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF' });

@@ -252,7 +252,7 @@ export function defineGuardSuite(platform: TestPlatform): void {
       ['a backslash', '/x\\..\\items'],
       ['a dot-segment', '/x/../items'],
       ['an encoded dot-segment', '/x/%2e%2e/items'],
-    ])('refuses a request target with %s, which could match a proof for another route', async (_n, target) => {
+    ])('never serves a request target with %s (the resolver refuses it: request-url.util.spec)', async (_n, target) => {
       const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: `${base}/items` });
       const { request: httpRequest } = await import('node:http');
       const port = Number(new URL(base).port);

@@ -183,11 +183,6 @@ export class DPoPProofVerifier {
     this.nonces = options.nonces;
   }
 
-  /** The allowed algorithms, space-separated, as the `algs` challenge parameter wants them. */
-  get algorithms(): readonly string[] {
-    return [...this.profiles.keys()];
-  }
-
   /** How long a jti is remembered, in milliseconds: the whole window in which its proof is valid. */
   get replayWindowMs(): number {
     // One second more than the window: a proof stays valid up to and including its last

@@ -12,6 +12,7 @@ import { DPoPError } from './dpop.errors.js';
 import { createDPoPExceptionFactory, type DPoPException } from './dpop.exception.js';
 import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import { DPoPProofVerifier, type VerifiedDPoPProof } from './dpop-proof.verifier.js';
+import { stripQueryAndFragment } from './http-uri.util.js';
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
 
 /** What the decorators say about one route. */
@@ -51,7 +52,7 @@ interface HeaderWritable {
 export class DPoPGuard implements CanActivate {
   private readonly resolveUrl: RequestUrlResolver;
   private readonly toException: ReturnType<typeof createDPoPExceptionFactory>;
-  /** Route decorators by handler (see {@link routePolicy}). */
+  /** Route decorators by controller class, then handler (see {@link routePolicy}). */
   private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
   private readonly resolveBinding: (token: string) => string | undefined | Promise<string | undefined>;
 
@@ -212,11 +213,10 @@ export class DPoPGuard implements CanActivate {
   }
 }
 
+/** The problem's `instance`: the request path, without query. */
 function pathOf(request: DPoPHttpRequest): string | undefined {
   const target = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
-  if (typeof target !== 'string') return undefined;
-  const q = target.indexOf('?');
-  return q === -1 ? target : target.slice(0, q);
+  return typeof target === 'string' ? stripQueryAndFragment(target) : undefined;
 }
 
 function setHeader(response: HeaderWritable, name: string, value: string): void {

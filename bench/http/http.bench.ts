@@ -276,8 +276,8 @@ export async function benchHttp(options: HttpBenchOptions): Promise<HttpAlgorith
       };
     };
     const paired = (alg: DPoPAlgorithm): PairedResult => {
-      const [open, floor, memory, redisOpen, redis] = SCENARIOS.map(
-        (scenario) => samples.get(`${alg}/${scenario}`)!,
+      const [open, floor, memory, redisOpen, redis] = SCENARIOS.map((scenario) =>
+        samples.get(`${alg}/${scenario}`)!,
       ) as [LoadResult[], LoadResult[], LoadResult[], LoadResult[], LoadResult[]];
       const perRound = (pick: (round: number) => number) =>
         median(open.map((_, round) => pick(round)));

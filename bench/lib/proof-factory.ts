@@ -54,7 +54,7 @@ export function makeBenchKey(alg: DPoPAlgorithm): BenchKey {
  */
 export function mintProofs(key: BenchKey, target: ProofTarget, count: number): string[] {
   const iat = Math.floor(Date.now() / 1000);
-  const proofs = new Array<string>(count);
+  const proofs = Array.from<string>({ length: count });
   for (let i = 0; i < count; i++) {
     const payload = base64urlJson({ jti: randomUUID(), htm: target.htm, htu: target.htu, iat });
     const input = `${key.headerSegment}.${payload}`;

@@ -57,7 +57,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (response.headersSent) return;
     if (exception instanceof DPoPException && exception.getStatus() !== exception.problem.status) {
       // At a token endpoint asking for a nonce, RFC 9449 §8 wants its OAuth error body (400).
-      for (const [name, value] of Object.entries(exception.headers)) adapter.setHeader(response, name, value);
+      for (const [name, value] of Object.entries(exception.headers))
+        adapter.setHeader(response, name, value);
       adapter.reply(response, exception.getResponse(), exception.getStatus());
       return;
     }

@@ -63,8 +63,15 @@ export const Problems = {
   /** 503: a backing store (Redis) did not answer; the client may retry. */
   storageUnavailable(): ProblemException {
     const detail = 'Storage is unavailable; try again later';
-    return new ProblemException('service-unavailable', 'Service Unavailable', 503, detail, {}, {
-      'Retry-After': '1',
-    });
+    return new ProblemException(
+      'service-unavailable',
+      'Service Unavailable',
+      503,
+      detail,
+      {},
+      {
+        'Retry-After': '1',
+      },
+    );
   },
 };

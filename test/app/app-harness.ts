@@ -70,9 +70,8 @@ export async function bootApp(options: BootOptions = {}): Promise<Harness> {
     redisPrefix,
     close: async () => {
       await app.close();
-      if (redisPrefix !== undefined && options.redisPrefix === undefined) await deleteRedisKeys(
-        redisPrefix,
-      );
+      if (redisPrefix !== undefined && options.redisPrefix === undefined)
+        await deleteRedisKeys(redisPrefix);
     },
   };
 }

@@ -74,17 +74,15 @@ describe('discovery documents', () => {
   it('derives links from the request when no public URL is set', async () => {
     const local = await bootApp({ env: { ARCP_PUBLIC_URL: '' } });
     try {
-      const res = await request(local.server).get('/.well-known/arcp-configuration').set(
-        'Host',
-        'arcp.internal:8080',
-      );
+      const res = await request(local.server)
+        .get('/.well-known/arcp-configuration')
+        .set('Host', 'arcp.internal:8080');
       expect(res.body.token_endpoint).toBe(
         'http://arcp.internal:8080/auth/agent/request_temp_token',
       );
-      const smuggled = await request(local.server).get('/.well-known/arcp-configuration').set(
-        'Host',
-        'evil.test/x?',
-      );
+      const smuggled = await request(local.server)
+        .get('/.well-known/arcp-configuration')
+        .set('Host', 'evil.test/x?');
       expect(smuggled.body.token_endpoint).toMatch(
         /^http:\/\/localhost:\d+\/auth\/agent\/request_temp_token$/,
       );

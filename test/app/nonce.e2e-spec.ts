@@ -39,7 +39,11 @@ describe('DPOP_NONCE_REQUIRED=true in the sample app', () => {
   });
 
   it('answers resource routes with a 401 use_dpop_nonce problem', async () => {
-    const res = await send(h, 'POST', '/auth/agent/validate_compliance', { key, token: 'a.b.c', body: {} });
+    const res = await send(h, 'POST', '/auth/agent/validate_compliance', {
+      key,
+      token: 'a.b.c',
+      body: {},
+    });
     expectProblem(res, 401, 'dpop-nonce-required', 'ERR_DPOP_USE_NONCE');
     expect(res.headers['www-authenticate']).toMatch(/^DPoP error="use_dpop_nonce"/);
     expect(res.headers['dpop-nonce']).toEqual(expect.any(String));

@@ -298,7 +298,7 @@ describe.each(STORES)('server tokens (%s store)', (store) => {
   });
 
   describe('the validation step', () => {
-    it('refuses an agent_id that is not the token\'s (400 invalid-input)', async () => {
+    it("refuses an agent_id that is not the token's (400 invalid-input)", async () => {
       const res = await send(h, 'POST', '/auth/agent/validate_compliance', {
         token: temp,
         key,
@@ -331,7 +331,7 @@ describe.each(STORES)('server tokens (%s store)', (store) => {
       expect(failed.body.validated_token).toBeUndefined();
     });
 
-    it('hides unknown validations (404) and other agents\' validations (403)', async () => {
+    it("hides unknown validations (404) and other agents' validations (403)", async () => {
       expectProblem(
         await send(h, 'GET', '/auth/agent/validation/val_0123456789abcdef', { token: temp, key }),
         404,
@@ -352,7 +352,7 @@ describe.each(STORES)('server tokens (%s store)', (store) => {
   });
 
   describe('the registration step', () => {
-    it('refuses another agent_id than the token\'s (403) without spending the token', async () => {
+    it("refuses another agent_id than the token's (403) without spending the token", async () => {
       const id = newAgentId();
       const { validated: v } = await validatedToken(h, id, key);
       const res = await send(h, 'POST', '/agents/register', {

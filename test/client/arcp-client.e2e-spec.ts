@@ -331,7 +331,7 @@ describe('ARCPClient', () => {
     });
   });
 
-  it('times out a request that gets no answer, and leaves the caller\'s abort alone', async () => {
+  it("times out a request that gets no answer, and leaves the caller's abort alone", async () => {
     const silent = await listen(() => undefined);
     servers.push(silent);
     const client = new ARCPClient({ baseUrl: silent.url, generator, requestTimeoutMs: 100 });

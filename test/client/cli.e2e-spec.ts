@@ -77,7 +77,15 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('keygen, thumbprint, jwk, pr
 
     const url = 'http://localhost:3000/auth/agent/validate_compliance';
     const proofRun = await run([
-      'proof', '--key', file, 'POST', `${url}?x=1`, '--token', 'the-temp-token', '--nonce', 'n0nce',
+      'proof',
+      '--key',
+      file,
+      'POST',
+      `${url}?x=1`,
+      '--token',
+      'the-temp-token',
+      '--nonce',
+      'n0nce',
     ]);
     expect(proofRun.code).toBe(0);
     expect(proofRun.stderr).toBe('');
@@ -119,8 +127,18 @@ describe('dpop CLI', () => {
   it('registers an agent through all three phases and sends a heartbeat', async () => {
     const keygen = await run(['keygen', '--alg', 'ES256', '--out', 'reg.pem']);
     const result = await run([
-      'register', '--url', arcp.url, '--agent-id', 'cli-agent-1', '--agent-key', arcp.agentKey,
-      '--key', 'reg.pem', '--capabilities', 'processing, monitoring', '--heartbeat',
+      'register',
+      '--url',
+      arcp.url,
+      '--agent-id',
+      'cli-agent-1',
+      '--agent-key',
+      arcp.agentKey,
+      '--key',
+      'reg.pem',
+      '--capabilities',
+      'processing, monitoring',
+      '--heartbeat',
     ]);
     expect(result.stderr).toContain('1/3 temp token issued (DPoP)');
     expect(result.stderr).toMatch(/2\/3 validation val_[0-9a-f]+ passed/);
@@ -158,7 +176,13 @@ describe('dpop CLI', () => {
 
   it('shows the server problem when registration is refused', async () => {
     const result = await run([
-      'register', '--url', arcp.url, '--agent-id', 'cli-agent-3', '--agent-key', 'not-the-key-000',
+      'register',
+      '--url',
+      arcp.url,
+      '--agent-id',
+      'cli-agent-3',
+      '--agent-key',
+      'not-the-key-000',
     ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('[ERR_ARCP_AUTHENTICATION_FAILED]');

@@ -94,7 +94,7 @@ describe('against the sample app with its defaults (DPoP optional)', () => {
       });
     });
 
-    it('refuses another key with the agent\'s temp, validated or access token', async () => {
+    it("refuses another key with the agent's temp, validated or access token", async () => {
       const owner = new ARCPClient({ baseUrl: server.url, generator, pollIntervalMs: 25 });
       const thief = new ARCPClient({
         baseUrl: server.url,
@@ -143,7 +143,7 @@ describe('against the sample app with its defaults (DPoP optional)', () => {
     });
   });
 
-  it('reports the app\'s refusals with their problem bodies', async () => {
+  it("reports the app's refusals with their problem bodies", async () => {
     const generator = await DPoPGenerator.generate();
     const client = new ARCPClient({ baseUrl: server.url, generator });
     const error = await client
@@ -233,7 +233,7 @@ describe('against the sample app with DPOP_REQUIRED=true and the endpoint check 
     await expect(client.heartbeat(healthAgentId)).resolves.toMatchObject({ status: 'alive' });
   });
 
-  it('fails validation (ERR_ARCP_VALIDATION_FAILED) for another agent\'s endpoint', async () => {
+  it("fails validation (ERR_ARCP_VALIDATION_FAILED) for another agent's endpoint", async () => {
     const generator = await DPoPGenerator.generate();
     const client = new ARCPClient({ baseUrl: server.url, generator, pollIntervalMs: 25 });
     healthAgentId = 'somebody-else';

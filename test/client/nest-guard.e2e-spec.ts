@@ -59,7 +59,6 @@ class ProofEchoController {
   }
 }
 
-
 /** Routes of the app that demands server nonces (RFC 9449 §8 and §9). */
 @Controller('nonce')
 @UseGuards(DPoPGuard)

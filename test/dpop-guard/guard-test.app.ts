@@ -28,7 +28,10 @@ export class GuardTestController {
   @Post('items')
   @HttpCode(200)
   create(@DPoPProof() proof: VerifiedDPoPProof | undefined, @Req() req: Record<string, unknown>) {
-    return { jkt: proof?.jkt ?? null, property: (req.dpop as VerifiedDPoPProof | undefined)?.jti ?? null };
+    return {
+      jkt: proof?.jkt ?? null,
+      property: (req.dpop as VerifiedDPoPProof | undefined)?.jti ?? null,
+    };
   }
 
   @DPoPTokenEndpoint()
@@ -65,11 +68,17 @@ export async function startGuardApp(
   options: DPoPModuleOptions | DynamicModule,
   platform: TestPlatform = 'express',
 ): Promise<{ app: INestApplication; base: string }> {
-  const dpop = 'module' in options ? (options as DynamicModule) : DPoPModule.forRoot(options as DPoPModuleOptions);
+  const dpop =
+    'module' in options
+      ? (options as DynamicModule)
+      : DPoPModule.forRoot(options as DPoPModuleOptions);
   const module = guardTestModule(dpop);
   const app =
     platform === 'fastify'
-      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false, abortOnError: false })
+      ? await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), {
+          logger: false,
+          abortOnError: false,
+        })
       : await NestFactory.create(module, { logger: false, abortOnError: false });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };

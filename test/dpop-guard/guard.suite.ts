@@ -11,8 +11,19 @@ import {
   RedisJtiStore,
   type DPoPModuleOptions,
 } from '@app/dpop';
-import { ALGORITHMS, makeKey, makeProof, type TestAlgorithm, type TestKey } from '../support/proofs.js';
-import { accessToken, guardTestModule, startGuardApp, type TestPlatform } from './guard-test.app.js';
+import {
+  ALGORITHMS,
+  makeKey,
+  makeProof,
+  type TestAlgorithm,
+  type TestKey,
+} from '../support/proofs.js';
+import {
+  accessToken,
+  guardTestModule,
+  startGuardApp,
+  type TestPlatform,
+} from './guard-test.app.js';
 
 /**
  * The guard's whole HTTP contract, run once per platform: Express and Fastify must give the same
@@ -60,7 +71,11 @@ export function defineGuardSuite(platform: TestPlatform): void {
     if (options.token) headers.set('Authorization', `${options.scheme ?? 'DPoP'} ${options.token}`);
     const response = await fetch(base + path, { method: options.method ?? 'POST', headers });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
   }
 
   /** Asserts an RFC 7807 refusal with the given problem slug and stable code. */
@@ -81,8 +96,12 @@ export function defineGuardSuite(platform: TestPlatform): void {
     expect(res.body.status).toBe(status);
   }
 
-  const proofFor = (key: TestKey, base: string, path: string, extra: { htm?: string; token?: string } = {}) =>
-    makeProof(key, { htm: extra.htm ?? 'POST', htu: base + path, accessToken: extra.token });
+  const proofFor = (
+    key: TestKey,
+    base: string,
+    path: string,
+    extra: { htm?: string; token?: string } = {},
+  ) => makeProof(key, { htm: extra.htm ?? 'POST', htu: base + path, accessToken: extra.token });
 
   describe.each(ALGORITHMS)('DPoPGuard over HTTP with %s proofs', (alg) => {
     const mode = (name: string, options: DPoPModuleOptions) => [name, options] as const;
@@ -96,7 +115,9 @@ export function defineGuardSuite(platform: TestPlatform): void {
         afterAll(() => app.close());
 
         it('accepts a valid proof and attaches it to the request', async () => {
-          const res = await call(base, '/items', { proof: await proofFor(keys[alg], base, '/items') });
+          const res = await call(base, '/items', {
+            proof: await proofFor(keys[alg], base, '/items'),
+          });
           expect(res.status).toBe(200);
           expect(res.body.jkt).toBe(keys[alg].jkt);
           expect(res.body.property).toEqual(expect.any(String));
@@ -140,7 +161,11 @@ export function defineGuardSuite(platform: TestPlatform): void {
         it('refuses a bound token without a proof, as Bearer (a downgrade) or as DPoP', async () => {
           const token = accessToken(keys[alg].jkt);
           for (const scheme of ['Bearer', 'DPoP']) {
-            expectProblem(await call(base, '/items', { token, scheme }), 'dpop-required', 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF');
+            expectProblem(
+              await call(base, '/items', { token, scheme }),
+              'dpop-required',
+              'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+            );
           }
         });
 
@@ -155,7 +180,11 @@ export function defineGuardSuite(platform: TestPlatform): void {
         it('refuses a proof without ath when a token comes along', async () => {
           const token = accessToken();
           const proof = await proofFor(keys[alg], base, '/items');
-          expectProblem(await call(base, '/items', { proof, token, scheme: 'Bearer' }), 'dpop-invalid', 'ERR_DPOP_ATH_MISSING');
+          expectProblem(
+            await call(base, '/items', { proof, token, scheme: 'Bearer' }),
+            'dpop-invalid',
+            'ERR_DPOP_ATH_MISSING',
+          );
         });
 
         it('refuses a proof whose ath is for another token', async () => {
@@ -168,18 +197,36 @@ export function defineGuardSuite(platform: TestPlatform): void {
         });
 
         it('refuses two DPoP headers', async () => {
-          const proof = [await proofFor(keys[alg], base, '/items'), await proofFor(keys[alg], base, '/items')];
-          expectProblem(await call(base, '/items', { proof }), 'dpop-invalid', 'ERR_DPOP_MULTIPLE_HEADERS');
+          const proof = [
+            await proofFor(keys[alg], base, '/items'),
+            await proofFor(keys[alg], base, '/items'),
+          ];
+          expectProblem(
+            await call(base, '/items', { proof }),
+            'dpop-invalid',
+            'ERR_DPOP_MULTIPLE_HEADERS',
+          );
         });
 
         it('refuses a proof for another host than the one the request reached', async () => {
-          const proof = await makeProof(keys[alg], { htm: 'POST', htu: 'http://evil.example/items' });
-          expectProblem(await call(base, '/items', { proof }), 'dpop-invalid', 'ERR_DPOP_HTU_MISMATCH');
+          const proof = await makeProof(keys[alg], {
+            htm: 'POST',
+            htu: 'http://evil.example/items',
+          });
+          expectProblem(
+            await call(base, '/items', { proof }),
+            'dpop-invalid',
+            'ERR_DPOP_HTU_MISMATCH',
+          );
         });
 
         it('needs a bound token and a proof on @DPoPBound() routes', async () => {
           const proof = await proofFor(keys[alg], base, '/bound', { htm: 'GET' });
-          expectProblem(await call(base, '/bound', { method: 'GET', proof }), 'token-not-dpop-bound', 'ERR_DPOP_TOKEN_NOT_BOUND');
+          expectProblem(
+            await call(base, '/bound', { method: 'GET', proof }),
+            'token-not-dpop-bound',
+            'ERR_DPOP_TOKEN_NOT_BOUND',
+          );
           const unbound = accessToken();
           const proof2 = await proofFor(keys[alg], base, '/bound', { htm: 'GET', token: unbound });
           expectProblem(
@@ -214,7 +261,9 @@ export function defineGuardSuite(platform: TestPlatform): void {
     it('ignores proofs, even invalid ones, and bound tokens without proofs', async () => {
       const base = await start({ enabled: false });
       expect((await call(base, '/items', { proof: 'not.a.proof' })).status).toBe(200);
-      expect((await call(base, '/items', { token: accessToken('x'), scheme: 'Bearer' })).status).toBe(200);
+      expect(
+        (await call(base, '/items', { token: accessToken('x'), scheme: 'Bearer' })).status,
+      ).toBe(200);
     });
   });
 
@@ -227,7 +276,11 @@ export function defineGuardSuite(platform: TestPlatform): void {
     it.each([
       ['garbage', 'garbage', 'ERR_DPOP_MALFORMED'],
       ['bad base64 in every segment', '!!!.@@@.###', 'ERR_DPOP_MALFORMED'],
-      ['a JSON array header', `${Buffer.from('[1]').toString('base64url')}.e30.AA`, 'ERR_DPOP_MALFORMED'],
+      [
+        'a JSON array header',
+        `${Buffer.from('[1]').toString('base64url')}.e30.AA`,
+        'ERR_DPOP_MALFORMED',
+      ],
       ['an oversized proof', 'a'.repeat(9000), 'ERR_DPOP_TOO_LARGE'],
     ])('refuses %s with a 401 problem, never a 500', async (_name, proof, code) => {
       expectProblem(await call(base, '/items', { proof }), 'dpop-invalid', code);
@@ -245,30 +298,38 @@ export function defineGuardSuite(platform: TestPlatform): void {
         headers: { Authorization: `Bearer\t${accessToken(keys.EdDSA.jkt)}` },
       });
       expect(res.status).toBe(401);
-      expect(((await res.json()) as { code: string }).code).toBe('ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF');
+      expect(((await res.json()) as { code: string }).code).toBe(
+        'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+      );
     });
 
     it.each([
       ['a backslash', '/x\\..\\items'],
       ['a dot-segment', '/x/../items'],
       ['an encoded dot-segment', '/x/%2e%2e/items'],
-    ])('never serves a request target with %s (the resolver refuses it: request-url.util.spec)', async (_n, target) => {
-      const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: `${base}/items` });
-      const { request: httpRequest } = await import('node:http');
-      const port = Number(new URL(base).port);
-      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: target, headers: { DPoP: proof } }, (r) => {
-          let body = '';
-          r.on('data', (c) => (body += c));
-          r.on('end', () => resolve({ status: r.statusCode!, body }));
+    ])(
+      'never serves a request target with %s (the resolver refuses it: request-url.util.spec)',
+      async (_n, target) => {
+        const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: `${base}/items` });
+        const { request: httpRequest } = await import('node:http');
+        const port = Number(new URL(base).port);
+        const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest(
+            { host: '127.0.0.1', port, method: 'POST', path: target, headers: { DPoP: proof } },
+            (r) => {
+              let body = '';
+              r.on('data', (c) => (body += c));
+              r.on('end', () => resolve({ status: r.statusCode!, body }));
+            },
+          );
+          req.on('error', reject);
+          req.end();
         });
-        req.on('error', reject);
-        req.end();
-      });
-      // Either the router finds no route, or the guard refuses the URL: never a 2xx.
-      expect(res.status).toBeGreaterThanOrEqual(400);
-      expect(res.status).toBeLessThan(500);
-    });
+        // Either the router finds no route, or the guard refuses the URL: never a 2xx.
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+      },
+    );
 
     it('never trusts X-Forwarded-Host or X-Forwarded-Proto to build htu', async () => {
       const key = keys.EdDSA;
@@ -285,10 +346,17 @@ export function defineGuardSuite(platform: TestPlatform): void {
   describe('DPoPGuard configuration', () => {
     it('checks htu against a configured public URL, not the Host header', async () => {
       const base = await start({ publicUrl: 'https://api.example.com/v1/' });
-      const good = await makeProof(keys.ES256, { htm: 'POST', htu: 'https://api.example.com/v1/items' });
+      const good = await makeProof(keys.ES256, {
+        htm: 'POST',
+        htu: 'https://api.example.com/v1/items',
+      });
       expect((await call(base, '/items', { proof: good })).status).toBe(200);
       const local = await makeProof(keys.ES256, { htm: 'POST', htu: `${base}/items` });
-      expectProblem(await call(base, '/items', { proof: local }), 'dpop-invalid', 'ERR_DPOP_HTU_MISMATCH');
+      expectProblem(
+        await call(base, '/items', { proof: local }),
+        'dpop-invalid',
+        'ERR_DPOP_HTU_MISMATCH',
+      );
     });
 
     it('puts the verified proof on a configured request property', async () => {
@@ -310,12 +378,22 @@ export function defineGuardSuite(platform: TestPlatform): void {
       const base = await start({ strictAuthorizationScheme: true });
       const bound = accessToken(keys.EdDSA.jkt);
       const proof = await proofFor(keys.EdDSA, base, '/items', { token: bound });
-      expectProblem(await call(base, '/items', { proof, token: bound, scheme: 'Bearer' }), 'dpop-invalid', 'ERR_DPOP_SCHEME_MISMATCH');
+      expectProblem(
+        await call(base, '/items', { proof, token: bound, scheme: 'Bearer' }),
+        'dpop-invalid',
+        'ERR_DPOP_SCHEME_MISMATCH',
+      );
       const unbound = accessToken();
       const proof2 = await proofFor(keys.EdDSA, base, '/items', { token: unbound });
-      expectProblem(await call(base, '/items', { proof: proof2, token: unbound, scheme: 'DPoP' }), 'dpop-invalid', 'ERR_DPOP_SCHEME_MISMATCH');
+      expectProblem(
+        await call(base, '/items', { proof: proof2, token: unbound, scheme: 'DPoP' }),
+        'dpop-invalid',
+        'ERR_DPOP_SCHEME_MISMATCH',
+      );
       const proof3 = await proofFor(keys.EdDSA, base, '/items', { token: bound });
-      expect((await call(base, '/items', { proof: proof3, token: bound, scheme: 'DPoP' })).status).toBe(200);
+      expect(
+        (await call(base, '/items', { proof: proof3, token: bound, scheme: 'DPoP' })).status,
+      ).toBe(200);
     });
 
     it('answers 503 when a custom token-binding resolver fails, never 500', async () => {
@@ -326,14 +404,23 @@ export function defineGuardSuite(platform: TestPlatform): void {
       });
       const token = accessToken();
       const proof = await proofFor(keys.EdDSA, base, '/items', { token });
-      expectProblem(await call(base, '/items', { proof, token }), 'dpop-store-unavailable', 'ERR_DPOP_STORE_UNAVAILABLE', 503);
+      expectProblem(
+        await call(base, '/items', { proof, token }),
+        'dpop-store-unavailable',
+        'ERR_DPOP_STORE_UNAVAILABLE',
+        503,
+      );
     });
 
     it('applies class decorators per controller even to one inherited handler', async () => {
       const base = await start({});
       // The same method, first through the open controller, then through the @DPoPBound one.
       expect((await call(base, '/open/whoami', { method: 'GET' })).status).toBe(200);
-      expectProblem(await call(base, '/locked/whoami', { method: 'GET' }), 'token-not-dpop-bound', 'ERR_DPOP_TOKEN_NOT_BOUND');
+      expectProblem(
+        await call(base, '/locked/whoami', { method: 'GET' }),
+        'token-not-dpop-bound',
+        'ERR_DPOP_TOKEN_NOT_BOUND',
+      );
       expect((await call(base, '/open/whoami', { method: 'GET' })).status).toBe(200);
     });
 
@@ -345,13 +432,17 @@ export function defineGuardSuite(platform: TestPlatform): void {
       );
       apps.push(app);
       expect((await call(base, '/items')).status).toBe(401);
-      expect((await call(base, '/items', { proof: await proofFor(keys.EdDSA, base, '/items') })).status).toBe(200);
+      expect(
+        (await call(base, '/items', { proof: await proofFor(keys.EdDSA, base, '/items') })).status,
+      ).toBe(200);
       expect(store.size).toBe(1);
     });
 
     it('lets a test swap the JtiStore with overrideProvider', async () => {
       const seen: string[] = [];
-      const moduleRef = await Test.createTestingModule({ imports: [guardTestModule(DPoPModule.forRoot({}))] })
+      const moduleRef = await Test.createTestingModule({
+        imports: [guardTestModule(DPoPModule.forRoot({}))],
+      })
         .overrideProvider(JtiStore)
         .useValue({ recordIfNew: async (jti: string) => (seen.push(jti), true) })
         .compile();
@@ -372,23 +463,34 @@ export function defineGuardSuite(platform: TestPlatform): void {
 
   describe.each([
     ['the memory store', (): DPoPModuleOptions => ({ store: new InMemoryJtiStore() })],
-    ['Redis', (): DPoPModuleOptions => ({ store: new RedisJtiStore(redis, { keyPrefix: REDIS_PREFIX }) })],
+    [
+      'Redis',
+      (): DPoPModuleOptions => ({ store: new RedisJtiStore(redis, { keyPrefix: REDIS_PREFIX }) }),
+    ],
   ])('replay under concurrency with %s', (_name, options) => {
     it('accepts exactly one of 50 concurrent requests carrying the same proof', async () => {
       const base = await start(options());
       const proof = await proofFor(keys.EdDSA, base, '/items');
-      const results = await Promise.all(Array.from({ length: 50 }, () => call(base, '/items', { proof })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => call(base, '/items', { proof })),
+      );
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
       expect(statuses.filter((s) => s === 401)).toHaveLength(49);
-      for (const r of results.filter((x) => x.status === 401)) expect(r.body.code).toBe('ERR_DPOP_REPLAY');
+      for (const r of results.filter((x) => x.status === 401))
+        expect(r.body.code).toBe('ERR_DPOP_REPLAY');
     });
   });
 
   describe('replay store failure', () => {
     it('refuses with 503 when Redis is unreachable, and never lets the proof through', async () => {
       // A client pointed at a port where nothing listens: the store cannot answer.
-      const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, maxRetriesPerRequest: 0 });
+      const dead = new Redis({
+        host: '127.0.0.1',
+        port: 1,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+      });
       const base = await start({ store: new RedisJtiStore(dead) });
       const res = await call(base, '/items', { proof: await proofFor(keys.EdDSA, base, '/items') });
       expectProblem(res, 'dpop-store-unavailable', 'ERR_DPOP_STORE_UNAVAILABLE', 503);
@@ -407,7 +509,9 @@ export function defineGuardSuite(platform: TestPlatform): void {
 
   describe('NestFactory boot without Redis', () => {
     it('runs on the embedded in-memory default', async () => {
-      const app = await NestFactory.create(guardTestModule(DPoPModule.forRoot({})), { logger: false });
+      const app = await NestFactory.create(guardTestModule(DPoPModule.forRoot({})), {
+        logger: false,
+      });
       apps.push(app);
       expect(app.get(JtiStore)).toBeInstanceOf(InMemoryJtiStore);
     });

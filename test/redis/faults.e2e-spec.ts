@@ -70,7 +70,8 @@ function track<T extends Redis | Cluster>(client: T, errors: string[] = []): T {
 async function ready(client: Redis | Cluster, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (client.status !== 'ready') {
-    if (Date.now() > deadline) throw new Error(`client not ready in ${timeoutMs} ms (status ${client.status})`);
+    if (Date.now() > deadline)
+      throw new Error(`client not ready in ${timeoutMs} ms (status ${client.status})`);
     await sleep(10);
   }
 }
@@ -89,14 +90,24 @@ async function alive(base: string): Promise<number> {
 /** Asserts the shape every outcome of a fault run must have: 200, or the 503 problem; nothing else. */
 function expectOnlyAcceptedOrUnavailable(outcomes: readonly Outcome[]): void {
   const other = outcomes.filter((o) => o.status !== 200 && !isStoreUnavailable(o));
-  expect(other.map((o) => ({ phase: o.phase, status: o.status, code: o.code, error: o.error, body: o.body }))).toEqual([]);
+  expect(
+    other.map((o) => ({
+      phase: o.phase,
+      status: o.status,
+      code: o.code,
+      error: o.error,
+      body: o.body,
+    })),
+  ).toEqual([]);
 }
 
 /** Replays every proof in `outcomes` (sequentially) and asserts each is refused as a replay. */
 async function expectAllReplaysRefused(outcomes: readonly Outcome[]): Promise<void> {
   const replies = [];
   for (const o of outcomes) replies.push(await postItems(o.target, o.proof));
-  expect(replies.map(summary)).toEqual(outcomes.map(() => ({ status: 401, code: 'ERR_DPOP_REPLAY' })));
+  expect(replies.map(summary)).toEqual(
+    outcomes.map(() => ({ status: 401, code: 'ERR_DPOP_REPLAY' })),
+  );
   for (const reply of replies) expectReplay(reply);
 }
 
@@ -104,7 +115,10 @@ async function expectAllReplaysRefused(outcomes: readonly Outcome[]): Promise<vo
  * The moment the store was back: the end of the first request after the restart that was
  * accepted (optionally among those matching `filter`). From then on every request must pass.
  */
-function recovery(outcomes: readonly Outcome[], filter: (o: Outcome) => boolean = () => true): Outcome {
+function recovery(
+  outcomes: readonly Outcome[],
+  filter: (o: Outcome) => boolean = () => true,
+): Outcome {
   const accepted = outcomes.filter((o) => o.phase === 'up' && o.status === 200 && filter(o));
   expect(accepted.length).toBeGreaterThan(0);
   return accepted.reduce((first, o) => (o.endedAt < first.endedAt ? o : first));
@@ -121,12 +135,24 @@ describe('one redis-server that stops under load and comes back', () => {
       const errors: string[] = [];
       // The recommended client settings: reconnect quickly, give up on a command after one retry.
       const client = track(
-        new Redis({ host: server.host, port: server.port, retryStrategy: () => 100, maxRetriesPerRequest: 1, ...extra }),
+        new Redis({
+          host: server.host,
+          port: server.port,
+          retryStrategy: () => 100,
+          maxRetriesPerRequest: 1,
+          ...extra,
+        }),
         errors,
       );
       await ready(client);
       const base = await app(client, `test:faults:single:${randomUUID()}:`);
-      const load = new Load({ key, target: () => base, concurrency: 4, maxRequests: 800, intervalMs: 20 });
+      const load = new Load({
+        key,
+        target: () => base,
+        concurrency: 4,
+        maxRequests: 800,
+        intervalMs: 20,
+      });
       try {
         await load.until('20 accepted requests', () => load.count((o) => o.status === 200) >= 20);
 
@@ -143,7 +169,6 @@ describe('one redis-server that stops under load and comes back', () => {
 
         load.phase = 'starting';
         await server.start();
-        const upAt = Date.now();
         load.phase = 'up';
         await load.until(
           '20 accepted requests after the restart',
@@ -156,14 +181,21 @@ describe('one redis-server that stops under load and comes back', () => {
       debugReport(`single, ${_name}`, outcomes);
 
       expectOnlyAcceptedOrUnavailable(outcomes);
-      expect(tally(outcomes.filter((o) => o.phase === 'before'), (o) => `${o.status}`)).toEqual({
+      expect(
+        tally(
+          outcomes.filter((o) => o.phase === 'before'),
+          (o) => `${o.status}`,
+        ),
+      ).toEqual({
         '200': expect.any(Number),
       });
       // Every request sent while Redis was down was refused with 503, and promptly.
       const down = outcomes.filter((o) => o.phase === 'down');
       expect(down.length).toBeGreaterThanOrEqual(40);
       expect(tally(down)).toEqual({ [`down 503 ERR_DPOP_STORE_UNAVAILABLE`]: down.length });
-      expect(Math.max(...down.map((o) => o.endedAt - o.startedAt))).toBeLessThan(STORE_TIMEOUT_MS + 1000);
+      expect(Math.max(...down.map((o) => o.endedAt - o.startedAt))).toBeLessThan(
+        STORE_TIMEOUT_MS + 1000,
+      );
 
       // Back within a few seconds, and from then on everything passes.
       const upAt = outcomes.find((o) => o.phase === 'up')!.startedAt;
@@ -174,7 +206,9 @@ describe('one redis-server that stops under load and comes back', () => {
       expect(tally(after, (o) => `${o.status}`)).toEqual({ '200': after.length });
 
       // What was accepted after the restart is recorded: each proof is still single-use.
-      await expectAllReplaysRefused(outcomes.filter((o) => o.status === 200 && (o.phase === 'up' || o.phase === 'starting')));
+      await expectAllReplaysRefused(
+        outcomes.filter((o) => o.status === 200 && (o.phase === 'up' || o.phase === 'starting')),
+      );
 
       // The client did see the outage (and reconnected by itself), and nothing escaped.
       expect(errors.some((message) => /ECONNREFUSED/.test(message))).toBe(true);
@@ -190,7 +224,12 @@ describe('one redis-server that stops under load and comes back', () => {
    * can be replayed after it (within proofTtl + clockSkew). With `appendfsync always` it cannot.
    */
   it.each([
-    ['without persistence (--save "" --appendonly no), forgets: the replay is accepted', [], 200, undefined],
+    [
+      'without persistence (--save "" --appendonly no), forgets: the replay is accepted',
+      [],
+      200,
+      undefined,
+    ],
     [
       'with --appendonly yes --appendfsync always, remembers even after SIGKILL: the replay is refused',
       ['--appendonly', 'yes', '--appendfsync', 'always'],
@@ -201,7 +240,14 @@ describe('one redis-server that stops under load and comes back', () => {
     'a restarted Redis %s',
     async (_name, args, status, code) => {
       const server = await startRedisServer({ args });
-      const client = track(new Redis({ host: server.host, port: server.port, retryStrategy: () => 50, maxRetriesPerRequest: 1 }));
+      const client = track(
+        new Redis({
+          host: server.host,
+          port: server.port,
+          retryStrategy: () => 50,
+          maxRetriesPerRequest: 1,
+        }),
+      );
       await ready(client);
       const base = await app(client, 'test:faults:persistence:');
       const proof = await makeProof(key, { htm: 'POST', htu: `${base}/items` });
@@ -234,7 +280,10 @@ describe('a 3-node Redis Cluster', () => {
   it('with one node stopped: its slots get 503, never 200; the other slots go on; all pass once it is back', async () => {
     const victim = cluster.nodes[1]!;
     const client = track(
-      new Cluster([...cluster.startupNodes], { clusterRetryStrategy: () => 100, redisOptions: { maxRetriesPerRequest: 1 } }),
+      new Cluster([...cluster.startupNodes], {
+        clusterRetryStrategy: () => 100,
+        redisOptions: { maxRetriesPerRequest: 1 },
+      }),
     );
     await ready(client);
     const base = await app(client, keyPrefix);
@@ -242,23 +291,35 @@ describe('a 3-node Redis Cluster', () => {
     const load = new Load({
       key,
       target: () => base,
-      jti: (seq) => (seq % 2 === 0 ? { jti: jtiFor(victim, true), label: 'victim' } : { jti: jtiFor(victim, false), label: 'other' }),
+      jti: (seq) =>
+        seq % 2 === 0
+          ? { jti: jtiFor(victim, true), label: 'victim' }
+          : { jti: jtiFor(victim, false), label: 'other' },
       concurrency: 6,
       maxRequests: 800,
       intervalMs: 20,
     });
     const done = (phase: string, label: string, n: number, status?: number) => () =>
-      load.count((o) => o.phase === phase && o.label === label && (status === undefined || o.status === status)) >= n;
+      load.count(
+        (o) =>
+          o.phase === phase && o.label === label && (status === undefined || o.status === status),
+      ) >= n;
     let statusWhileNodeDown: string | undefined;
     let outageMs = 0;
     try {
-      await load.until('10 accepted on each side', () => done('before', 'victim', 10)() && done('before', 'other', 10)());
+      await load.until(
+        '10 accepted on each side',
+        () => done('before', 'victim', 10)() && done('before', 'other', 10)(),
+      );
 
       load.phase = 'stopping';
       await victim.stop();
       const downAt = Date.now();
       load.phase = 'down';
-      await load.until('10 requests on each side while the node is down', () => done('down', 'victim', 10)() && done('down', 'other', 10)());
+      await load.until(
+        '10 requests on each side while the node is down',
+        () => done('down', 'victim', 10)() && done('down', 'other', 10)(),
+      );
       // The Cluster client as a whole stays "ready" with one node gone: RedisJtiStore's status
       // fast-fail does not apply, these 503s come from ioredis giving up on the command.
       statusWhileNodeDown = client.status;
@@ -284,7 +345,12 @@ describe('a 3-node Redis Cluster', () => {
 
     expectOnlyAcceptedOrUnavailable(outcomes);
     expect(statusWhileNodeDown).toBe('ready');
-    expect(tally(outcomes.filter((o) => o.phase === 'before'), (o) => `${o.status}`)).toEqual({ '200': expect.any(Number) });
+    expect(
+      tally(
+        outcomes.filter((o) => o.phase === 'before'),
+        (o) => `${o.status}`,
+      ),
+    ).toEqual({ '200': expect.any(Number) });
 
     // While the node was down: every request for its slots refused with 503, within the store's
     // timeout; every other request accepted. (Holds while the outage is shorter than
@@ -296,7 +362,9 @@ describe('a 3-node Redis Cluster', () => {
       'victim 503 ERR_DPOP_STORE_UNAVAILABLE': down.filter((o) => o.label === 'victim').length,
       'other 200': down.filter((o) => o.label === 'other').length,
     });
-    expect(Math.max(...down.map((o) => o.endedAt - o.startedAt))).toBeLessThan(STORE_TIMEOUT_MS + 1000);
+    expect(Math.max(...down.map((o) => o.endedAt - o.startedAt))).toBeLessThan(
+      STORE_TIMEOUT_MS + 1000,
+    );
 
     // Once the node was back, everything passes.
     const upAt = outcomes.find((o) => o.phase === 'up')!.startedAt;
@@ -311,7 +379,11 @@ describe('a 3-node Redis Cluster', () => {
     // Single use, checked on every proof accepted since the outage began. (Those accepted on the
     // victim before it stopped are gone with its memory: see the persistence test above.)
     await expectAllReplaysRefused(
-      outcomes.filter((o) => o.status === 200 && !(o.label === 'victim' && (o.phase === 'before' || o.phase === 'stopping'))),
+      outcomes.filter(
+        (o) =>
+          o.status === 200 &&
+          !(o.label === 'victim' && (o.phase === 'before' || o.phase === 'stopping')),
+      ),
     );
     expect(escaped).toEqual([]);
   }, 45_000);
@@ -319,12 +391,21 @@ describe('a 3-node Redis Cluster', () => {
   it('with every node stopped: the client leaves "ready", so requests are refused at once; then it recovers', async () => {
     const errors: string[] = [];
     const client = track(
-      new Cluster([...cluster.startupNodes], { clusterRetryStrategy: () => 100, redisOptions: { maxRetriesPerRequest: 1 } }),
+      new Cluster([...cluster.startupNodes], {
+        clusterRetryStrategy: () => 100,
+        redisOptions: { maxRetriesPerRequest: 1 },
+      }),
       errors,
     );
     await ready(client);
     const base = await app(client, keyPrefix);
-    const load = new Load({ key, target: () => base, concurrency: 4, maxRequests: 800, intervalMs: 50 });
+    const load = new Load({
+      key,
+      target: () => base,
+      concurrency: 4,
+      maxRequests: 800,
+      intervalMs: 50,
+    });
     try {
       await load.until('20 accepted requests', () => load.count((o) => o.status === 200) >= 20);
       load.phase = 'stopping';
@@ -335,11 +416,18 @@ describe('a 3-node Redis Cluster', () => {
       expect(client.status).not.toBe('ready');
       const downAt = Date.now();
       load.phase = 'down';
-      await load.until('40 requests while the cluster is down', () => load.count((o) => o.phase === 'down') >= 40 && Date.now() - downAt >= 600);
+      await load.until(
+        '40 requests while the cluster is down',
+        () => load.count((o) => o.phase === 'down') >= 40 && Date.now() - downAt >= 600,
+      );
       load.phase = 'starting';
       await Promise.all(cluster.nodes.map((node) => node.start()));
       load.phase = 'up';
-      await load.until('20 accepted requests after the restart', () => load.count((o) => o.phase === 'up' && o.status === 200) >= 20, 15_000);
+      await load.until(
+        '20 accepted requests after the restart',
+        () => load.count((o) => o.phase === 'up' && o.status === 200) >= 20,
+        15_000,
+      );
     } finally {
       await load.stop();
     }
@@ -357,7 +445,9 @@ describe('a 3-node Redis Cluster', () => {
     expect(first.endedAt - upAt).toBeLessThan(10_000);
     const after = outcomes.filter((o) => o.startedAt > first.endedAt);
     expect(tally(after, (o) => `${o.status}`)).toEqual({ '200': after.length });
-    await expectAllReplaysRefused(outcomes.filter((o) => o.status === 200 && (o.phase === 'up' || o.phase === 'starting')));
+    await expectAllReplaysRefused(
+      outcomes.filter((o) => o.status === 200 && (o.phase === 'up' || o.phase === 'starting')),
+    );
     expect(escaped).toEqual([]);
   }, 45_000);
 });

@@ -19,7 +19,13 @@ import {
   type RedisClusterHandle,
   type RedisServer,
 } from '../support/redis-servers.js';
-import { DEFAULT_REPLAY_WINDOW_MS, expectReplay, jtiOf, postItems, summary } from './redis-e2e.helpers.js';
+import {
+  DEFAULT_REPLAY_WINDOW_MS,
+  expectReplay,
+  jtiOf,
+  postItems,
+  summary,
+} from './redis-e2e.helpers.js';
 
 const PUBLIC_URL = 'http://api.test';
 const COPIES = 200;
@@ -42,13 +48,19 @@ afterAll(async () => {
 });
 
 /** Two instances, A and B, each with its own client from `connect`, sharing one store. */
-async function twoInstances(connect: () => Redis | Cluster, keyPrefix: string): Promise<[string, string]> {
+async function twoInstances(
+  connect: () => Redis | Cluster,
+  keyPrefix: string,
+): Promise<[string, string]> {
   const bases: string[] = [];
   for (let i = 0; i < 2; i++) {
     const client = connect();
     clients.push(client);
     client.on('error', () => {}); // reported through the store as 503s; nothing to log here
-    const { app, base } = await startGuardApp({ publicUrl: PUBLIC_URL, store: new RedisJtiStore(client, { keyPrefix }) });
+    const { app, base } = await startGuardApp({
+      publicUrl: PUBLIC_URL,
+      store: new RedisJtiStore(client, { keyPrefix }),
+    });
     apps.push(app);
     bases.push(base);
   }
@@ -88,7 +100,8 @@ describe.each([
     } else {
       cluster = await startCluster(3);
       [a, b] = await twoInstances(
-        () => new Cluster([...cluster!.startupNodes], { redisOptions: { maxRetriesPerRequest: 1 } }),
+        () =>
+          new Cluster([...cluster!.startupNodes], { redisOptions: { maxRetriesPerRequest: 1 } }),
         keyPrefix,
       );
     }
@@ -118,7 +131,9 @@ describe.each([
   it(`accepts exactly one of ${COPIES} concurrent copies of a proof spread over both instances`, async () => {
     const p = await proof();
     const replies = await Promise.all(
-      Array.from({ length: COPIES }, (_, i) => postItems(i % 2 === 0 ? a : b, p).then((reply) => ({ i, reply }))),
+      Array.from({ length: COPIES }, (_, i) =>
+        postItems(i % 2 === 0 ? a : b, p).then((reply) => ({ i, reply })),
+      ),
     );
     const counts: Record<string, number> = {};
     for (const { reply } of replies) {
@@ -130,7 +145,8 @@ describe.each([
 
     // Both instances did answer replays: the refusals did not all come from one process.
     const refusedBy = (base: string) =>
-      replies.filter(({ i, reply }) => (i % 2 === 0 ? a : b) === base && reply.status === 401).length;
+      replies.filter(({ i, reply }) => (i % 2 === 0 ? a : b) === base && reply.status === 401)
+        .length;
     expect(refusedBy(a)).toBeGreaterThanOrEqual(COPIES / 2 - 1);
     expect(refusedBy(b)).toBeGreaterThanOrEqual(COPIES / 2 - 1);
   });

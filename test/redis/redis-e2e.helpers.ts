@@ -45,20 +45,27 @@ export function expectReplay(reply: Reply): void {
 }
 
 /** Is this the fail-closed answer of an unreachable replay store? (503, problem+json, Retry-After.) */
-export function isStoreUnavailable(reply: Pick<Reply, 'status' | 'body'> & { contentType?: string | null; retryAfter?: string | null }): boolean {
+export function isStoreUnavailable(
+  reply: Pick<Reply, 'status' | 'body'> & {
+    contentType?: string | null;
+    retryAfter?: string | null;
+  },
+): boolean {
   return (
     reply.status === 503 &&
     reply.body?.type === PROBLEMS + 'dpop-store-unavailable' &&
     reply.body?.code === 'ERR_DPOP_STORE_UNAVAILABLE' &&
     reply.body?.status === 503 &&
-    /^application\/problem\+json/.test(reply.contentType ?? '') &&
+    (reply.contentType ?? '').startsWith('application/problem+json') &&
     reply.retryAfter === '1'
   );
 }
 
 /** The `jti` claim of a compact proof. */
 export function jtiOf(proof: string): string {
-  const payload = JSON.parse(Buffer.from(proof.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string };
+  const payload = JSON.parse(Buffer.from(proof.split('.')[1]!, 'base64url').toString('utf8')) as {
+    jti: string;
+  };
   return payload.jti;
 }
 
@@ -131,7 +138,14 @@ export class Load {
       try {
         const reply = await postItems(target, proof);
         this.outcomes.push({
-          seq, phase, label, proof, jti, target, startedAt, endedAt: Date.now(),
+          seq,
+          phase,
+          label,
+          proof,
+          jti,
+          target,
+          startedAt,
+          endedAt: Date.now(),
           status: reply.status,
           code: reply.body?.code,
           contentType: reply.headers.get('content-type'),
@@ -140,8 +154,19 @@ export class Load {
         });
       } catch (error) {
         this.outcomes.push({
-          seq, phase, label, proof, jti, target, startedAt, endedAt: Date.now(),
-          status: 0, code: undefined, contentType: null, retryAfter: null, body: undefined,
+          seq,
+          phase,
+          label,
+          proof,
+          jti,
+          target,
+          startedAt,
+          endedAt: Date.now(),
+          status: 0,
+          code: undefined,
+          contentType: null,
+          retryAfter: null,
+          body: undefined,
           error: String((error as Error)?.cause ?? error),
         });
       }
@@ -153,7 +178,10 @@ export class Load {
   async until(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!done()) {
-      if (this.seq >= this.options.maxRequests) throw new Error(`load used up its ${this.options.maxRequests} requests waiting for ${what}`);
+      if (this.seq >= this.options.maxRequests)
+        throw new Error(
+          `load used up its ${this.options.maxRequests} requests waiting for ${what}`,
+        );
       if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
       await sleep(10);
     }
@@ -172,7 +200,10 @@ export class Load {
 }
 
 /** How many outcomes fall in each `phase/label/status/code` bucket: a readable failure message. */
-export function tally(outcomes: readonly Outcome[], by: (o: Outcome) => string = (o) => `${o.phase} ${o.status} ${o.code ?? ''}`): Record<string, number> {
+export function tally(
+  outcomes: readonly Outcome[],
+  by: (o: Outcome) => string = (o) => `${o.phase} ${o.status} ${o.code ?? ''}`,
+): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const o of outcomes) counts[by(o)] = (counts[by(o)] ?? 0) + 1;
   return counts;
@@ -191,5 +222,11 @@ export function debugReport(title: string, outcomes: readonly Outcome[]): void {
   const up = outcomes.filter((o) => o.phase === 'up');
   const upAt = Math.min(...up.map((o) => o.startedAt));
   const back = Math.min(...up.filter((o) => o.status === 200).map((o) => o.endedAt));
-  process.stderr.write(`${title}: ${outcomes.length} requests, first 200 ${back - upAt} ms after the restart\n${Object.entries(rows).map(([k, r]) => `  ${k}: ${r.n} (max ${r.maxMs} ms)`).join('\n')}\n`);
+  process.stderr.write(
+    `${title}: ${outcomes.length} requests, first 200 ${back - upAt} ms after the restart\n${Object.entries(
+      rows,
+    )
+      .map(([k, r]) => `  ${k}: ${r.n} (max ${r.maxMs} ms)`)
+      .join('\n')}\n`,
+  );
 }

@@ -1,4 +1,11 @@
-import { createHash, generateKeyPairSync, KeyObject, randomUUID, sign, type webcrypto } from 'node:crypto';
+import {
+  createHash,
+  generateKeyPairSync,
+  KeyObject,
+  randomUUID,
+  sign,
+  type webcrypto,
+} from 'node:crypto';
 import {
   calculateJwkThumbprint,
   exportJWK,
@@ -27,7 +34,12 @@ export async function makeKey(alg: TestAlgorithm, modulusLength = 2048): Promise
     // jose refuses to make weak RSA keys; node:crypto makes the attacker's one for the tests.
     const pair = generateKeyPairSync('rsa', { modulusLength });
     const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
-    return { alg, privateKey: pair.privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
+    return {
+      alg,
+      privateKey: pair.privateKey,
+      publicJwk,
+      jkt: await calculateJwkThumbprint(publicJwk, 'sha256'),
+    };
   }
   const { privateKey, publicKey } = await generateKeyPair(alg, {
     extractable: true,
@@ -70,7 +82,9 @@ export async function makeProof(key: TestKey, spec: ProofSpec): Promise<string> 
 
 /** Base64url of a JSON value or of raw text. */
 export function b64(value: unknown): string {
-  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString(
+    'base64url',
+  );
 }
 
 /**
@@ -86,11 +100,19 @@ export function signRaw(key: TestKey, header: unknown, payload: unknown): string
   const signature =
     key.alg === 'EdDSA'
       ? sign(null, Buffer.from(input), privateKey)
-      : sign('sha256', Buffer.from(input), key.alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey);
+      : sign(
+          'sha256',
+          Buffer.from(input),
+          key.alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey,
+        );
   return `${input}.${signature.toString('base64url')}`;
 }
 
 /** A standard valid payload for a request. */
-export function claimsFor(htm: string, htu: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function claimsFor(
+  htm: string,
+  htu: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000), ...extra };
 }

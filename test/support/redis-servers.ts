@@ -175,7 +175,10 @@ class ServerImpl implements RedisServer {
     for (;;) {
       if (this.child !== child) {
         await Promise.race([outputRead, sleep(1000)]);
-        throw new RedisStartError(`redis-server ${this.address} exited (${exitCode}) before answering PING`, this.log());
+        throw new RedisStartError(
+          `redis-server ${this.address} exited (${exitCode}) before answering PING`,
+          this.log(),
+        );
       }
       try {
         if ((await this.command('PING')) === 'PONG') return;
@@ -184,7 +187,10 @@ class ServerImpl implements RedisServer {
       }
       if (Date.now() > deadline) {
         await this.stop('SIGKILL');
-        throw new RedisStartError(`redis-server ${this.address} did not answer PING in time`, this.log());
+        throw new RedisStartError(
+          `redis-server ${this.address} did not answer PING in time`,
+          this.log(),
+        );
       }
       await sleep(5);
     }
@@ -240,23 +246,40 @@ export class RedisStartError extends Error {
   }
 }
 
-function serverArgs(port: number, dir: string, busPort: number | undefined, extra: string[]): string[] {
+function serverArgs(
+  port: number,
+  dir: string,
+  busPort: number | undefined,
+  extra: string[],
+): string[] {
   const args = [
-    '--port', String(port),
-    '--bind', HOST,
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', dir,
-    '--logfile', '',
-    '--loglevel', 'warning',
-    '--daemonize', 'no',
-    '--protected-mode', 'yes',
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    '',
+    '--loglevel',
+    'warning',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
   ];
   if (busPort !== undefined) {
     args.push(
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-      '--cluster-port', String(busPort),
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-port',
+      String(busPort),
     );
   }
   return [...args, ...extra];
@@ -271,7 +294,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const [port, busPort] = await freePorts(options.cluster ? 2 : 1);
     const dir = mkdtempSync(join(tmpdir(), 'nest-dpop-redis-'));
-    const server = new ServerImpl(port!, busPort, dir, serverArgs(port!, dir, busPort, options.args ?? []));
+    const server = new ServerImpl(
+      port!,
+      busPort,
+      dir,
+      serverArgs(port!, dir, busPort, options.args ?? []),
+    );
     try {
       await server.start();
       return server;
@@ -279,7 +307,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await server.destroy();
       lastError = error;
       // Someone took the port between the probe and the bind: try other ports.
-      if (!(error instanceof RedisStartError) || !/already in use|bind/i.test(error.log)) throw error;
+      if (!(error instanceof RedisStartError) || !/already in use|bind/i.test(error.log))
+        throw error;
     }
   }
   throw lastError;
@@ -298,7 +327,10 @@ export async function stopAllRedisServers(): Promise<void> {
  * Starts `size` cluster nodes, joins them with `redis-cli --cluster create … --cluster-replicas 0`
  * and resolves once every node says `cluster_state:ok`.
  */
-export async function startCluster(size = 3, options: { args?: string[] } = {}): Promise<RedisClusterHandle> {
+export async function startCluster(
+  size = 3,
+  options: { args?: string[] } = {},
+): Promise<RedisClusterHandle> {
   const nodes: RedisServer[] = [];
   try {
     const started = await Promise.allSettled(
@@ -308,10 +340,15 @@ export async function startCluster(size = 3, options: { args?: string[] } = {}):
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     const create = await run(REDIS_CLI, [
-      '--cluster', 'create', ...nodes.map((n) => n.address),
-      '--cluster-replicas', '0', '--cluster-yes',
+      '--cluster',
+      'create',
+      ...nodes.map((n) => n.address),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
     ]);
-    if (create.code !== 0) throw new Error(`redis-cli --cluster create failed (${create.code}):\n${create.output}`);
+    if (create.code !== 0)
+      throw new Error(`redis-cli --cluster create failed (${create.code}):\n${create.output}`);
     const handle = new ClusterImpl(nodes);
     await handle.waitUntilOk();
     await handle.readSlots();
@@ -324,7 +361,7 @@ export async function startCluster(size = 3, options: { args?: string[] } = {}):
 
 class ClusterImpl implements RedisClusterHandle {
   readonly startupNodes: { host: string; port: number }[];
-  private readonly owners = new Array<RedisServer | undefined>(16384);
+  private readonly owners = Array.from<RedisServer | undefined>({ length: 16384 });
 
   constructor(readonly nodes: RedisServer[]) {
     this.startupNodes = nodes.map((n) => ({ host: n.host, port: n.port }));
@@ -345,7 +382,8 @@ class ClusterImpl implements RedisClusterHandle {
       }
     }
     const missing = this.owners.findIndex((owner) => owner === undefined);
-    if (missing !== -1 || this.owners.length !== 16384) throw new Error(`slot ${missing} has no node:\n${text}`);
+    if (missing !== -1 || this.owners.length !== 16384)
+      throw new Error(`slot ${missing} has no node:\n${text}`);
   }
 
   nodeForSlot(slot: number): RedisServer {
@@ -365,10 +403,12 @@ class ClusterImpl implements RedisClusterHandle {
       const states = await Promise.all(
         this.nodes
           .filter((n) => n.running)
-          .map((n) => n.command('CLUSTER', 'INFO').then(
-            (info) => /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown',
-            (error: Error) => `error ${error.message}`,
-          )),
+          .map((n) =>
+            n.command('CLUSTER', 'INFO').then(
+              (info) => /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown',
+              (error: Error) => `error ${error.message}`,
+            ),
+          ),
       );
       if (states.length > 0 && states.every((s) => s === 'ok')) return;
       last = states.join(', ');
@@ -393,7 +433,8 @@ export function keySlot(key: string): number {
   let crc = 0;
   for (const byte of bytes) {
     crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return crc % 16384;
 }
@@ -425,7 +466,10 @@ export function rawCommand(port: number, args: string[], timeoutMs = 2000): Prom
       if (error) reject(error);
       else resolve(value!);
     };
-    const timer = setTimeout(() => finish(new Error(`no reply from ${HOST}:${port} in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no reply from ${HOST}:${port} in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.once('error', (error) => finish(error));
     socket.once('close', () => finish(new Error(`connection to ${HOST}:${port} closed`)));
     socket.on('data', (chunk: Buffer) => {
@@ -468,7 +512,11 @@ function parseReply(buffer: Buffer, offset: number): Parsed | undefined {
       const length = Number(head);
       if (length < 0) return { value: '', error: false, end: eol + 2 };
       if (buffer.length < eol + 2 + length + 2) return undefined;
-      return { value: buffer.subarray(eol + 2, eol + 2 + length).toString(), error: false, end: eol + 4 + length };
+      return {
+        value: buffer.subarray(eol + 2, eol + 2 + length).toString(),
+        error: false,
+        end: eol + 4 + length,
+      };
     }
     case '*': {
       const values: string[] = [];

@@ -93,7 +93,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   try {
     const generator = await DPoPGenerator.generate(alg);
     // A name of its own per run: the sample app refuses an agent id that is still alive.
-    const suffix = generator.jkt.slice(0, 8).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase();
+    const suffix = generator.jkt
+      .slice(0, 8)
+      .replace(/[^A-Za-z0-9]/g, 'x')
+      .toLowerCase();
     const agentId = `demo-agent-${suffix}`;
     print(`Agent      ${agentId} (type automation)`);
     print(`Key        ${alg} key pair made for this run, JWK thumbprint (jkt) ${generator.jkt}`);
@@ -192,7 +195,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       }
     };
     const thief = new ARCPClient({ baseUrl, generator: await DPoPGenerator.generate(alg) });
-    await expectRefusal('with a proof from the attacker\'s own key', () =>
+    await expectRefusal("with a proof from the attacker's own key", () =>
       thief.heartbeat(registration.agent_id, { accessToken }),
     );
     await expectRefusal('as a plain Bearer token, without a proof', () =>

@@ -127,7 +127,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** `ERR_ARCP_DPOP_BINDING_MISMATCH` from `https://…/problems/dpop-binding-mismatch`. */
 function codeFromProblemType(type: unknown): string | undefined {
   if (typeof type !== 'string' || type === 'about:blank') return undefined;
-  const slug = type.replace(/[?#].*$/, '').replace(/\/+$/, '').split('/').pop() ?? '';
+  const slug =
+    type
+      .replace(/[?#].*$/, '')
+      .replace(/\/+$/, '')
+      .split('/')
+      .pop() ?? '';
   if (!/^[A-Za-z0-9-]+$/.test(slug)) return undefined;
   return `ERR_ARCP_${slug.replace(/-/g, '_').toUpperCase()}`;
 }

@@ -52,9 +52,14 @@ async function nonceServer(options: {
       });
     } catch (error) {
       const code = error instanceof DPoPError ? error.code : 'unknown';
-      return sendJson(res, 401, { type: 'dpop-invalid', code }, {
-        'WWW-Authenticate': 'DPoP error="invalid_dpop_proof", algs="EdDSA ES256 RS256"',
-      });
+      return sendJson(
+        res,
+        401,
+        { type: 'dpop-invalid', code },
+        {
+          'WWW-Authenticate': 'DPoP error="invalid_dpop_proof", algs="EdDSA ES256 RS256"',
+        },
+      );
     }
     const required = options.nonce();
     if (proof.nonce !== required) {
@@ -63,12 +68,17 @@ async function nonceServer(options: {
         : { 'DPoP-Nonce': required };
       if (options.challenge === '401') {
         // RFC 9449 §9: a resource server's challenge.
-        return sendJson(res, 401, { type: 'about:blank', title: 'Nonce required' }, {
-          'WWW-Authenticate':
-            'DPoP error="use_dpop_nonce", ' +
-            'error_description="Resource server requires nonce in DPoP proof", algs="EdDSA ES256"',
-          ...nonceHeader,
-        });
+        return sendJson(
+          res,
+          401,
+          { type: 'about:blank', title: 'Nonce required' },
+          {
+            'WWW-Authenticate':
+              'DPoP error="use_dpop_nonce", ' +
+              'error_description="Resource server requires nonce in DPoP proof", algs="EdDSA ES256"',
+            ...nonceHeader,
+          },
+        );
       }
       // RFC 9449 §8: an authorization server's error response.
       const error = {
@@ -200,10 +210,15 @@ describe('createDPoPFetch', () => {
   it('does not retry other DPoP errors', async () => {
     const server = await track(
       listen((_req, res) =>
-        sendJson(res, 401, { type: 'dpop-invalid' }, {
-          'WWW-Authenticate': 'DPoP error="invalid_dpop_proof", algs="ES256"',
-          'DPoP-Nonce': 'n1',
-        }),
+        sendJson(
+          res,
+          401,
+          { type: 'dpop-invalid' },
+          {
+            'WWW-Authenticate': 'DPoP error="invalid_dpop_proof", algs="ES256"',
+            'DPoP-Nonce': 'n1',
+          },
+        ),
       ),
     );
     const hits: string[] = [];

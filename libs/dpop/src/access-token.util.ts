@@ -17,7 +17,9 @@ const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
  * case-insensitive). Other schemes are not ours: they give `undefined`. A DPoP or Bearer
  * credential that is not a token68 is refused.
  */
-export function parseAuthorization(header: string | string[] | undefined): PresentedAccessToken | undefined {
+export function parseAuthorization(
+  header: string | string[] | undefined,
+): PresentedAccessToken | undefined {
   if (header === undefined) return undefined;
   if (Array.isArray(header)) {
     throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', 'More than one Authorization header');
@@ -30,7 +32,10 @@ export function parseAuthorization(header: string | string[] | undefined): Prese
   if (scheme === undefined) return undefined;
   const token = header.slice(match![0].length).replace(/[ \t]+$/, '');
   if (!TOKEN68.test(token) || token.length > 16_384) {
-    throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', `Malformed ${scheme} authorization header`);
+    throw new DPoPError(
+      'ERR_DPOP_INVALID_AUTHORIZATION',
+      `Malformed ${scheme} authorization header`,
+    );
   }
   return { scheme, token };
 }
@@ -45,7 +50,9 @@ export function jwtConfirmationJkt(token: string): string | undefined {
   const dot2 = token.indexOf('.', dot1 + 1);
   if (dot1 <= 0 || dot2 === -1) return undefined;
   try {
-    const payload: unknown = JSON.parse(Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString('utf8'));
+    const payload: unknown = JSON.parse(
+      Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString('utf8'),
+    );
     const cnf = (payload as { cnf?: unknown } | null)?.cnf;
     const jkt = (cnf as { jkt?: unknown } | null | undefined)?.jkt;
     return typeof jkt === 'string' && jkt !== '' ? jkt : undefined;

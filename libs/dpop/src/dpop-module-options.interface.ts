@@ -114,8 +114,7 @@ export interface ResolvedDPoPOptions {
   /** The nonce issuer when nonces are required, else `undefined`. */
   readonly nonces: DPoPNonceIssuer | undefined;
   readonly resolveTokenBinding:
-    | ((accessToken: string) => string | undefined | Promise<string | undefined>)
-    | undefined;
+    ((accessToken: string) => string | undefined | Promise<string | undefined>) | undefined;
   readonly problemTypeBase: string;
   readonly requestProperty: string;
   readonly maxProofLength: number;

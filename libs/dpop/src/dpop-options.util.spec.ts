@@ -23,7 +23,13 @@ describe('dpopOptionsFromEnv', () => {
         DPOP_CLOCK_SKEW: '30',
         DPOP_ALGORITHMS: ' EdDSA , ES256 ,',
       }),
-    ).toEqual({ enabled: false, required: true, proofTtl: 60, clockSkew: 30, algorithms: ['EdDSA', 'ES256'] });
+    ).toEqual({
+      enabled: false,
+      required: true,
+      proofTtl: 60,
+      clockSkew: 30,
+      algorithms: ['EdDSA', 'ES256'],
+    });
   });
 
   it.each([
@@ -56,7 +62,9 @@ describe('dpopOptionsFromEnv: server nonces', () => {
   it('leaves nonces off unless required, and uses a random secret when none is given', () => {
     expect(dpopOptionsFromEnv({ DPOP_NONCE_SECRET: 's'.repeat(32) }).nonce).toBeUndefined();
     expect(dpopOptionsFromEnv({ DPOP_NONCE_REQUIRED: 'false' }).nonce).toBeUndefined();
-    expect(resolveDPoPOptions(dpopOptionsFromEnv({ DPOP_NONCE_REQUIRED: 'true' })).nonces?.ephemeral).toBe(true);
+    expect(
+      resolveDPoPOptions(dpopOptionsFromEnv({ DPOP_NONCE_REQUIRED: 'true' })).nonces?.ephemeral,
+    ).toBe(true);
   });
 
   it.each([

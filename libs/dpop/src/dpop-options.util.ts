@@ -39,7 +39,10 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
     resolveTokenBinding: options.resolveTokenBinding,
     problemTypeBase: options.problemTypeBase ?? DPOP_DEFAULTS.problemTypeBase,
     requestProperty: options.requestProperty ?? DPOP_DEFAULTS.requestProperty,
-    maxProofLength: positive('maxProofLength', options.maxProofLength ?? DPOP_DEFAULTS.maxProofLength),
+    maxProofLength: positive(
+      'maxProofLength',
+      options.maxProofLength ?? DPOP_DEFAULTS.maxProofLength,
+    ),
     keyCacheSize: wholeNumber('keyCacheSize', options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize),
     clock: options.clock ?? Date.now,
   };
@@ -92,12 +95,20 @@ export function dpopOptionsFromEnv(
     return value === undefined || value.trim() === '' ? undefined : value;
   };
   let raw: string | undefined;
-  if ((raw = read('DPOP_ENABLED')) !== undefined) options.enabled = parseBoolean('DPOP_ENABLED', raw);
-  if ((raw = read('DPOP_REQUIRED')) !== undefined) options.required = parseBoolean('DPOP_REQUIRED', raw);
-  if ((raw = read('DPOP_PROOF_TTL')) !== undefined) options.proofTtl = parseSeconds('DPOP_PROOF_TTL', raw);
-  if ((raw = read('DPOP_CLOCK_SKEW')) !== undefined) options.clockSkew = parseSeconds('DPOP_CLOCK_SKEW', raw);
-  if ((raw = read('DPOP_ALGORITHMS')) !== undefined) options.algorithms = parseAlgorithms('DPOP_ALGORITHMS', raw);
-  if ((raw = read('DPOP_NONCE_REQUIRED')) !== undefined && parseBoolean('DPOP_NONCE_REQUIRED', raw)) {
+  if ((raw = read('DPOP_ENABLED')) !== undefined)
+    options.enabled = parseBoolean('DPOP_ENABLED', raw);
+  if ((raw = read('DPOP_REQUIRED')) !== undefined)
+    options.required = parseBoolean('DPOP_REQUIRED', raw);
+  if ((raw = read('DPOP_PROOF_TTL')) !== undefined)
+    options.proofTtl = parseSeconds('DPOP_PROOF_TTL', raw);
+  if ((raw = read('DPOP_CLOCK_SKEW')) !== undefined)
+    options.clockSkew = parseSeconds('DPOP_CLOCK_SKEW', raw);
+  if ((raw = read('DPOP_ALGORITHMS')) !== undefined)
+    options.algorithms = parseAlgorithms('DPOP_ALGORITHMS', raw);
+  if (
+    (raw = read('DPOP_NONCE_REQUIRED')) !== undefined &&
+    parseBoolean('DPOP_NONCE_REQUIRED', raw)
+  ) {
     const secret = read('DPOP_NONCE_SECRET');
     if (secret !== undefined && secret.length < 32) {
       throw new Error('DPOP_NONCE_SECRET must be at least 32 characters long');

@@ -38,13 +38,33 @@ function outcome(verifier: DPoPProofVerifier, proof: string): 'accepted' | strin
   }
 }
 
-const REGISTERED_CLAIMS = new Set(['jti', 'htm', 'htu', 'iat', 'ath', 'nonce', 'exp', 'nbf', 'iss', 'sub', 'aud']);
+const REGISTERED_CLAIMS = new Set([
+  'jti',
+  'htm',
+  'htu',
+  'iat',
+  'ath',
+  'nonce',
+  'exp',
+  'nbf',
+  'iss',
+  'sub',
+  'aud',
+]);
 const BASE64URL_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ,';
 
 /** One edit of a proof string: replace, insert or delete one character, or swap two segments. */
 const mutation = fc.oneof(
-  fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), char: fc.constantFrom(...BASE64URL_CHARS) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), char: fc.constantFrom(...BASE64URL_CHARS) }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    at: fc.nat(),
+    char: fc.constantFrom(...BASE64URL_CHARS),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    char: fc.constantFrom(...BASE64URL_CHARS),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('swap' as const), a: fc.nat(2), b: fc.nat(2) }),
 );
@@ -108,7 +128,10 @@ describe('DPoPProofVerifier under property-based fuzzing', () => {
       alg: fc.constantFrom(...ALGORITHMS),
       typ: fc.constantFrom('dpop+jwt', 'dpop+jwt', 'dpop+jwt', 'JWT', 'dpop+JWT'),
       signer: fc.constantFrom('owner', 'owner', 'stranger'),
-      extraHeader: fc.dictionary(fc.constantFrom('kid', 'x5u', 'cty', 'b64'), fc.string({ maxLength: 8 })),
+      extraHeader: fc.dictionary(
+        fc.constantFrom('kid', 'x5u', 'cty', 'b64'),
+        fc.string({ maxLength: 8 }),
+      ),
       // Extra private claims only: registered ones have type rules of their own on either side.
       extraClaims: fc.dictionary(
         fc.string({ minLength: 1, maxLength: 6 }).filter((k) => !REGISTERED_CLAIMS.has(k)),
@@ -126,8 +149,11 @@ describe('DPoPProofVerifier under property-based fuzzing', () => {
         let proof = signRaw(signer, header, { ...s.extraClaims, ...claimsFor('POST', URL_) });
         if (s.tamper !== 'none') {
           const parts = proof.split('.');
-          if (s.tamper === 'payload') parts[1] = b64({ ...claimsFor('POST', URL_), tampered: true });
-          else parts[2] = parts[2]!.slice(0, 10) + (parts[2]![10] === 'A' ? 'B' : 'A') + parts[2]!.slice(11);
+          if (s.tamper === 'payload')
+            parts[1] = b64({ ...claimsFor('POST', URL_), tampered: true });
+          else
+            parts[2] =
+              parts[2]!.slice(0, 10) + (parts[2]![10] === 'A' ? 'B' : 'A') + parts[2]!.slice(11);
           proof = parts.join('.');
         }
         const ours = outcome(verifier, proof) === 'accepted';

@@ -28,7 +28,10 @@ beforeAll(async () => {
   for (const alg of ALGORITHMS) keys[alg] = await makeKey(alg);
 });
 
-function verifier(options: ConstructorParameters<typeof DPoPProofVerifier>[1] = {}, store?: JtiStore) {
+function verifier(
+  options: ConstructorParameters<typeof DPoPProofVerifier>[1] = {},
+  store?: JtiStore,
+) {
   return new DPoPProofVerifier(store ?? new InMemoryJtiStore(), options);
 }
 
@@ -74,7 +77,9 @@ describe.each(ALGORITHMS)('DPoPProofVerifier with %s', (alg) => {
     const key = keys[alg];
     const token = 'eyJhbGciOiJFZERTQSJ9.eyJjbmYiOnsiamt0IjoieCJ9fQ.sig';
     const proof = await makeProof(key, { htm: 'POST', htu: URL_, accessToken: token });
-    const result = await verifier().verify(input(proof, { accessToken: token, expectedJkt: key.jkt }));
+    const result = await verifier().verify(
+      input(proof, { accessToken: token, expectedJkt: key.jkt }),
+    );
     expect(result.ath).toBe(ath(token));
   });
 
@@ -129,7 +134,12 @@ describe('DPoPProofVerifier: header and structure', () => {
   it('refuses an oversized proof before parsing it', async () => {
     const proof = signRaw(key(), header(), claimsFor('POST', URL_, { pad: 'x'.repeat(10_000) }));
     await refused(verifier().verify(input(proof)), 'ERR_DPOP_TOO_LARGE');
-    await refused(verifier({ maxProofLength: 100 }).verify(input(await makeProof(key(), { htm: 'POST', htu: URL_ }))), 'ERR_DPOP_TOO_LARGE');
+    await refused(
+      verifier({ maxProofLength: 100 }).verify(
+        input(await makeProof(key(), { htm: 'POST', htu: URL_ })),
+      ),
+      'ERR_DPOP_TOO_LARGE',
+    );
   });
 
   it.each([
@@ -158,13 +168,18 @@ describe('DPoPProofVerifier: header and structure', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const twin = alphabet[alphabet.indexOf(last) ^ 1]!;
     const respelled = `${h}.${p}.${s!.slice(0, -1)}${twin}`;
-    expect(Buffer.from(respelled.split('.')[2]!, 'base64url')).toEqual(Buffer.from(s!, 'base64url'));
+    expect(Buffer.from(respelled.split('.')[2]!, 'base64url')).toEqual(
+      Buffer.from(s!, 'base64url'),
+    );
     await refused(verifier().verify(input(respelled)), 'ERR_DPOP_INVALID_SIGNATURE');
   });
 
   it('refuses a payload that is not a JSON object', async () => {
     for (const payload of ['[]', '"x"', '{"jti":', 'null']) {
-      await refused(verifier().verify(input(signRaw(key(), header(), payload))), 'ERR_DPOP_MALFORMED');
+      await refused(
+        verifier().verify(input(signRaw(key(), header(), payload))),
+        'ERR_DPOP_MALFORMED',
+      );
     }
   });
 
@@ -210,7 +225,9 @@ describe('DPoPProofVerifier: header and structure', () => {
     const { createHmac } = await import('node:crypto');
     const h = b64({ typ: 'dpop+jwt', alg: 'HS256', jwk: key().publicJwk });
     const p = b64(claimsFor('POST', URL_));
-    const mac = createHmac('sha256', JSON.stringify(key().publicJwk)).update(`${h}.${p}`).digest('base64url');
+    const mac = createHmac('sha256', JSON.stringify(key().publicJwk))
+      .update(`${h}.${p}`)
+      .digest('base64url');
     await refused(verifier().verify(input(`${h}.${p}.${mac}`)), 'ERR_DPOP_UNSUPPORTED_ALG');
   });
 
@@ -233,11 +250,17 @@ describe('DPoPProofVerifier: the embedded jwk', () => {
     await refused(verifier().verify(input(withJwk(keys.EdDSA, jwk))), 'ERR_DPOP_INVALID_JWK');
   });
 
-  it.each(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'])('refuses a jwk with the private member %s', async (member) => {
-    const jwk = { ...keys.ES256.publicJwk, [member]: 'AQAB' };
-    const error = await refused(verifier().verify(input(withJwk(keys.ES256, jwk))), 'ERR_DPOP_INVALID_JWK');
-    expect(error.message).toContain('private');
-  });
+  it.each(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'])(
+    'refuses a jwk with the private member %s',
+    async (member) => {
+      const jwk = { ...keys.ES256.publicJwk, [member]: 'AQAB' };
+      const error = await refused(
+        verifier().verify(input(withJwk(keys.ES256, jwk))),
+        'ERR_DPOP_INVALID_JWK',
+      );
+      expect(error.message).toContain('private');
+    },
+  );
 
   it('refuses a symmetric (oct) jwk', async () => {
     const jwk = { kty: 'oct', k: 'c2VjcmV0' };
@@ -246,9 +269,18 @@ describe('DPoPProofVerifier: the embedded jwk', () => {
 
   it('refuses a key of another type than the alg needs', async () => {
     // An EC key in the header of an EdDSA proof, and an OKP key under ES256.
-    await refused(verifier().verify(input(withJwk(keys.EdDSA, keys.ES256.publicJwk))), 'ERR_DPOP_INVALID_JWK');
-    await refused(verifier().verify(input(withJwk(keys.ES256, keys.EdDSA.publicJwk))), 'ERR_DPOP_INVALID_JWK');
-    await refused(verifier().verify(input(withJwk(keys.RS256, keys.ES256.publicJwk))), 'ERR_DPOP_INVALID_JWK');
+    await refused(
+      verifier().verify(input(withJwk(keys.EdDSA, keys.ES256.publicJwk))),
+      'ERR_DPOP_INVALID_JWK',
+    );
+    await refused(
+      verifier().verify(input(withJwk(keys.ES256, keys.EdDSA.publicJwk))),
+      'ERR_DPOP_INVALID_JWK',
+    );
+    await refused(
+      verifier().verify(input(withJwk(keys.RS256, keys.ES256.publicJwk))),
+      'ERR_DPOP_INVALID_JWK',
+    );
   });
 
   it('refuses the wrong curve, and a coordinate of the wrong length', async () => {
@@ -276,7 +308,15 @@ describe('DPoPProofVerifier: the embedded jwk', () => {
   it('refuses an RSA key under 2048 bits', async () => {
     const weak = await makeKey('RS256', 1024);
     const error = await refused(
-      verifier().verify(input(signRaw(weak, { typ: 'dpop+jwt', alg: 'RS256', jwk: weak.publicJwk }, claimsFor('POST', URL_)))),
+      verifier().verify(
+        input(
+          signRaw(
+            weak,
+            { typ: 'dpop+jwt', alg: 'RS256', jwk: weak.publicJwk },
+            claimsFor('POST', URL_),
+          ),
+        ),
+      ),
       'ERR_DPOP_INVALID_JWK',
     );
     expect(error.message).toContain('2048');
@@ -286,14 +326,20 @@ describe('DPoPProofVerifier: the embedded jwk', () => {
     ['e = 1', (n: string) => ({ kty: 'RSA', n, e: 'AQ' })],
     ['an even e', (n: string) => ({ kty: 'RSA', n, e: 'AQAA' })],
     ['e above 65537', (n: string) => ({ kty: 'RSA', n, e: '_____w' })],
-    ['an even modulus', (n: string) => {
-      const bytes = Buffer.from(n, 'base64url');
-      bytes[bytes.length - 1] = bytes[bytes.length - 1]! & 0xfe;
-      return { kty: 'RSA', n: bytes.toString('base64url'), e: 'AQAB' };
-    }],
+    [
+      'an even modulus',
+      (n: string) => {
+        const bytes = Buffer.from(n, 'base64url');
+        bytes[bytes.length - 1] = bytes[bytes.length - 1]! & 0xfe;
+        return { kty: 'RSA', n: bytes.toString('base64url'), e: 'AQAB' };
+      },
+    ],
   ])('refuses an RSA key with %s', async (_name, jwkFor) => {
     const jwk = jwkFor(keys.RS256.publicJwk.n!);
-    const error = await refused(verifier().verify(input(withJwk(keys.RS256, jwk))), 'ERR_DPOP_INVALID_JWK');
+    const error = await refused(
+      verifier().verify(input(withJwk(keys.RS256, jwk))),
+      'ERR_DPOP_INVALID_JWK',
+    );
     expect(error.message).toContain('odd');
   });
 
@@ -312,14 +358,23 @@ describe('DPoPProofVerifier: the embedded jwk', () => {
     const jwk = { ...keys.ES256.publicJwk, kid: 'k1', use: 'sig', alg: 'ES256' };
     const result = await verifier().verify(input(withJwk(keys.ES256, jwk)));
     expect(result.jkt).toBe(keys.ES256.jkt);
-    expect(result.jwk).toEqual({ kty: 'EC', crv: 'P-256', x: keys.ES256.publicJwk.x, y: keys.ES256.publicJwk.y });
+    expect(result.jwk).toEqual({
+      kty: 'EC',
+      crv: 'P-256',
+      x: keys.ES256.publicJwk.x,
+      y: keys.ES256.publicJwk.y,
+    });
   });
 
   it('does not let a cached key verify a proof signed by another key', async () => {
     const v = verifier();
     await v.verify(input(await makeProof(keys.EdDSA, { htm: 'POST', htu: URL_ })));
     const other = await makeKey('EdDSA');
-    const forged = signRaw(other, { typ: 'dpop+jwt', alg: 'EdDSA', jwk: keys.EdDSA.publicJwk }, claimsFor('POST', URL_));
+    const forged = signRaw(
+      other,
+      { typ: 'dpop+jwt', alg: 'EdDSA', jwk: keys.EdDSA.publicJwk },
+      claimsFor('POST', URL_),
+    );
     await refused(v.verify(input(forged)), 'ERR_DPOP_INVALID_SIGNATURE');
   });
 
@@ -354,7 +409,8 @@ describe('DPoPProofVerifier: claims', () => {
     ['nonce an array', { nonce: ['n'] }],
   ])('refuses a proof with %s', async (_name, change) => {
     const claims = { ...claimsFor('POST', URL_), ...change };
-    for (const [k, v] of Object.entries(change)) if (v === undefined) delete (claims as Record<string, unknown>)[k];
+    for (const [k, v] of Object.entries(change))
+      if (v === undefined) delete (claims as Record<string, unknown>)[k];
     await refused(verifier().verify(input(withClaims(claims))), 'ERR_DPOP_INVALID_CLAIM');
   });
 
@@ -362,7 +418,10 @@ describe('DPoPProofVerifier: claims', () => {
     ['lower case', 'post'],
     ['another method', 'GET'],
   ])('refuses htm in %s', async (_name, htm) => {
-    const error = await refused(verifier().verify(input(withClaims(claimsFor(htm, URL_)))), 'ERR_DPOP_HTM_MISMATCH');
+    const error = await refused(
+      verifier().verify(input(withClaims(claimsFor(htm, URL_)))),
+      'ERR_DPOP_HTM_MISMATCH',
+    );
     expect(error.message).toBe('DPoP htm does not match request method');
   });
 
@@ -386,7 +445,10 @@ describe('DPoPProofVerifier: claims', () => {
     ['surrounding white space', ' https://api.example.com/agents/register'],
     ['a trailing newline', 'https://api.example.com/agents/register\n'],
   ])('refuses htu with %s', async (_name, htu) => {
-    const error = await refused(verifier().verify(input(withClaims(claimsFor('POST', htu)))), 'ERR_DPOP_HTU_MISMATCH');
+    const error = await refused(
+      verifier().verify(input(withClaims(claimsFor('POST', htu)))),
+      'ERR_DPOP_HTU_MISMATCH',
+    );
     expect(error.message).toBe('DPoP htu does not match request URI');
   });
 
@@ -396,7 +458,9 @@ describe('DPoPProofVerifier: claims', () => {
     ['percent-encoded unreserved characters', 'https://api.example.com/%61gents/register'],
     ['dot segments', 'https://api.example.com/agents/x/../register'],
   ])('accepts htu that differs only by RFC 3986 normalisation: %s', async (_name, htu) => {
-    await expect(verifier().verify(input(withClaims(claimsFor('POST', htu))))).resolves.toBeDefined();
+    await expect(
+      verifier().verify(input(withClaims(claimsFor('POST', htu)))),
+    ).resolves.toBeDefined();
   });
 
   it('ignores the query of the request URL itself', async () => {
@@ -411,24 +475,37 @@ describe('DPoPProofVerifier: claims', () => {
     const old = withClaims(claimsFor('POST', URL_, { iat: now / 1000 - 121 }));
     const error = await refused(v.verify(input(old)), 'ERR_DPOP_EXPIRED');
     expect(error.message).toBe('DPoP proof has expired');
-    await expect(v.verify(input(withClaims(claimsFor('POST', URL_, { iat: now / 1000 - 119 }))))).resolves.toBeDefined();
+    await expect(
+      v.verify(input(withClaims(claimsFor('POST', URL_, { iat: now / 1000 - 119 })))),
+    ).resolves.toBeDefined();
   });
 
   it('refuses a proof further ahead than clockSkew, and accepts one just inside it', async () => {
     const now = Date.now();
     const v = verifier({ clockSkew: 60, clock: () => now });
-    await refused(v.verify(input(withClaims(claimsFor('POST', URL_, { iat: now / 1000 + 61 })))), 'ERR_DPOP_IAT_IN_FUTURE');
-    await expect(v.verify(input(withClaims(claimsFor('POST', URL_, { iat: now / 1000 + 59 }))))).resolves.toBeDefined();
+    await refused(
+      v.verify(input(withClaims(claimsFor('POST', URL_, { iat: now / 1000 + 61 })))),
+      'ERR_DPOP_IAT_IN_FUTURE',
+    );
+    await expect(
+      v.verify(input(withClaims(claimsFor('POST', URL_, { iat: now / 1000 + 59 })))),
+    ).resolves.toBeDefined();
   });
 
   it('refuses a proof without ath when an access token comes with the request', async () => {
     const proof = withClaims(claimsFor('POST', URL_));
-    await refused(verifier().verify(input(proof, { accessToken: 'token-1' })), 'ERR_DPOP_ATH_MISSING');
+    await refused(
+      verifier().verify(input(proof, { accessToken: 'token-1' })),
+      'ERR_DPOP_ATH_MISSING',
+    );
   });
 
   it('refuses a proof whose ath hashes another token', async () => {
     const proof = withClaims(claimsFor('POST', URL_, { ath: ath('original-token') }));
-    await refused(verifier().verify(input(proof, { accessToken: 'different-token' })), 'ERR_DPOP_ATH_MISMATCH');
+    await refused(
+      verifier().verify(input(proof, { accessToken: 'different-token' })),
+      'ERR_DPOP_ATH_MISMATCH',
+    );
   });
 
   it('refuses a proof from a key other than the token is bound to', async () => {
@@ -460,14 +537,24 @@ describe('DPoPProofVerifier: the replay store', () => {
   it('fails closed with ERR_DPOP_STORE_UNAVAILABLE when the store throws', async () => {
     const store: JtiStore = { recordIfNew: () => Promise.reject(new Error('ECONNREFUSED')) };
     const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: URL_ });
-    const error = await refused(verifier({}, store).verify(input(proof)), 'ERR_DPOP_STORE_UNAVAILABLE', 'dpop-store-unavailable');
+    const error = await refused(
+      verifier({}, store).verify(input(proof)),
+      'ERR_DPOP_STORE_UNAVAILABLE',
+      'dpop-store-unavailable',
+    );
     expect(toException(error).getStatus()).toBe(503);
   });
 
   it('passes a JtiStoreUnavailableError through unchanged', async () => {
-    const store: JtiStore = { recordIfNew: () => Promise.reject(new JtiStoreUnavailableError('full')) };
+    const store: JtiStore = {
+      recordIfNew: () => Promise.reject(new JtiStoreUnavailableError('full')),
+    };
     const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: URL_ });
-    const error = await refused(verifier({}, store).verify(input(proof)), 'ERR_DPOP_STORE_UNAVAILABLE', 'dpop-store-unavailable');
+    const error = await refused(
+      verifier({}, store).verify(input(proof)),
+      'ERR_DPOP_STORE_UNAVAILABLE',
+      'dpop-store-unavailable',
+    );
     expect(error.message).toBe('full');
   });
 
@@ -485,17 +572,27 @@ describe('DPoPProofVerifier: the replay store', () => {
 describe('DPoPProofVerifier: configuration', () => {
   it('refuses unsupported or empty algorithm lists at construction', () => {
     expect(() => new DPoPProofVerifier(undefined, { algorithms: [] })).toThrow(/at least one/);
-    expect(() => new DPoPProofVerifier(undefined, { algorithms: ['HS256' as never] })).toThrow(/HS256/);
+    expect(() => new DPoPProofVerifier(undefined, { algorithms: ['HS256' as never] })).toThrow(
+      /HS256/,
+    );
   });
 
   it('refuses every proof when no store is configured, rather than skipping the replay check', async () => {
     const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: URL_ });
-    await refused(new DPoPProofVerifier(undefined).verify(input(proof)), 'ERR_DPOP_STORE_UNAVAILABLE', 'dpop-store-unavailable');
+    await refused(
+      new DPoPProofVerifier(undefined).verify(input(proof)),
+      'ERR_DPOP_STORE_UNAVAILABLE',
+      'dpop-store-unavailable',
+    );
   });
 
   it('check() verifies without touching the store', () => {
     const key = keys.EdDSA;
-    const proof = signRaw(key, { typ: 'dpop+jwt', alg: 'EdDSA', jwk: key.publicJwk }, { jti: randomUUID(), htm: 'GET', htu: URL_, iat: Date.now() / 1000 });
+    const proof = signRaw(
+      key,
+      { typ: 'dpop+jwt', alg: 'EdDSA', jwk: key.publicJwk },
+      { jti: randomUUID(), htm: 'GET', htu: URL_, iat: Date.now() / 1000 },
+    );
     const v = new DPoPProofVerifier(undefined);
     expect(v.check(input(proof, { method: 'GET' })).jkt).toBe(key.jkt);
     expect(v.check(input(proof, { method: 'GET' })).jkt).toBe(key.jkt);

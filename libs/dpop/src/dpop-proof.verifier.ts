@@ -204,9 +204,13 @@ export class DPoPProofVerifier {
       fresh = await this.store.recordIfNew(proof.jti, this.replayWindowMs);
     } catch (cause) {
       if (cause instanceof DPoPError) throw cause;
-      throw new DPoPError('ERR_DPOP_STORE_UNAVAILABLE', 'DPoP replay store unavailable; try again later', {
-        cause,
-      });
+      throw new DPoPError(
+        'ERR_DPOP_STORE_UNAVAILABLE',
+        'DPoP replay store unavailable; try again later',
+        {
+          cause,
+        },
+      );
     }
     if (!fresh) throw new DPoPError('ERR_DPOP_REPLAY', 'DPoP jti already used (replay attack)');
     return proof;
@@ -314,10 +318,7 @@ export class DPoPProofVerifier {
     }
     const profile = typeof header.alg === 'string' ? this.profiles.get(header.alg) : undefined;
     if (profile === undefined) {
-      throw invalidProofError(
-        'ERR_DPOP_UNSUPPORTED_ALG',
-        `alg must be one of ${this.allowedAlgs}`,
-      );
+      throw invalidProofError('ERR_DPOP_UNSUPPORTED_ALG', `alg must be one of ${this.allowedAlgs}`);
     }
     // RFC 7515 §4.1.11: extensions we do not understand must be refused; we understand none.
     if (header.crit !== undefined) {
@@ -434,7 +435,10 @@ export class DPoPProofVerifier {
       throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'htu must be a string');
     }
     if (typeof iat !== 'number' || !Number.isFinite(iat)) {
-      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'iat must be a number (seconds since the epoch)');
+      throw invalidProofError(
+        'ERR_DPOP_INVALID_CLAIM',
+        'iat must be a number (seconds since the epoch)',
+      );
     }
     if (ath !== undefined && typeof ath !== 'string') {
       throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'ath must be a string');
@@ -460,13 +464,18 @@ export class DPoPProofVerifier {
     if (this.nonces !== undefined && !this.nonces.isValid(nonce, now * 1000)) {
       throw new DPoPError(
         'ERR_DPOP_USE_NONCE',
-        nonce === undefined ? 'DPoP proof must carry the server nonce' : 'DPoP nonce is invalid or expired',
+        nonce === undefined
+          ? 'DPoP proof must carry the server nonce'
+          : 'DPoP nonce is invalid or expired',
       );
     }
 
     if (input.accessToken !== undefined) {
       if (ath === undefined) {
-        throw new DPoPError('ERR_DPOP_ATH_MISSING', 'DPoP proof is missing ath for the access token');
+        throw new DPoPError(
+          'ERR_DPOP_ATH_MISSING',
+          'DPoP proof is missing ath for the access token',
+        );
       }
       if (!equalStrings(ath, sha256Base64url(input.accessToken))) {
         throw new DPoPError('ERR_DPOP_ATH_MISMATCH', 'DPoP ath does not match the access token');

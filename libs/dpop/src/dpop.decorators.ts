@@ -67,7 +67,9 @@ function verifiedProof(ctx: ExecutionContext): VerifiedDPoPProof | undefined {
  * me(@JKT() jkt: string) { return { jkt }; }
  * ```
  */
-export const JKT = createParamDecorator((_data: unknown, ctx: ExecutionContext) => verifiedProof(ctx)?.jkt);
+export const JKT = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext) => verifiedProof(ctx)?.jkt,
+);
 
 /**
  * The whole verified proof ({@link VerifiedDPoPProof}), or `undefined` when none was verified.
@@ -78,4 +80,6 @@ export const JKT = createParamDecorator((_data: unknown, ctx: ExecutionContext) 
  * token(@DPoPProof() proof: VerifiedDPoPProof | undefined) {}
  * ```
  */
-export const DPoPProof = createParamDecorator((_data: unknown, ctx: ExecutionContext) => verifiedProof(ctx));
+export const DPoPProof = createParamDecorator((_data: unknown, ctx: ExecutionContext) =>
+  verifiedProof(ctx),
+);

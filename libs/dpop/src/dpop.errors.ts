@@ -47,14 +47,14 @@ interface CodeInfo {
   readonly status: 400 | 401 | 503;
   /** RFC 9449 §7.1 / RFC 6750 §3.1 error code; `undefined` = challenge without an error. */
   readonly challenge:
-    | 'invalid_dpop_proof'
-    | 'invalid_token'
-    | 'invalid_request'
-    | 'use_dpop_nonce'
-    | undefined;
+    'invalid_dpop_proof' | 'invalid_token' | 'invalid_request' | 'use_dpop_nonce' | undefined;
 }
 
-const invalidProof: CodeInfo = { slug: 'dpop-invalid', status: 401, challenge: 'invalid_dpop_proof' };
+const invalidProof: CodeInfo = {
+  slug: 'dpop-invalid',
+  status: 401,
+  challenge: 'invalid_dpop_proof',
+};
 
 /** The one table from code to wire behaviour; `dpop.exception.ts` reads it. */
 export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
@@ -82,10 +82,22 @@ export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
   ERR_DPOP_REPLAY: invalidProof,
   // RFC 9449 §8: the answer carries a fresh DPoP-Nonce for the client's retry.
   ERR_DPOP_USE_NONCE: { slug: 'dpop-nonce-required', status: 401, challenge: 'use_dpop_nonce' },
-  ERR_DPOP_BINDING_MISMATCH: { slug: 'dpop-binding-mismatch', status: 401, challenge: 'invalid_token' },
-  ERR_DPOP_TOKEN_NOT_BOUND: { slug: 'token-not-dpop-bound', status: 401, challenge: 'invalid_token' },
+  ERR_DPOP_BINDING_MISMATCH: {
+    slug: 'dpop-binding-mismatch',
+    status: 401,
+    challenge: 'invalid_token',
+  },
+  ERR_DPOP_TOKEN_NOT_BOUND: {
+    slug: 'token-not-dpop-bound',
+    status: 401,
+    challenge: 'invalid_token',
+  },
   // RFC 6750 §3.1: a malformed credential is a bad request, not a bad token.
-  ERR_DPOP_INVALID_AUTHORIZATION: { slug: 'invalid-request', status: 400, challenge: 'invalid_request' },
+  ERR_DPOP_INVALID_AUTHORIZATION: {
+    slug: 'invalid-request',
+    status: 400,
+    challenge: 'invalid_request',
+  },
   ERR_DPOP_SCHEME_MISMATCH: { slug: 'dpop-invalid', status: 401, challenge: 'invalid_token' },
   // The replay store could not answer: fail closed, and tell the client it may retry.
   ERR_DPOP_STORE_UNAVAILABLE: { slug: 'dpop-store-unavailable', status: 503, challenge: undefined },
@@ -113,7 +125,10 @@ export class DPoPError extends Error {
  * into a 503: a proof is never let through unchecked.
  */
 export class JtiStoreUnavailableError extends DPoPError {
-  constructor(message = 'DPoP replay store unavailable; try again later', options?: { cause?: unknown }) {
+  constructor(
+    message = 'DPoP replay store unavailable; try again later',
+    options?: { cause?: unknown },
+  ) {
     super('ERR_DPOP_STORE_UNAVAILABLE', message, options);
   }
 }

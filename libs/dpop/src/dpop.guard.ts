@@ -9,7 +9,7 @@ import {
   DPOP_TOKEN_ENDPOINT_KEY,
 } from './dpop.constants.js';
 import { DPoPError } from './dpop.errors.js';
-import { createDPoPExceptionFactory, type DPoPException } from './dpop.exception.js';
+import { createDPoPExceptionFactory } from './dpop.exception.js';
 import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import { DPoPProofVerifier, type VerifiedDPoPProof } from './dpop-proof.verifier.js';
 import { stripQueryAndFragment } from './http-uri.util.js';
@@ -54,7 +54,9 @@ export class DPoPGuard implements CanActivate {
   private readonly toException: ReturnType<typeof createDPoPExceptionFactory>;
   /** Route decorators by controller class, then handler (see {@link routePolicy}). */
   private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
-  private readonly resolveBinding: (token: string) => string | undefined | Promise<string | undefined>;
+  private readonly resolveBinding: (
+    token: string,
+  ) => string | undefined | Promise<string | undefined>;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -84,7 +86,8 @@ export class DPoPGuard implements CanActivate {
       if (!(error instanceof DPoPError)) throw error;
       const exception = this.toException(error, pathOf(request), route.tokenEndpoint);
       const response = this.getResponse(context);
-      for (const [name, value] of Object.entries(exception.headers)) setHeader(response, name, value);
+      for (const [name, value] of Object.entries(exception.headers))
+        setHeader(response, name, value);
       throw exception;
     }
   }
@@ -102,7 +105,8 @@ export class DPoPGuard implements CanActivate {
     let policy = byHandler.get(handler);
     if (policy === undefined) {
       const targets = [handler, controller];
-      const flag = (key: string) => this.reflector.getAllAndOverride<boolean>(key, targets) === true;
+      const flag = (key: string) =>
+        this.reflector.getAllAndOverride<boolean>(key, targets) === true;
       policy = {
         skip: flag(DPOP_SKIP_KEY),
         bound: flag(DPOP_BOUND_KEY),
@@ -168,20 +172,32 @@ export class DPoPGuard implements CanActivate {
     const boundJkt = token === undefined ? undefined : await this.bindingOf(token);
     if (this.options.strictAuthorizationScheme && presented !== undefined) {
       if (presented.scheme === 'Bearer' && boundJkt !== undefined) {
-        throw new DPoPError('ERR_DPOP_SCHEME_MISMATCH', 'A DPoP-bound access token must use the DPoP scheme');
+        throw new DPoPError(
+          'ERR_DPOP_SCHEME_MISMATCH',
+          'A DPoP-bound access token must use the DPoP scheme',
+        );
       }
       if (presented.scheme === 'DPoP' && boundJkt === undefined) {
-        throw new DPoPError('ERR_DPOP_SCHEME_MISMATCH', 'The DPoP scheme needs a DPoP-bound access token');
+        throw new DPoPError(
+          'ERR_DPOP_SCHEME_MISMATCH',
+          'The DPoP scheme needs a DPoP-bound access token',
+        );
       }
     }
     const proof = request.headers.dpop;
 
     if (bound) {
       if (token === undefined) {
-        throw new DPoPError('ERR_DPOP_TOKEN_NOT_BOUND', 'This endpoint requires a DPoP-bound access token');
+        throw new DPoPError(
+          'ERR_DPOP_TOKEN_NOT_BOUND',
+          'This endpoint requires a DPoP-bound access token',
+        );
       }
       if (boundJkt === undefined) {
-        throw new DPoPError('ERR_DPOP_TOKEN_NOT_BOUND', 'Access token does not have DPoP binding (missing cnf.jkt)');
+        throw new DPoPError(
+          'ERR_DPOP_TOKEN_NOT_BOUND',
+          'Access token does not have DPoP binding (missing cnf.jkt)',
+        );
       }
     }
     if (proof === undefined || proof === '') {
@@ -201,7 +217,10 @@ export class DPoPGuard implements CanActivate {
 
     const url = this.resolveUrl(request);
     if (url === undefined) {
-      throw new DPoPError('ERR_DPOP_HTU_MISMATCH', 'DPoP htu cannot be checked: request URI is not valid');
+      throw new DPoPError(
+        'ERR_DPOP_HTU_MISMATCH',
+        'DPoP htu cannot be checked: request URI is not valid',
+      );
     }
     return this.verifier.verify({
       proof,

@@ -31,7 +31,8 @@ export const dpopProviders: Provider[] = [
   },
   {
     provide: DPoPProofVerifier,
-    useFactory: (options: ResolvedDPoPOptions, store: JtiStore) => new DPoPProofVerifier(store, options),
+    useFactory: (options: ResolvedDPoPOptions, store: JtiStore) =>
+      new DPoPProofVerifier(store, options),
     inject: [DPOP_RESOLVED_OPTIONS, JtiStore],
   },
   DPoPGuard,

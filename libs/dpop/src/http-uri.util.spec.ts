@@ -19,15 +19,20 @@ describe('normalizeHttpUri', () => {
   });
 
   it('keeps the path case-sensitive', () => {
-    expect(normalizeHttpUri('https://example.com/A')).not.toBe(normalizeHttpUri('https://example.com/a'));
+    expect(normalizeHttpUri('https://example.com/A')).not.toBe(
+      normalizeHttpUri('https://example.com/a'),
+    );
   });
 
-  it.each(['/relative', 'ftp://example.com/a', 'https://user:pw@example.com/a', 'not a url', 'https://'])(
-    'refuses %s',
-    (input) => {
-      expect(normalizeHttpUri(input)).toBeUndefined();
-    },
-  );
+  it.each([
+    '/relative',
+    'ftp://example.com/a',
+    'https://user:pw@example.com/a',
+    'not a url',
+    'https://',
+  ])('refuses %s', (input) => {
+    expect(normalizeHttpUri(input)).toBeUndefined();
+  });
 });
 
 describe('stripQueryAndFragment', () => {

@@ -3,7 +3,11 @@
  * @packageDocumentation
  */
 export { DPoPModule } from './dpop.module.js';
-export { DPOP_MODULE_OPTIONS, DPOP_OPTIONS_TYPE, DPOP_ASYNC_OPTIONS_TYPE } from './dpop.module-definition.js';
+export {
+  DPOP_MODULE_OPTIONS,
+  DPOP_OPTIONS_TYPE,
+  DPOP_ASYNC_OPTIONS_TYPE,
+} from './dpop.module-definition.js';
 export type {
   DPoPModuleOptions,
   ResolvedDPoPOptions,
@@ -19,7 +23,11 @@ export {
   SUPPORTED_DPOP_ALGORITHMS,
   type DPoPAlgorithm,
 } from './dpop.constants.js';
-export { dpopOptionsFromEnv, resolveDPoPOptions, type DPoPEnvOptions } from './dpop-options.util.js';
+export {
+  dpopOptionsFromEnv,
+  resolveDPoPOptions,
+  type DPoPEnvOptions,
+} from './dpop-options.util.js';
 export { DPoPGuard } from './dpop.guard.js';
 export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './dpop.decorators.js';
 export { DPoPNonceIssuer, type DPoPNonceOptions } from './dpop-nonce.issuer.js';
@@ -49,5 +57,9 @@ export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './in-memory-jti.
 export { RedisJtiStore, type RedisJtiStoreOptions } from './redis-jti.store.js';
 export { normalizeHttpUri } from './http-uri.util.js';
 export { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
-export { parseAuthorization, jwtConfirmationJkt, type PresentedAccessToken } from './access-token.util.js';
+export {
+  parseAuthorization,
+  jwtConfirmationJkt,
+  type PresentedAccessToken,
+} from './access-token.util.js';
 export { answerClientErrorsWithProblems } from './problem-client-error.handler.js';

@@ -59,7 +59,9 @@ describe.each([
   it('is atomic: of 50 concurrent records of one jti, exactly one is new', async () => {
     const store = makeStore();
     const jti = randomUUID();
-    const results = await Promise.all(Array.from({ length: 50 }, () => store.recordIfNew(jti, 10_000)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => store.recordIfNew(jti, 10_000)),
+    );
     expect(results.filter((r) => r)).toHaveLength(1);
   });
 
@@ -97,7 +99,9 @@ describe('RedisJtiStore', () => {
   it('fails closed when the client is not connected', async () => {
     const closed = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
     const store = new RedisJtiStore(closed, { keyPrefix: PREFIX });
-    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(JtiStoreUnavailableError);
+    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(
+      JtiStoreUnavailableError,
+    );
     closed.disconnect();
   });
 
@@ -107,7 +111,9 @@ describe('RedisJtiStore', () => {
     const admin = redis.duplicate();
     await admin.call('CLIENT', 'PAUSE', '300', 'WRITE');
     const started = Date.now();
-    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(JtiStoreUnavailableError);
+    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(
+      JtiStoreUnavailableError,
+    );
     expect(Date.now() - started).toBeLessThan(250);
     await admin.call('CLIENT', 'UNPAUSE');
     await admin.quit();
@@ -116,8 +122,26 @@ describe('RedisJtiStore', () => {
   it('fails closed when Redis answers with an error', async () => {
     // Real Redis, with a user that may not write: every SET is answered with NOPERM.
     const user = `dpop-test-${process.pid}`;
-    await redis.call('ACL', 'SETUSER', user, 'on', 'nopass', '-@all', '+ping', '+hello', '+client', '+info', '+select');
-    const readonly = new Redis({ host: '127.0.0.1', port: 6379, username: user, password: 'x', maxRetriesPerRequest: 0 });
+    await redis.call(
+      'ACL',
+      'SETUSER',
+      user,
+      'on',
+      'nopass',
+      '-@all',
+      '+ping',
+      '+hello',
+      '+client',
+      '+info',
+      '+select',
+    );
+    const readonly = new Redis({
+      host: '127.0.0.1',
+      port: 6379,
+      username: user,
+      password: 'x',
+      maxRetriesPerRequest: 0,
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         readonly.once('ready', () => resolve());
@@ -150,7 +174,8 @@ describe('InMemoryJtiStore', () => {
   it('at its cap, sweeps, then refuses new jtis rather than forgetting live ones', async () => {
     let now = 0;
     const store = new InMemoryJtiStore({ maxEntries: 3, now: () => now });
-    for (const jti of ['a', 'b', 'c']) await expect(store.recordIfNew(jti, 1000)).resolves.toBe(true);
+    for (const jti of ['a', 'b', 'c'])
+      await expect(store.recordIfNew(jti, 1000)).resolves.toBe(true);
     await expect(store.recordIfNew('d', 1000)).rejects.toBeInstanceOf(JtiStoreUnavailableError);
     // The live ones are still remembered.
     await expect(store.recordIfNew('a', 1000)).resolves.toBe(false);
@@ -180,7 +205,9 @@ describe('RedisJtiStore with a lazyConnect client', () => {
     const lazy = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
     const store = new RedisJtiStore(lazy, { keyPrefix: PREFIX });
     expect(lazy.status).toBe('wait');
-    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(JtiStoreUnavailableError);
+    await expect(store.recordIfNew(randomUUID(), 1000)).rejects.toBeInstanceOf(
+      JtiStoreUnavailableError,
+    );
     await new Promise<void>((resolve) => lazy.once('ready', () => resolve()));
     await expect(store.recordIfNew(randomUUID(), 1000)).resolves.toBe(true);
     await lazy.quit();

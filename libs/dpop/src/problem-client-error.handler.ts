@@ -58,7 +58,12 @@ export function answerClientErrorsWithProblems(
           ? CLIENT_ERRORS.timeout
           : CLIENT_ERRORS.bad;
     const { status } = kind;
-    const body = JSON.stringify({ type: base + kind.slug, title: kind.title, status, detail: kind.detail });
+    const body = JSON.stringify({
+      type: base + kind.slug,
+      title: kind.title,
+      status,
+      detail: kind.detail,
+    });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
         'Content-Type: application/problem+json\r\n' +

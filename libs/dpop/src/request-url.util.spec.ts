@@ -2,7 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { DPoPHttpRequest } from './dpop-module-options.interface.js';
 import { createRequestUrlResolver } from './request-url.util.js';
 
-const req = (url: string, headers: DPoPHttpRequest['headers'] = { host: 'api.example.com' }, remoteAddress = '203.0.113.9'): DPoPHttpRequest => ({
+const req = (
+  url: string,
+  headers: DPoPHttpRequest['headers'] = { host: 'api.example.com' },
+  remoteAddress = '203.0.113.9',
+): DPoPHttpRequest => ({
   method: 'POST',
   url,
   headers,
@@ -30,15 +34,21 @@ describe('createRequestUrlResolver', () => {
   });
 
   it('keeps dots that are not whole segments', () => {
-    expect(plain(req('/v1.2/a..b/.well-known'))).toBe('http://api.example.com/v1.2/a..b/.well-known');
+    expect(plain(req('/v1.2/a..b/.well-known'))).toBe(
+      'http://api.example.com/v1.2/a..b/.well-known',
+    );
   });
 
-  it.each(['evil.example/path', 'user@evil.example', 'evil.example?x', 'evil.example#x', '', 'a b'])(
-    'refuses the Host header %j',
-    (host) => {
-      expect(plain(req('/a', { host }))).toBeUndefined();
-    },
-  );
+  it.each([
+    'evil.example/path',
+    'user@evil.example',
+    'evil.example?x',
+    'evil.example#x',
+    '',
+    'a b',
+  ])('refuses the Host header %j', (host) => {
+    expect(plain(req('/a', { host }))).toBeUndefined();
+  });
 
   it('uses Express originalUrl (mount prefixes included) over url', () => {
     expect(plain({ ...req('/a'), originalUrl: '/api/a' })).toBe('http://api.example.com/api/a');
@@ -53,7 +63,11 @@ describe('createRequestUrlResolver', () => {
 
   it('trusts forwarded headers only from listed proxies, IPv4-mapped addresses included', () => {
     const viaProxy = createRequestUrlResolver({ trustedProxies: ['10.0.0.0/8'] });
-    const headers = { host: 'internal:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com' };
+    const headers = {
+      host: 'internal:8080',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'api.example.com',
+    };
     expect(viaProxy(req('/a', headers, '10.1.2.3'))).toBe('https://api.example.com/a');
     expect(viaProxy(req('/a', headers, '::ffff:10.1.2.3'))).toBe('https://api.example.com/a');
     expect(viaProxy(req('/a', headers, '203.0.113.9'))).toBe('http://internal:8080/a');

@@ -10,7 +10,8 @@ export type RequestUrlResolver = (request: DPoPHttpRequest) => string | undefine
  * literal, with an optional port. Nothing else may reach the compared URL: a `Host` header
  * carrying `/`, `@`, `?` or `#` could otherwise smuggle a path or another host into it.
  */
-const HOST_HEADER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
+const HOST_HEADER =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
 /** A `.` or `..` segment, literal or percent-encoded. */
 const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
@@ -45,7 +46,8 @@ function forwardedPair(header: string | string[] | undefined): { proto?: string;
     if (eq === -1) continue;
     const name = part.slice(0, eq).trim().toLowerCase();
     let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2)
+      value = value.slice(1, -1);
     if (name === 'proto' || name === 'host') pair[name] = value;
   }
   return pair;
@@ -106,7 +108,9 @@ export function createRequestUrlResolver(options: {
     };
   }
 
-  const proxies = options.trustedProxies?.length ? trustedProxyList(options.trustedProxies) : undefined;
+  const proxies = options.trustedProxies?.length
+    ? trustedProxyList(options.trustedProxies)
+    : undefined;
   const useRfc7239 = options.forwardedHeaders === 'forwarded';
   return (request) => {
     let host: string | string[] | undefined = request.headers.host;

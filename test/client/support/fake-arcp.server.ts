@@ -106,15 +106,29 @@ export async function startFakeArcp(options: FakeArcpOptions = {}): Promise<Fake
     } catch (error) {
       if (!(error instanceof DPoPError)) throw error;
       const challenge = 'DPoP error="invalid_dpop_proof", algs="EdDSA ES256 RS256"';
-      return problem(res, 401, 'dpop-invalid', error.message, { code: error.code }, {
-        'WWW-Authenticate': challenge,
-      });
+      return problem(
+        res,
+        401,
+        'dpop-invalid',
+        error.message,
+        { code: error.code },
+        {
+          'WWW-Authenticate': challenge,
+        },
+      );
     }
     if (options.nonce !== undefined && proof.nonce !== options.nonce) {
-      return problem(res, 401, 'dpop-nonce', 'nonce required', {}, {
-        'WWW-Authenticate': 'DPoP error="use_dpop_nonce", error_description="nonce required"',
-        'DPoP-Nonce': options.nonce,
-      });
+      return problem(
+        res,
+        401,
+        'dpop-nonce',
+        'nonce required',
+        {},
+        {
+          'WWW-Authenticate': 'DPoP error="use_dpop_nonce", error_description="nonce required"',
+          'DPoP-Nonce': options.nonce,
+        },
+      );
     }
     const body = rawBody === '' ? {} : (JSON.parse(rawBody) as Record<string, unknown>);
     const needToken = (kind: IssuedTokenRecord['kind']): IssuedTokenRecord | undefined => {

@@ -1,17 +1,25 @@
 /**
  * Jest under native ESM (run as `node --experimental-vm-modules`), because NestJS 12 ships ESM only.
  * ts-jest compiles each file with the project's tsconfig; `.js` suffixes on relative imports are
- * stripped so that Jest finds the `.ts` sources, and `@app/*` aliases point at the libraries' barrels.
+ * stripped so that Jest finds the `.ts` sources, and the package names (`nest-dpop`, its subpaths,
+ * `nest-dpop-client`) point at the libraries' sources, as tsconfig.json's `paths` do.
  * @type {import('jest').Config}
  */
 export default {
   testEnvironment: 'node',
   rootDir: '.',
   roots: ['<rootDir>/libs', '<rootDir>/src', '<rootDir>/test'],
+  // Package builds (libs/*/dist) are not tests and must not shadow the sources.
+  modulePathIgnorePatterns: ['<rootDir>/libs/[^/]+/dist/', '<rootDir>/dist/'],
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
+    '^nest-dpop$': '<rootDir>/libs/dpop/src/index.ts',
+    '^nest-dpop/testing$': '<rootDir>/libs/dpop/src/testing/index.ts',
+    '^nest-dpop/terminus$': '<rootDir>/libs/dpop/src/terminus/index.ts',
+    '^nest-dpop-client$': '<rootDir>/libs/dpop-client/src/index.ts',
+    // Deprecated: the old in-repo aliases, kept resolvable while branches still use them.
     '^@app/dpop$': '<rootDir>/libs/dpop/src/index.ts',
     '^@app/dpop-client$': '<rootDir>/libs/dpop-client/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

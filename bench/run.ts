@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { DPoPAlgorithm } from '@app/dpop';
+import type { DPoPAlgorithm } from 'nest-dpop';
 import { benchHttp, deleteBenchKeys } from './http/http.bench.js';
 import { describeMachine } from './lib/machine.js';
 import { benchStores } from './stores/store.bench.js';

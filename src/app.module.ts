@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
-import { DPoPGuard, DPoPModule, RedisJtiStore, type DPoPModuleOptions } from '@app/dpop';
+import { DPoPGuard, DPoPModule, RedisJtiStore, type DPoPModuleOptions } from 'nest-dpop';
 import type { Redis } from 'ioredis';
 import { AgentsModule } from './agents/agents.module.js';
 import { AuthModule } from './auth/auth.module.js';

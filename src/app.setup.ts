@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { answerClientErrorsWithProblems } from '@app/dpop';
+import { answerClientErrorsWithProblems } from 'nest-dpop';
 
 /** The Express settings the app changes. */
 interface ExpressSettings {

@@ -9,7 +9,7 @@ import {
   type DynamicModule,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { DPoPGuard, DPoPModule, SkipDPoP, type DPoPAlgorithm, type JtiStore } from '@app/dpop';
+import { DPoPGuard, DPoPModule, SkipDPoP, type DPoPAlgorithm, type JtiStore } from 'nest-dpop';
 import { BENCH_ALG_HEADER, type PublicJwks } from './bench-http.constants.js';
 
 /** A public key prepared once, with its `crypto.verify` arguments. */

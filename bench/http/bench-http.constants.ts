@@ -1,4 +1,4 @@
-import type { DPoPAlgorithm } from '@app/dpop';
+import type { DPoPAlgorithm } from 'nest-dpop';
 
 /** Paths of the bench app's handlers, relative to the server's origin. */
 export const BENCH_PATHS = {

@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
-import { RedisJtiStore } from '@app/dpop';
+import { RedisJtiStore } from 'nest-dpop';
 import { BenchAppModule } from './bench-app.module.js';
 import {
   BENCH_KEYS_ENV,

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import type { DPoPAlgorithm } from '@app/dpop';
+import type { DPoPAlgorithm } from 'nest-dpop';
 import { makeBenchKey, mintProofs, type BenchKey } from '../lib/proof-factory.js';
 import { median } from '../lib/stats.js';
 import {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
-import type { DPoPAlgorithm } from '@app/dpop';
+import type { DPoPAlgorithm } from 'nest-dpop';
 
 /** The `key` argument of `crypto.sign`/`crypto.verify`: ES256 wants raw (r‖s) signatures. */
 export type CryptoKeyArg = KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' };

@@ -5,7 +5,7 @@
  * Usage: node --expose-gc dist/bench/memory/memory-child.js uuid|b64 [entries]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { InMemoryJtiStore } from '@app/dpop';
+import { InMemoryJtiStore } from 'nest-dpop';
 import type { MemoryResult, JtiKind } from './memory.bench.js';
 
 const kind = process.argv[2] as JtiKind;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { InMemoryJtiStore, RedisJtiStore, type JtiStore } from '@app/dpop';
+import { InMemoryJtiStore, RedisJtiStore, type JtiStore } from 'nest-dpop';
 import { REDIS_KEY_PREFIX } from '../http/bench-http.constants.js';
 import { collectGarbage, median } from '../lib/stats.js';
 

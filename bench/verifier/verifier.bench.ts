@@ -5,7 +5,7 @@ import {
   InMemoryJtiStore,
   type DPoPAlgorithm,
   type DPoPVerifyInput,
-} from '@app/dpop';
+} from 'nest-dpop';
 import { makeBenchKey, mintProofs, type BenchKey, type ProofTarget } from '../lib/proof-factory.js';
 import { collectGarbage, median } from '../lib/stats.js';
 

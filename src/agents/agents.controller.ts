@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
-import { DPoPBound, JKT } from '@app/dpop';
+import { DPoPBound, JKT } from 'nest-dpop';
 import { AgentToken, TokenClaims } from '../auth/agent-token.decorators.js';
 import type { AgentTokenClaims } from '../auth/token.types.js';
 import { AgentsService, type AgentView } from './agents.service.js';

@@ -10,7 +10,7 @@ import {
   type PresentedAccessToken,
   type ResolvedDPoPOptions,
   type VerifiedDPoPProof,
-} from '@app/dpop';
+} from 'nest-dpop';
 import { Problems } from '../common/problems.js';
 import { authChallenge } from './challenge.util.js';
 import { TokenRejectedError, TokenService } from './token.service.js';

@@ -1,4 +1,4 @@
-import type { ResolvedDPoPOptions } from '@app/dpop';
+import type { ResolvedDPoPOptions } from 'nest-dpop';
 
 /**
  * The `WWW-Authenticate` value for a 401 from the app's own token checks (RFC 9449 §7.1,

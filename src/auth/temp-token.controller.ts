@@ -1,5 +1,5 @@
 import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
-import { DPoPProof, DPoPTokenEndpoint, type VerifiedDPoPProof } from '@app/dpop';
+import { DPoPProof, DPoPTokenEndpoint, type VerifiedDPoPProof } from 'nest-dpop';
 import { Problems } from '../common/problems.js';
 import { AgentKeyService } from './agent-key.service.js';
 import { RequestTempTokenDto } from './dto/request-temp-token.dto.js';

@@ -16,7 +16,7 @@ import {
   DPOP_RESOLVED_OPTIONS,
   JKT,
   type ResolvedDPoPOptions,
-} from '@app/dpop';
+} from 'nest-dpop';
 import { Problems } from '../common/problems.js';
 import { publicBaseUrl, type BaseUrlRequest } from '../common/public-url.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';

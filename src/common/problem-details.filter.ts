@@ -6,7 +6,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { DPoPException } from '@app/dpop';
+import { DPoPException } from 'nest-dpop';
 import { PROBLEM_TYPE_BASE, ProblemException, type ProblemDocument } from './problem.exception.js';
 
 /** Slug and title for statuses that reach the filter without a problem of their own. */

@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { DPOP_DEFAULTS } from '@app/dpop';
+import { DPOP_DEFAULTS } from 'nest-dpop';
 
 /** Base URI of every problem `type` (the same base the DPoP library uses). */
 export const PROBLEM_TYPE_BASE: string = DPOP_DEFAULTS.problemTypeBase;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { dpopOptionsFromEnv, type DPoPModuleOptions } from '@app/dpop';
+import { dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
 import { readBaseUrl, readBoolean, readEnv, readInteger, readList, type Env } from './env.util.js';
 import { readSigningKey, type SigningKeyConfig } from './signing-key.config.js';
 

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
-import { DPOP_RESOLVED_OPTIONS, SkipDPoP, type ResolvedDPoPOptions } from '@app/dpop';
+import { DPOP_RESOLVED_OPTIONS, SkipDPoP, type ResolvedDPoPOptions } from 'nest-dpop';
 import { StorageProbe } from '../storage/agent-registry.interface.js';
 
 /** The body of `GET /health`. */

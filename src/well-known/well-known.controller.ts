@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Inject, Req } from '@nestjs/common';
-import { DPOP_RESOLVED_OPTIONS, SkipDPoP, type ResolvedDPoPOptions } from '@app/dpop';
+import { DPOP_RESOLVED_OPTIONS, SkipDPoP, type ResolvedDPoPOptions } from 'nest-dpop';
 import type { JWK } from 'jose';
 import { publicBaseUrl, type BaseUrlRequest } from '../common/public-url.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';

@@ -8,7 +8,7 @@ import {
   DPoPGenerator,
   type AgentRegistration,
   type RegistrationStep,
-} from '@app/dpop-client';
+} from 'nest-dpop-client';
 import { listen, sendJson, type TestServer } from './support/http.js';
 import {
   startFakeArcp,

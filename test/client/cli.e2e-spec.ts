@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DPoPProofVerifier, InMemoryJtiStore } from '@app/dpop';
+import { DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
 import { startFakeArcp, type FakeArcpServer } from './support/fake-arcp.server.js';
 

@@ -5,7 +5,7 @@ import {
   DPOP_CLIENT_ALGORITHMS,
   DPoPGenerator,
   type AgentRegistration,
-} from '@app/dpop-client';
+} from 'nest-dpop-client';
 import { decodeJwt } from 'jose';
 import { runDemo } from '../../libs/dpop-client/demo/demo.js';
 import { startSampleServer, type SampleServer } from '../../libs/dpop-client/demo/sample-server.js';

@@ -20,7 +20,7 @@ import {
   SkipDPoP,
   type DPoPModuleOptions,
   type VerifiedDPoPProof,
-} from '@app/dpop';
+} from 'nest-dpop';
 import {
   ARCPClient,
   ARCPClientError,
@@ -28,7 +28,7 @@ import {
   DPOP_CLIENT_ALGORITHMS,
   DPoPGenerator,
   type DPoPClientAlgorithm,
-} from '@app/dpop-client';
+} from 'nest-dpop-client';
 // A JWT-shaped token bound to a jkt: the guard reads `cnf.jkt` (an app's own auth verifies it).
 import { accessToken } from '../dpop-guard/guard-test.app.js';
 

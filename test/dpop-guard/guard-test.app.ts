@@ -12,7 +12,7 @@ import {
   SkipDPoP,
   type DPoPModuleOptions,
   type VerifiedDPoPProof,
-} from '@app/dpop';
+} from 'nest-dpop';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { b64 } from '../support/proofs.js';
 

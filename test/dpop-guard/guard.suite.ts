@@ -10,7 +10,7 @@ import {
   JtiStore,
   RedisJtiStore,
   type DPoPModuleOptions,
-} from '@app/dpop';
+} from 'nest-dpop';
 import {
   ALGORITHMS,
   makeKey,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { answerClientErrorsWithProblems } from '@app/dpop';
+import { answerClientErrorsWithProblems } from 'nest-dpop';
 import { startGuardApp, type TestPlatform } from './guard-test.app.js';
 
 /** Raw HTTP exchange, so that nothing on the client side trims or refuses what we send. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { DPoPError, DPoPProofVerifier, InMemoryJtiStore, parseAuthorization } from '@app/dpop';
+import { DPoPError, DPoPProofVerifier, InMemoryJtiStore, parseAuthorization } from 'nest-dpop';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { DPoPProofVerifier, InMemoryJtiStore } from '@app/dpop';
+import { DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
 import { DPoPClientError } from './client.errors.js';
 import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator, htuOf, normalizeMethod } from './dpop-generator.js';

@@ -14,7 +14,7 @@ function importsOf(source: string): string[] {
   return specifiers.map((m) => m[1]!);
 }
 
-describe('@app/dpop-client', () => {
+describe('nest-dpop-client', () => {
   it('imports nothing but node:crypto, node:fs and its own files (no NestJS, no packages)', () => {
     const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'));
     expect(sources).toContain('index.ts');

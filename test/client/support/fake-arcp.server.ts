@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { DPoPError, DPoPProofVerifier, InMemoryJtiStore, parseAuthorization } from '@app/dpop';
+import { DPoPError, DPoPProofVerifier, InMemoryJtiStore, parseAuthorization } from 'nest-dpop';
 import { jwsPayload, listen, sendJson, type TestServer } from './http.js';
 
 /**

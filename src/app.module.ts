@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { AgentsModule } from './agents/agents.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { PROBLEM_TYPE_BASE } from './common/problem.exception.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/app-config.module.js';
@@ -18,6 +19,8 @@ import { WellKnownModule } from './well-known/well-known.module.js';
 function dpopModule(config: AppConfig): DynamicModule {
   const base: DPoPModuleOptions = {
     ...config.dpop,
+    // ARCP's names, not the library's neutral defaults.
+    problemTypeBase: PROBLEM_TYPE_BASE,
     ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
   };
   const redis = config.redis;
@@ -63,7 +66,9 @@ export class AppModule {
       providers: [
         // DPoP first, on every route (but those marked @SkipDPoP()); then each route's own
         // token guard (@AgentToken), which runs after the global guards.
-        { provide: APP_GUARD, useClass: DPoPGuard },
+        // useExisting: the guard is DPoPModule's own instance, so that a test's
+        // overrideProvider(DPoPGuard) replaces the global guard too.
+        { provide: APP_GUARD, useExisting: DPoPGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { answerClientErrorsWithProblems } from 'nest-dpop';
+import { PROBLEM_TYPE_BASE } from './common/problem.exception.js';
 
 /** The Express settings the app changes. */
 interface ExpressSettings {
@@ -17,6 +18,6 @@ export function configureApp(app: INestApplication): INestApplication {
   // Never derive the client's address or scheme from X-Forwarded-*: set ARCP_PUBLIC_URL instead.
   express.set('trust proxy', false);
   // Requests Node refuses before Nest runs (e.g. a 100 KB DPoP header) still get a problem+json.
-  answerClientErrorsWithProblems(app.getHttpServer());
+  answerClientErrorsWithProblems(app.getHttpServer(), { problemTypeBase: PROBLEM_TYPE_BASE });
   return app;
 }

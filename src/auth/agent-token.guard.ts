@@ -1,12 +1,11 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
-  createDPoPExceptionFactory,
   DPoPError,
+  DPoPExceptionFactory,
   DPOP_REQUEST_RESULT,
   DPOP_RESOLVED_OPTIONS,
   parseAuthorization,
-  type DPoPException,
   type PresentedAccessToken,
   type ResolvedDPoPOptions,
   type VerifiedDPoPProof,
@@ -53,15 +52,12 @@ const WRONG_KIND: Record<TokenKind, { title: string; detail: string }> = {
  */
 @Injectable()
 export class AgentTokenGuard implements CanActivate {
-  private readonly dpopException: (error: DPoPError, instance?: string) => DPoPException;
-
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
+    private readonly dpopErrors: DPoPExceptionFactory,
     @Inject(DPOP_RESOLVED_OPTIONS) private readonly dpop: ResolvedDPoPOptions,
-  ) {
-    this.dpopException = createDPoPExceptionFactory(dpop);
-  }
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const kind = this.reflector.getAllAndOverride<TokenKind | undefined>(AGENT_TOKEN_KIND, [
@@ -97,7 +93,7 @@ export class AgentTokenGuard implements CanActivate {
       const proof = request[DPOP_REQUEST_RESULT] as VerifiedDPoPProof | undefined;
       const instance = request.originalUrl?.split('?')[0];
       if (proof === undefined) {
-        throw this.dpopException(
+        throw this.dpopErrors.create(
           new DPoPError(
             'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
             'A DPoP-bound access token requires a DPoP proof header',
@@ -106,7 +102,7 @@ export class AgentTokenGuard implements CanActivate {
         );
       }
       if (proof.jkt !== boundJkt) {
-        throw this.dpopException(
+        throw this.dpopErrors.create(
           new DPoPError('ERR_DPOP_BINDING_MISMATCH', 'Token JKT does not match DPoP proof'),
           instance,
         );

@@ -7,6 +7,7 @@ import { ServerKeyService } from './server-key.service.js';
 import { TempTokenController } from './temp-token.controller.js';
 import { TokenService } from './token.service.js';
 import { ValidationController } from './validation.controller.js';
+import { ValidationResultService } from './validation-result.service.js';
 
 /** Phases 1 and 2 of registration, and the server's tokens (exported for the other routes). */
 @Module({
@@ -18,6 +19,7 @@ import { ValidationController } from './validation.controller.js';
     EndpointHealthChecker,
     ServerKeyService,
     TokenService,
+    ValidationResultService,
   ],
   exports: [AgentTokenGuard, ServerKeyService, TokenService],
 })

@@ -1,8 +1,9 @@
 import { HttpException } from '@nestjs/common';
-import { DPOP_DEFAULTS } from 'nest-dpop';
-
-/** Base URI of every problem `type` (the same base the DPoP library uses). */
-export const PROBLEM_TYPE_BASE: string = DPOP_DEFAULTS.problemTypeBase;
+/**
+ * Base URI of every problem `type` the spec names; the app passes it to the DPoP library too
+ * (`problemTypeBase`), so that its DPoP refusals carry the same base.
+ */
+export const PROBLEM_TYPE_BASE = 'https://arcp.0x001.tech/docs/problems/';
 
 /** An RFC 9457 problem document as the app sends it; extension members sit at the top level. */
 export interface ProblemDocument {

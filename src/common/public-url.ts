@@ -1,11 +1,10 @@
+import { isHttpHost } from 'nest-dpop';
+
 /** The parts of a request used to work out its base URL. */
 export interface BaseUrlRequest {
   headers: Record<string, string | string[] | undefined>;
   socket?: { encrypted?: boolean } | null;
 }
-
-/** A `Host` value that is only a host and port: nothing that could smuggle a path or a scheme. */
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
 /**
  * The base URL for links the app returns (`polling_url`, `Location`, discovery): the configured
@@ -20,7 +19,6 @@ export function publicBaseUrl(
   if (publicUrl !== undefined) return publicUrl;
   const scheme = request.socket?.encrypted ? 'https' : 'http';
   const host = request.headers.host;
-  return typeof host === 'string' && HOST.test(host)
-    ? `${scheme}://${host}`
-    : `${scheme}://localhost:${port}`;
+  // The library's host grammar, the one the DPoP guard checks `Host` with.
+  return isHttpHost(host) ? `${scheme}://${host}` : `${scheme}://localhost:${port}`;
 }

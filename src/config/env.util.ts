@@ -2,6 +2,7 @@
  * Small, strict readers for environment variables. Each one names the variable in its error, so
  * a bad deployment fails at start-up with a message that says what to fix.
  */
+import { parseBooleanSetting } from 'nest-dpop';
 
 /** The environment as a plain record (`process.env` or a test's own object). */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -16,10 +17,8 @@ export function readEnv(env: Env, name: string): string | undefined {
 export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = readEnv(env, name);
   if (raw === undefined) return fallback;
-  const value = raw.toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(value)) return true;
-  if (['false', '0', 'no', 'off'].includes(value)) return false;
-  throw new Error(`${name} must be true or false, got "${raw}"`);
+  // The DPoP library's parser, so that DPOP_* and ARCP_* flags accept the same words.
+  return parseBooleanSetting(name, raw);
 }
 
 /** A whole number in `[min, max]`, or `fallback` when unset. */

@@ -146,7 +146,7 @@ describe.each<DPoPClientAlgorithm>(DPOP_CLIENT_ALGORITHMS)('DPoPGuard and the %s
       status: 401,
       code: 'ERR_DPOP_BINDING_MISMATCH',
       problem: {
-        type: 'https://arcp.0x001.tech/docs/problems/dpop-binding-mismatch',
+        type: 'urn:nest-dpop:problem:dpop-binding-mismatch',
         title: 'DPoP Binding Mismatch',
         status: 401,
         code: 'ERR_DPOP_BINDING_MISMATCH',

@@ -30,7 +30,7 @@ import {
  * statuses, headers and problem bodies.
  */
 export function defineGuardSuite(platform: TestPlatform): void {
-  const PROBLEMS = 'https://arcp.0x001.tech/docs/problems/';
+  const PROBLEMS = 'urn:nest-dpop:problem:';
   const REDIS_PREFIX = `test:guard-e2e:${process.pid}:`;
 
   const keys = {} as Record<TestAlgorithm, TestKey>;

@@ -38,7 +38,7 @@ describe.each<TestPlatform>(['express', 'fastify'])(
       expect(res.headers.get('dpop-nonce')).toEqual(expect.any(String));
       const body = (await res.json()) as { type: string; code: string };
       expect(body.code).toBe('ERR_DPOP_USE_NONCE');
-      expect(body.type).toBe('https://arcp.0x001.tech/docs/problems/dpop-nonce-required');
+      expect(body.type).toBe('urn:nest-dpop:problem:dpop-nonce-required');
     });
 
     it('answers at a token endpoint with 400 {"error":"use_dpop_nonce"} and a DPoP-Nonce header', async () => {

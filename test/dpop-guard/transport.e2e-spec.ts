@@ -54,7 +54,7 @@ describe.each<TestPlatform>(['express', 'fastify'])(
       expect(status.code).toBe(431);
       expect(status.type).toBe('application/problem+json');
       expect(JSON.parse(status.body)).toMatchObject({
-        type: 'https://arcp.0x001.tech/docs/problems/headers-too-large',
+        type: 'urn:nest-dpop:problem:headers-too-large',
         status: 431,
       });
       const ok = await fetch(`http://127.0.0.1:${port}/public`);
@@ -65,7 +65,7 @@ describe.each<TestPlatform>(['express', 'fastify'])(
       const response = await raw(port, 'NOT HTTP AT ALL\r\n\r\n');
       expect(response).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(response).toContain('application/problem+json');
-      expect(response).toContain('problems/invalid-request');
+      expect(response).toContain('urn:nest-dpop:problem:invalid-request');
     });
   },
 );

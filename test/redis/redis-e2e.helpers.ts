@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { makeProof, type TestKey } from '../support/proofs.js';
 import { sleep } from '../support/redis-servers.js';
 
-export const PROBLEMS = 'https://arcp.0x001.tech/docs/problems/';
+export const PROBLEMS = 'urn:nest-dpop:problem:';
 /**
  * How long a jti is kept with the default options: proofTtl 120 s + clockSkew 60 s, plus the
  * one-second margin so the jti outlives its proof's last valid millisecond.

@@ -86,7 +86,10 @@ export interface DPoPModuleOptions {
    * `cnf` fails that verification. Supply this for opaque tokens (e.g. introspection).
    */
   resolveTokenBinding?: (accessToken: string) => string | undefined | Promise<string | undefined>;
-  /** Base URI of problem `type`s. Default `https://arcp.0x001.tech/docs/problems/`. */
+  /**
+   * Base URI of problem `type`s (`type` = base + slug, e.g. `dpop-invalid`). Default
+   * `urn:nest-dpop:problem:`; set your own documentation URL, e.g. `https://example.com/problems/`.
+   */
   problemTypeBase?: string;
   /** Request property the verified proof is put on. Default `dpop` (`req.dpop`). */
   requestProperty?: string;

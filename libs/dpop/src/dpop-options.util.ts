@@ -1,6 +1,7 @@
 import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
 import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
+import { parseBooleanSetting } from './syntax.util.js';
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -48,12 +49,7 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
   };
 }
 
-function parseBoolean(name: string, raw: string): boolean {
-  const value = raw.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(value)) return true;
-  if (['false', '0', 'no', 'off'].includes(value)) return false;
-  throw new Error(`${name} must be true or false, got "${raw}"`);
-}
+const parseBoolean = parseBooleanSetting;
 
 function parseSeconds(name: string, raw: string): number {
   const value = raw.trim();

@@ -4,14 +4,23 @@ export const SUPPORTED_DPOP_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
 /** One of {@link SUPPORTED_DPOP_ALGORITHMS}. */
 export type DPoPAlgorithm = (typeof SUPPORTED_DPOP_ALGORITHMS)[number];
 
-/** Defaults from the ARCP DPoP specification (seconds where a duration). */
+/**
+ * The defaults (seconds where a duration): the time window of RFC 9449's examples, and neutral
+ * names for what an application brands itself (its problem `type` base, its Redis key prefix).
+ */
 export const DPOP_DEFAULTS = {
   enabled: true,
   required: false,
   proofTtl: 120,
   clockSkew: 60,
   algorithms: [...SUPPORTED_DPOP_ALGORITHMS] as DPoPAlgorithm[],
-  problemTypeBase: 'https://arcp.0x001.tech/docs/problems/',
+  /**
+   * A URN, because the library publishes no documentation pages of its own: an application
+   * that documents its problems passes its own base (e.g. `https://example.com/problems/`).
+   */
+  problemTypeBase: 'urn:nest-dpop:problem:',
+  /** Prefix of `RedisJtiStore` keys. */
+  redisKeyPrefix: 'dpop:jti:',
   requestProperty: 'dpop',
   maxProofLength: 8192,
   keyCacheSize: 1000,

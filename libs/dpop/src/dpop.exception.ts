@@ -1,5 +1,7 @@
-import { HttpException } from '@nestjs/common';
+import { HttpException, Inject, Injectable } from '@nestjs/common';
+import { DPOP_RESOLVED_OPTIONS } from './dpop.constants.js';
 import { DPOP_ERROR_INFO, DPoPError } from './dpop.errors.js';
+import type { ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import type { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
 
 /** An RFC 7807 problem document as this library writes it. */
@@ -61,7 +63,9 @@ function quoted(value: string): string {
 
 /**
  * Makes the one mapping from domain error to HTTP, with what can be computed at start-up
- * (the `algs` parameter, the type base) computed once.
+ * (the `algs` parameter, the type base) computed once. Inside Nest, inject
+ * {@link DPoPExceptionFactory} instead, which is this built from the module's options.
+ * @internal
  */
 export function createDPoPExceptionFactory(options: {
   problemTypeBase: string;
@@ -121,4 +125,110 @@ export function createDPoPExceptionFactory(options: {
     }
     return new DPoPException(problem, headers, error);
   }
+}
+
+/**
+ * The guard's mapping from {@link DPoPError} to {@link DPoPException}, as an injectable service:
+ * for application code that makes its own DPoP refusals (e.g. an auth guard that checks a token's
+ * `cnf.jkt` against the verified proof itself) and wants them to look exactly like the guard's,
+ * with the same problem `type` base, challenge and `algs`.
+ *
+ * @example
+ * ```ts
+ * constructor(private readonly dpopErrors: DPoPExceptionFactory) {}
+ * …
+ * throw this.dpopErrors.create(
+ *   new DPoPError('ERR_DPOP_BINDING_MISMATCH', 'Token JKT does not match DPoP proof'),
+ *   request.path,
+ * );
+ * ```
+ */
+@Injectable()
+export class DPoPExceptionFactory {
+  private readonly build: ReturnType<typeof createDPoPExceptionFactory>;
+
+  constructor(@Inject(DPOP_RESOLVED_OPTIONS) options: ResolvedDPoPOptions) {
+    this.build = createDPoPExceptionFactory(options);
+  }
+
+  /**
+   * @param error the refusal
+   * @param instance the problem's `instance`, usually the request path without query
+   * @param tokenEndpoint answer RFC 9449 §8's `use_dpop_nonce` as a token endpoint does (400)
+   */
+  create(error: DPoPError, instance?: string, tokenEndpoint = false): DPoPException {
+    return this.build(error, instance, tokenEndpoint);
+  }
+}
+
+/** A response the guard can set headers on: Node's `ServerResponse` (Express) or Fastify's reply. */
+export interface DPoPHeaderWritable {
+  setHeader?: (name: string, value: string) => unknown;
+  header?: (name: string, value: string) => unknown;
+}
+
+/** The part of Node's `ServerResponse` used to label the answer as it goes out. */
+interface NodeResponse {
+  setHeader(name: string, value: string): unknown;
+  getHeader(name: string): unknown;
+  writeHead(...args: unknown[]): unknown;
+}
+
+const JSON_TYPE = /^application\/json(?=\s*(?:;|$))/i;
+
+/**
+ * Sets a refusal's headers on the response before the exception is thrown, so that Nest's
+ * default exception filter sends a complete answer.
+ *
+ * On a Node `ServerResponse` (Express) a non-JSON `Content-Type` such as
+ * `application/problem+json` is applied as the head is written, not now. Why: NestJS 11's
+ * `ExpressAdapter.reply()` reads `Content-Type` back and, when it is set and does not start with
+ * `application/json`, logs `Content-Type doesn't match Reply body` and overwrites it with
+ * `application/json`, so every refusal would be logged and mislabelled. Left unset, `reply()`
+ * stays quiet and `res.json()` labels the body `application/json`; at `writeHead` that label
+ * (and only that one: a filter that chose another type keeps it) becomes ours, with its
+ * parameters (`; charset=utf-8`). NestJS 12 accepts `+json` types and behaves the same way.
+ * Fastify's reply gets every header at once: neither major's `FastifyAdapter` objects to it.
+ */
+export function setDPoPHeaders(
+  response: DPoPHeaderWritable,
+  headers: Readonly<Record<string, string>>,
+): void {
+  const node = isNodeResponse(response) ? response : undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (node !== undefined) {
+      if (name.toLowerCase() === 'content-type' && !JSON_TYPE.test(value)) {
+        labelOnWriteHead(node, value);
+      } else {
+        node.setHeader(name, value);
+      }
+    } else if (typeof response.header === 'function') {
+      response.header(name, value);
+    } else if (typeof response.setHeader === 'function') {
+      response.setHeader(name, value);
+    }
+  }
+}
+
+function isNodeResponse(response: object): response is NodeResponse {
+  const candidate = response as Partial<NodeResponse>;
+  return (
+    typeof candidate.setHeader === 'function' &&
+    typeof candidate.getHeader === 'function' &&
+    typeof candidate.writeHead === 'function'
+  );
+}
+
+/** Replaces a plain `application/json` label with `type` when the head goes out, once. */
+function labelOnWriteHead(response: NodeResponse, type: string): void {
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: NodeResponse, ...args: unknown[]): unknown {
+    response.writeHead = writeHead;
+    const current = this.getHeader('content-type');
+    if (current === undefined) this.setHeader('Content-Type', type);
+    else if (typeof current === 'string' && JSON_TYPE.test(current)) {
+      this.setHeader('Content-Type', current.replace(JSON_TYPE, type));
+    }
+    return writeHead.apply(this, args);
+  };
 }

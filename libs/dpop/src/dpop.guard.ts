@@ -9,7 +9,7 @@ import {
   DPOP_TOKEN_ENDPOINT_KEY,
 } from './dpop.constants.js';
 import { DPoPError } from './dpop.errors.js';
-import { createDPoPExceptionFactory } from './dpop.exception.js';
+import { createDPoPExceptionFactory, setDPoPHeaders } from './dpop.exception.js';
 import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import { DPoPProofVerifier, type VerifiedDPoPProof } from './dpop-proof.verifier.js';
 import { stripQueryAndFragment } from './http-uri.util.js';
@@ -85,9 +85,7 @@ export class DPoPGuard implements CanActivate {
     } catch (error) {
       if (!(error instanceof DPoPError)) throw error;
       const exception = this.toException(error, pathOf(request), route.tokenEndpoint);
-      const response = this.getResponse(context);
-      for (const [name, value] of Object.entries(exception.headers))
-        setHeader(response, name, value);
+      setDPoPHeaders(this.getResponse(context), exception.headers);
       throw exception;
     }
   }

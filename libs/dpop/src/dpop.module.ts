@@ -3,6 +3,7 @@ import { DPOP_RESOLVED_OPTIONS } from './dpop.constants.js';
 import { ConfigurableDPoPModule, DPOP_MODULE_OPTIONS } from './dpop.module-definition.js';
 import { DPoPProofVerifier } from './dpop-proof.verifier.js';
 import { DPoPGuard } from './dpop.guard.js';
+import { DPoPExceptionFactory } from './dpop.exception.js';
 import { dpopProviders } from './dpop.providers.js';
 import { JtiStore } from './jti-store.interface.js';
 
@@ -13,7 +14,7 @@ import { JtiStore } from './jti-store.interface.js';
  * ```ts
  * @Module({
  *   imports: [DPoPModule.forRoot({ required: true })],
- *   providers: [{ provide: APP_GUARD, useClass: DPoPGuard }],
+ *   providers: [{ provide: APP_GUARD, useExisting: DPoPGuard }],
  * })
  * export class AppModule {}
  * ```
@@ -28,10 +29,17 @@ import { JtiStore } from './jti-store.interface.js';
  * ```
  *
  * Global by default (`isGlobal: false` to opt out). Provides and exports {@link DPoPGuard},
- * {@link DPoPProofVerifier} and the {@link JtiStore}.
+ * {@link DPoPProofVerifier}, {@link DPoPExceptionFactory} and the {@link JtiStore}.
  */
 @Module({
   providers: dpopProviders,
-  exports: [DPoPGuard, DPoPProofVerifier, JtiStore, DPOP_RESOLVED_OPTIONS, DPOP_MODULE_OPTIONS],
+  exports: [
+    DPoPGuard,
+    DPoPProofVerifier,
+    JtiStore,
+    DPoPExceptionFactory,
+    DPOP_RESOLVED_OPTIONS,
+    DPOP_MODULE_OPTIONS,
+  ],
 })
 export class DPoPModule extends ConfigurableDPoPModule {}

@@ -5,6 +5,7 @@ import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-optio
 import { resolveDPoPOptions } from './dpop-options.util.js';
 import { DPoPProofVerifier } from './dpop-proof.verifier.js';
 import { DPoPGuard } from './dpop.guard.js';
+import { DPoPExceptionFactory } from './dpop.exception.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
 import { JtiStore } from './jti-store.interface.js';
 
@@ -36,4 +37,5 @@ export const dpopProviders: Provider[] = [
     inject: [DPOP_RESOLVED_OPTIONS, JtiStore],
   },
   DPoPGuard,
+  DPoPExceptionFactory,
 ];

@@ -5,8 +5,8 @@
 export { DPoPModule } from './dpop.module.js';
 export {
   DPOP_MODULE_OPTIONS,
-  DPOP_OPTIONS_TYPE,
-  DPOP_ASYNC_OPTIONS_TYPE,
+  type DPoPModuleForRootOptions,
+  type DPoPModuleAsyncOptions,
 } from './dpop.module-definition.js';
 export type {
   DPoPModuleOptions,
@@ -48,7 +48,9 @@ export {
 } from './dpop.errors.js';
 export {
   DPoPException,
-  createDPoPExceptionFactory,
+  DPoPExceptionFactory,
+  setDPoPHeaders,
+  type DPoPHeaderWritable,
   type DPoPProblemDetails,
   type DPoPOAuthErrorBody,
 } from './dpop.exception.js';
@@ -56,6 +58,7 @@ export { JtiStore, InjectJtiStore } from './jti-store.interface.js';
 export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './in-memory-jti.store.js';
 export { RedisJtiStore, type RedisJtiStoreOptions } from './redis-jti.store.js';
 export { normalizeHttpUri } from './http-uri.util.js';
+export { isHttpHost, parseBooleanSetting } from './syntax.util.js';
 export { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
 export {
   parseAuthorization,

@@ -88,12 +88,12 @@ describe('RedisJtiStore', () => {
     expect(ttl).toBeLessThanOrEqual(5_000);
   });
 
-  it("uses the spec's key layout by default", async () => {
+  it('uses the neutral key prefix dpop:jti: by default', async () => {
     const store = new RedisJtiStore(redis);
     const jti = `contract-${randomUUID()}`;
     await store.recordIfNew(jti, 5_000);
-    expect(await redis.exists(`arcp:dpop:jti:${jti}`)).toBe(1);
-    await redis.del(`arcp:dpop:jti:${jti}`);
+    expect(await redis.exists(`dpop:jti:${jti}`)).toBe(1);
+    await redis.del(`dpop:jti:${jti}`);
   });
 
   it('fails closed when the client is not connected', async () => {

@@ -1,11 +1,12 @@
 import type { Cluster, Redis } from 'ioredis';
+import { DPOP_DEFAULTS } from './dpop.constants.js';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { JtiStore } from './jti-store.interface.js';
 import { storedJti } from './jti-key.util.js';
 
 /** Options of {@link RedisJtiStore}. */
 export interface RedisJtiStoreOptions {
-  /** Prefix of every key. Default `arcp:dpop:jti:` (the spec's key layout). */
+  /** Prefix of every key. Default `dpop:jti:` (an ARCP server passes `arcp:dpop:jti:`). */
   keyPrefix?: string;
   /**
    * Longest wait for Redis, in milliseconds, before the request is refused with 503.
@@ -40,7 +41,7 @@ export class RedisJtiStore implements JtiStore {
     private readonly client: Redis | Cluster,
     options: RedisJtiStoreOptions = {},
   ) {
-    this.keyPrefix = options.keyPrefix ?? 'arcp:dpop:jti:';
+    this.keyPrefix = options.keyPrefix ?? DPOP_DEFAULTS.redisKeyPrefix;
     this.timeoutMs = options.timeoutMs ?? 2000;
   }
 

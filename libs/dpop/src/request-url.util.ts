@@ -1,17 +1,10 @@
 import { BlockList, isIP } from 'node:net';
 import type { DPoPHttpRequest } from './dpop-module-options.interface.js';
 import { normalizeHttpUri, stripQueryAndFragment } from './http-uri.util.js';
+import { isHttpHost } from './syntax.util.js';
 
 /** Builds the URL a request's proof `htu` is compared with, or `undefined` if it cannot. */
 export type RequestUrlResolver = (request: DPoPHttpRequest) => string | undefined;
-
-/**
- * RFC 9110 host: a reg-name or IPv4 of letters, digits, `-` and `.`, or a bracketed IPv6
- * literal, with an optional port. Nothing else may reach the compared URL: a `Host` header
- * carrying `/`, `@`, `?` or `#` could otherwise smuggle a path or another host into it.
- */
-const HOST_HEADER =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
 /** A `.` or `..` segment, literal or percent-encoded. */
 const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
@@ -131,7 +124,7 @@ export function createRequestUrlResolver(options: {
       }
       host = forwarded.host ?? host;
     }
-    if (typeof host !== 'string' || !HOST_HEADER.test(host)) return undefined;
+    if (!isHttpHost(host)) return undefined;
     const path = requestPath(request);
     if (path === undefined) return undefined;
     return `${scheme}://${host}${path}`;

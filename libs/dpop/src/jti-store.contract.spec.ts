@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
-import type { JtiStore } from './jti-store.interface.js';
 import { RedisJtiStore } from './redis-jti.store.js';
+import { runJtiStoreContract } from './testing/index.js';
 
 /** Every Redis key these tests write starts with this, and is deleted afterwards. */
 const PREFIX = `test:jti-contract:${process.pid}:`;
@@ -24,57 +24,11 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The contract every JtiStore keeps, run against each implementation with a real backend. */
-describe.each([
-  ['InMemoryJtiStore', (): JtiStore => new InMemoryJtiStore()],
-  ['RedisJtiStore', (): JtiStore => new RedisJtiStore(redis, { keyPrefix: PREFIX })],
-])('JtiStore contract: %s', (_name, makeStore) => {
-  it('says a jti is new once, and used afterwards', async () => {
-    const store = makeStore();
-    const jti = randomUUID();
-    await expect(store.recordIfNew(jti, 10_000)).resolves.toBe(true);
-    await expect(store.recordIfNew(jti, 10_000)).resolves.toBe(false);
-    await expect(store.recordIfNew(jti, 10_000)).resolves.toBe(false);
-  });
-
-  it('keeps different jtis apart', async () => {
-    const store = makeStore();
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => store.recordIfNew(randomUUID(), 10_000)),
-    );
-    expect(results.every((r) => r)).toBe(true);
-  });
-
-  it('forgets a jti after its ttl', async () => {
-    const store = makeStore();
-    const jti = randomUUID();
-    await expect(store.recordIfNew(jti, 150)).resolves.toBe(true);
-    await expect(store.recordIfNew(jti, 150)).resolves.toBe(false);
-    await sleep(300);
-    await expect(store.recordIfNew(jti, 150)).resolves.toBe(true);
-  });
-
-  it('is atomic: of 50 concurrent records of one jti, exactly one is new', async () => {
-    const store = makeStore();
-    const jti = randomUUID();
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () => store.recordIfNew(jti, 10_000)),
-    );
-    expect(results.filter((r) => r)).toHaveLength(1);
-  });
-
-  it('stores long jtis in bounded form without collisions between them', async () => {
-    const store = makeStore();
-    const a = 'a'.repeat(200);
-    const b = 'a'.repeat(199) + 'b';
-    await expect(store.recordIfNew(a, 10_000)).resolves.toBe(true);
-    await expect(store.recordIfNew(b, 10_000)).resolves.toBe(true);
-    await expect(store.recordIfNew(a, 10_000)).resolves.toBe(false);
-    // A short jti that looks like a stored hash form must not collide with the long one's.
-    await expect(store.recordIfNew('#' + 'x'.repeat(10), 10_000)).resolves.toBe(true);
-  });
+/** The contract every JtiStore keeps (nest-dpop/testing), run against each implementation. */
+runJtiStoreContract('InMemoryJtiStore', () => new InMemoryJtiStore(), { describe, it });
+runJtiStoreContract('RedisJtiStore', () => new RedisJtiStore(redis, { keyPrefix: PREFIX }), {
+  describe,
+  it,
 });
 
 describe('RedisJtiStore', () => {

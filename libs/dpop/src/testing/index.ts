@@ -1,0 +1,21 @@
+/**
+ * `nest-dpop/testing`: what third parties need to test with the library. Import it only from
+ * test code; the main entry point never loads it.
+ *
+ * - {@link runJtiStoreContract}: the replay-store contract as a suite, for authors of a custom
+ *   `JtiStore` (Jest, Vitest or `node:test`).
+ * - {@link DPoPTestKey}: keys and signed proofs for tests, on `node:crypto` alone;
+ *   {@link unsignedBoundToken}: a JWT-shaped token bound to a key, for guard-only tests.
+ * @packageDocumentation
+ */
+export {
+  runJtiStoreContract,
+  type ContractTestApi,
+  type JtiStoreContractOptions,
+} from './jti-store.contract.js';
+export {
+  DPoPTestKey,
+  unsignedBoundToken,
+  type TestKeyAlgorithm,
+  type TestProofInput,
+} from './dpop-test-key.js';

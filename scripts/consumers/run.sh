@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Consumer tests: the two packages as a stranger gets them. Packs nest-dpop and nest-dpop-client,
+# installs the tarballs with Nest from the registry into fresh apps OUTSIDE the repository, and per
+# app: type-checks under `strict`, runs the app's own test (overrideProvider(JtiStore)), boots it
+# and drives it with proofs from nest-dpop-client (200 with @JKT() == thumbprint, replay 401, no
+# proof 401). Any WARN or ERROR the server logs fails the run.
+#
+#   nest12-esm   Nest 12, ESM, Node 24, Express and Fastify (one install, two boots)
+#   nest11-cjs   Nest 11, CommonJS (TypeScript module: commonjs), the machine's Node 20.19+,
+#                loading the ESM-only packages through require(esm)
+#
+# Usage: scripts/consumers/run.sh [nest12-esm|nest11-cjs …]   (default: all)
+# Env:   CONSUMERS_DIR  where the apps go (default: a new folder under $TMPDIR; removed after)
+#        NODE20         the Node 20 binary (default: the first `node` on PATH older than 22 that
+#                       is >= 20.19, else the first >= 20.19 that is not Node 24)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+started=$(date +%s)
+
+node24_bin=$("$repo/scripts/node24.sh" --print-bin)
+node24="$node24_bin/node"
+
+# The machine's own Node 20 for the CommonJS consumer.
+find_node20() {
+  local candidate v
+  for candidate in ${NODE20:-} $(which -a node 2>/dev/null) /usr/bin/node /usr/local/bin/node; do
+    [ -x "$candidate" ] || continue
+    v=$("$candidate" -p 'const [a,b]=process.versions.node.split(".").map(Number); a===20&&b>=19 ? "ok" : ""' 2>/dev/null) || continue
+    if [ "$v" = ok ]; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+consumers=("$@")
+[ ${#consumers[@]} -gt 0 ] || consumers=(nest12-esm nest11-cjs)
+
+work=${CONSUMERS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/nest-dpop-consumers.XXXXXX")}
+case "$work" in "$repo"/*) echo "consumers: $work is inside the repository" >&2; exit 2 ;; esac
+mkdir -p "$work"
+cleanup() { [ -n "${CONSUMERS_DIR:-}" ] || rm -rf "$work"; }
+trap cleanup EXIT
+
+npm_quiet=(--no-audit --no-fund --loglevel=error --prefer-offline)
+
+echo "== consumers: pack (in $work)"
+for lib in dpop dpop-client; do
+  # prepack builds the package; the last line npm prints is the tarball's name.
+  name=$(cd "$repo/libs/$lib" && PATH="$node24_bin:$PATH" npm pack --silent --pack-destination "$work" | tail -1)
+  mv "$work/$name" "$work/nest-$lib.tgz"
+  echo "packed $name ($(du -k "$work/nest-$lib.tgz" | cut -f1) kB)"
+done
+
+# Boots dist/src/main.js with $1 = node, $2.. = env assignments; drives it; checks its log.
+boot_and_drive() {
+  local node=$1 label=$2; shift 2
+  local log="$work/$label.server.log"
+  env "$@" "$node" dist/src/main.js >"$log" 2>&1 &
+  local pid=$!
+  local url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/^LISTENING //p' "$log" | head -1)
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    echo "[$label] did not start:"; cat "$log"; kill "$pid" 2>/dev/null || true; return 1
+  fi
+  local status=0
+  "$node" dist/test/drive.js "$url" || status=1
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  # Nest colours its levels; strip ANSI codes before looking for them.
+  if sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E ' (WARN|ERROR) ' ; then
+    echo "[$label] the server logged a warning or an error (above)"; status=1
+  fi
+  [ "$status" -eq 0 ] && echo "[$label] boot + drive OK, no warning logged"
+  return "$status"
+}
+
+run_consumer() {
+  local name=$1 node
+  case "$name" in
+    nest12-esm) node=$node24 ;;
+    nest11-cjs) node=$(find_node20) || { echo "[$name] no Node >= 20.19 < 21 found (set NODE20)"; return 1; } ;;
+    *) echo "unknown consumer $name"; return 2 ;;
+  esac
+  local dir="$work/$name"
+  rm -rf "$dir" && cp -R "$repo/test/consumers/$name" "$dir" && cd "$dir" || return 1
+  local bin; bin=$(dirname "$node")
+  echo "== consumer $name: node $("$node" --version)"
+  # npm runs on the consumer's own Node; the npm cache (~/.npm) is shared with the repo's install.
+  # (`|| return 1` on each step: errexit is off inside a function called from `||`.)
+  PATH="$bin:$node24_bin:$PATH" npm install "${npm_quiet[@]}" || return 1
+  "$node" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || return 1
+  echo "[$name] strict type-check OK"
+  "$node" node_modules/typescript/bin/tsc -p tsconfig.json || return 1
+  "$node" --test --test-reporter=spec dist/test/app.test.js || return 1
+  case "$name" in
+    nest12-esm)
+      boot_and_drive "$node" "$name express" ADAPTER=express || return 1
+      boot_and_drive "$node" "$name fastify" ADAPTER=fastify || return 1
+      ;;
+    *) boot_and_drive "$node" "$name express" || return 1 ;;
+  esac
+  cd "$repo"
+}
+
+status=0
+for consumer in "${consumers[@]}"; do
+  run_consumer "$consumer" || { echo "== consumer $consumer FAILED"; status=1; }
+done
+echo "== consumers: $([ $status -eq 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - started )) s"
+exit "$status"

@@ -1,0 +1,18 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { DPoPGuard, DPoPModule, JKT } from 'nest-dpop';
+
+@Controller()
+export class MeController {
+  @Get('me')
+  me(@JKT() jkt: string | undefined): { jkt: string | null } {
+    return { jkt: jkt ?? null };
+  }
+}
+
+@Module({
+  imports: [DPoPModule.forRoot({ required: true })],
+  controllers: [MeController],
+  providers: [{ provide: APP_GUARD, useExisting: DPoPGuard }],
+})
+export class AppModule {}

@@ -1,0 +1,50 @@
+// The app's own test: the replay store swapped with overrideProvider(JtiStore), real HTTP.
+import 'reflect-metadata';
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { Test } from '@nestjs/testing';
+import { JtiStore } from 'nest-dpop';
+import { DPoPTestKey } from 'nest-dpop/testing';
+import { DPoPGenerator } from 'nest-dpop-client';
+import { AppModule } from '../src/app.module';
+
+test('overrideProvider(JtiStore) swaps the replay store', async () => {
+  const seen: string[] = [];
+  const stub: JtiStore = {
+    recordIfNew: async (jti) => {
+      seen.push(jti);
+      return seen.length === 1; // the first proof is new, every later one a replay
+    },
+  };
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(JtiStore)
+    .useValue(stub)
+    .compile();
+  const app = moduleRef.createNestApplication();
+  await app.listen(0, '127.0.0.1');
+  try {
+    const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/me`;
+    const client = await DPoPGenerator.generate();
+    const first = await fetch(url, { headers: { DPoP: client.createProof({ method: 'GET', url }) } });
+    assert.equal(first.status, 200);
+    assert.deepEqual(await first.json(), { jkt: client.jkt });
+    // A fresh proof, but the stub says "seen": the stub is the store the guard uses.
+    const key = DPoPTestKey.generate();
+    const second = await fetch(url, { headers: { DPoP: key.proof({ method: 'GET', url }) } });
+    assert.equal(second.status, 401);
+    assert.equal(seen.length, 2);
+  } finally {
+    await app.close();
+  }
+});
+
+test('require() and import() give the same DI tokens (one copy of the ESM package)', async () => {
+  const required = require('nest-dpop') as typeof import('nest-dpop');
+  // A real import() (TypeScript would turn `import()` into require() under module: commonjs).
+  const importEsm = new Function('specifier', 'return import(specifier)') as (
+    specifier: string,
+  ) => Promise<typeof import('nest-dpop')>;
+  const imported = await importEsm('nest-dpop');
+  assert.equal(required.JtiStore, imported.JtiStore);
+  assert.equal(required.DPoPGuard, imported.DPoPGuard);
+});

@@ -12,6 +12,8 @@ export default {
   // Package builds (libs/*/dist) are not tests and must not shadow the sources.
   modulePathIgnorePatterns: ['<rootDir>/libs/[^/]+/dist/', '<rootDir>/dist/'],
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
+  // Apps installed from the packed tarballs by scripts/consumers/run.sh, not by Jest.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {

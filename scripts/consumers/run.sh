@@ -92,6 +92,8 @@ run_consumer() {
   # npm runs on the consumer's own Node; the npm cache (~/.npm) is shared with the repo's install.
   # (`|| return 1` on each step: errexit is off inside a function called from `||`.)
   PATH="$bin:$node24_bin:$PATH" npm install "${npm_quiet[@]}" || return 1
+  "$node" -e 'const v = (p) => require(p + "/package.json").version;
+    console.log("[" + process.argv[1] + "] installed: " + ["@nestjs/core", "nest-dpop", "nest-dpop-client", "typescript", "rxjs", "reflect-metadata"].map((p) => p + "@" + v(p)).join(" "))' "$name"
   "$node" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || return 1
   echo "[$name] strict type-check OK"
   "$node" node_modules/typescript/bin/tsc -p tsconfig.json || return 1

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { AppModule } from '../../src/app.module.js';
@@ -37,6 +37,11 @@ export interface BootOptions {
   redisPrefix?: string;
   /** Share a signing key with another app. */
   signingKey?: KeyObject;
+  /**
+   * The app's logger. Default: errors only, printed. A suite that breaks something on purpose
+   * passes a recording logger and asserts what was logged, so a passing run stays quiet.
+   */
+  logger?: LoggerService;
 }
 
 /**
@@ -59,7 +64,7 @@ export async function bootApp(options: BootOptions = {}): Promise<Harness> {
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config)],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  const app = moduleRef.createNestApplication({ logger: options.logger ?? ['error'] });
   configureApp(app);
   await app.init();
   return {

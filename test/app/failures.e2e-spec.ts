@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, type INestApplication, type LoggerService } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
@@ -23,9 +23,16 @@ describe('Redis becomes unreachable', () => {
   let key: TestKey;
   let temp: string;
   const agentId = newAgentId();
+  // The outage is deliberate: its error lines are recorded and asserted, not printed.
+  const logged: string[] = [];
+  const logger: LoggerService = {
+    log: () => undefined,
+    warn: (message: unknown) => void logged.push(`WARN ${String(message)}`),
+    error: (message: unknown) => void logged.push(`ERROR ${String(message)}`),
+  };
 
   beforeAll(async () => {
-    h = await bootApp({ store: 'redis' });
+    h = await bootApp({ store: 'redis', logger });
     key = await makeKey('EdDSA');
     temp = await requestTempToken(h, agentId);
     h.app.get<Redis>(getRedisConnectionToken()).disconnect();
@@ -55,6 +62,11 @@ describe('Redis becomes unreachable', () => {
     const res = await send(h, 'GET', '/health');
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ status: 'unhealthy', storage: { kind: 'redis', up: false } });
+  });
+
+  it('tells the operator that Redis failed, as error lines', () => {
+    expect(logged).toContain('ERROR Redis command failed: Connection is closed.');
+    expect(logged.every((line) => line.startsWith('ERROR Redis '))).toBe(true);
   });
 });
 

@@ -92,12 +92,17 @@ run_consumer() {
   # npm runs on the consumer's own Node; the npm cache (~/.npm) is shared with the repo's install.
   # (`|| return 1` on each step: errexit is off inside a function called from `||`.)
   PATH="$bin:$node24_bin:$PATH" npm install "${npm_quiet[@]}" || return 1
-  "$node" -e 'const v = (p) => require(p + "/package.json").version;
+  "$node" -e 'const v = (p) => JSON.parse(require("fs").readFileSync("node_modules/" + p + "/package.json", "utf8")).version;
     console.log("[" + process.argv[1] + "] installed: " + ["@nestjs/core", "nest-dpop", "nest-dpop-client", "typescript", "rxjs", "reflect-metadata"].map((p) => p + "@" + v(p)).join(" "))' "$name"
   "$node" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || return 1
   echo "[$name] strict type-check OK"
   "$node" node_modules/typescript/bin/tsc -p tsconfig.json || return 1
   "$node" --test --test-reporter=spec dist/test/app.test.js || return 1
+  # The client's `dpop` bin, as npm linked it (shebang kept by the build).
+  local jkt
+  jkt=$(PATH="$bin:$PATH" node_modules/.bin/dpop keygen --out "$dir/agent.jwk" 2>/dev/null) || return 1
+  [ "$(PATH="$bin:$PATH" node_modules/.bin/dpop thumbprint --key "$dir/agent.jwk")" = "$jkt" ] || return 1
+  echo "[$name] dpop CLI OK (keygen, thumbprint)"
   case "$name" in
     nest12-esm)
       boot_and_drive "$node" "$name express" ADAPTER=express || return 1

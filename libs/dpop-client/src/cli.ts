@@ -365,9 +365,10 @@ function processIo(): CliIo {
 
 // This file is only ever run, never imported (the library's door is index.ts), so it needs no
 // "am I the main module" test, which would also silently do nothing on an old Node.
-const [major = 0] = process.versions.node.split('.').map(Number);
-if (major < 24) {
-  process.stderr.write(`dpop: Node.js 24 or later is needed; this is ${process.version}\n`);
+// The package's engines: Node >= 20.19 (the consumer tests run this CLI on Node 20).
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  process.stderr.write(`dpop: Node.js 20.19 or later is needed; this is ${process.version}\n`);
   process.exitCode = 1;
 } else {
   process.exitCode = await main(process.argv.slice(2));

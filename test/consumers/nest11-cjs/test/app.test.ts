@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { Test } from '@nestjs/testing';
-import { JtiStore } from 'nest-dpop';
+import { DPoPGuard, JtiStore } from 'nest-dpop';
 import { DPoPTestKey } from 'nest-dpop/testing';
 import { DPoPGenerator } from 'nest-dpop-client';
 import { AppModule } from '../src/app.module';
@@ -49,4 +49,20 @@ test('require() and import() give the same DI tokens (one copy of the ESM packag
   const imported = await importEsm('nest-dpop');
   assert.equal(required.JtiStore, imported.JtiStore);
   assert.equal(required.DPoPGuard, imported.DPoPGuard);
+});
+
+test('overrideProvider(DPoPGuard) reaches the global guard (APP_GUARD useExisting)', async () => {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(DPoPGuard)
+    .useValue({ canActivate: () => true })
+    .compile();
+  const app = moduleRef.createNestApplication();
+  await app.listen(0, '127.0.0.1');
+  try {
+    const res = await fetch(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/me`);
+    assert.equal(res.status, 200, 'no proof, but the guard is overridden');
+    assert.deepEqual(await res.json(), { jkt: null });
+  } finally {
+    await app.close();
+  }
 });

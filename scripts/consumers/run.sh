@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Consumer tests: the two packages as a stranger gets them. Packs nest-dpop and nest-dpop-client,
 # installs the tarballs with Nest from the registry into fresh apps OUTSIDE the repository, and per
-# app: type-checks under `strict`, runs the app's own test (overrideProvider(JtiStore)), boots it
+# app: type-checks under `strict` with `skipLibCheck: false` (so the packages' .d.ts too, with no
+# ioredis installed), runs the app's own test (overrideProvider(JtiStore)), boots it
 # and drives it with proofs from nest-dpop-client (200 with @JKT() == thumbprint, replay 401, no
 # proof 401). Any WARN or ERROR the server logs fails the run.
 #

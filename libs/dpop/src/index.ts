@@ -56,7 +56,11 @@ export {
 } from './dpop.exception.js';
 export { JtiStore, InjectJtiStore } from './jti-store.interface.js';
 export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './in-memory-jti.store.js';
-export { RedisJtiStore, type RedisJtiStoreOptions } from './redis-jti.store.js';
+export {
+  RedisJtiStore,
+  type RedisJtiStoreClient,
+  type RedisJtiStoreOptions,
+} from './redis-jti.store.js';
 export { normalizeHttpUri } from './http-uri.util.js';
 export { isHttpHost, parseBooleanSetting } from './syntax.util.js';
 export { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';

@@ -1,8 +1,18 @@
-import type { Cluster, Redis } from 'ioredis';
 import { DPOP_DEFAULTS } from './dpop.constants.js';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { JtiStore } from './jti-store.interface.js';
 import { storedJti } from './jti-key.util.js';
+
+/**
+ * What {@link RedisJtiStore} uses of its client: an ioredis `Redis` or `Cluster` fits. Written out
+ * here (not imported from ioredis) so that the package's types need no ioredis installed.
+ */
+export interface RedisJtiStoreClient {
+  /** ioredis' connection state: `ready` when commands can be sent, `wait` for a lazy client. */
+  readonly status: string;
+  connect(): Promise<unknown>;
+  set(key: string, value: string, px: 'PX', ttlMs: number, nx: 'NX'): Promise<'OK' | null>;
+}
 
 /** Options of {@link RedisJtiStore}. */
 export interface RedisJtiStoreOptions {
@@ -38,7 +48,7 @@ export class RedisJtiStore implements JtiStore {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly client: RedisJtiStoreClient,
     options: RedisJtiStoreOptions = {},
   ) {
     this.keyPrefix = options.keyPrefix ?? DPOP_DEFAULTS.redisKeyPrefix;

@@ -9,8 +9,11 @@
 #   nest12-esm   Nest 12, ESM, Node 24, Express and Fastify (one install, two boots)
 #   nest11-cjs   Nest 11, CommonJS (TypeScript module: commonjs), the machine's Node 20.19+,
 #                loading the ESM-only packages through require(esm)
+#   NAME@floor   the same app on the lowest minor of its Nest major (~11.0 / ~12.0), so that the
+#                peer range ^11.0.0 || ^12.0.0 is proven at both ends of both majors
 #
-# Usage: scripts/consumers/run.sh [nest12-esm|nest11-cjs …]   (default: all)
+# Usage: scripts/consumers/run.sh [nest12-esm|nest11-cjs|nest12-esm@floor|nest11-cjs@floor …]
+#        (default: all four)
 # Env:   CONSUMERS_DIR  where the apps go (default: a new folder under $TMPDIR; removed after)
 #        NODE20         the Node 20 binary (default: the first `node` on PATH older than 22 that
 #                       is >= 20.19, else the first >= 20.19 that is not Node 24)
@@ -33,7 +36,7 @@ find_node20() {
 }
 
 consumers=("$@")
-[ ${#consumers[@]} -gt 0 ] || consumers=(nest12-esm nest11-cjs)
+[ ${#consumers[@]} -gt 0 ] || consumers=(nest12-esm nest11-cjs nest12-esm@floor nest11-cjs@floor)
 
 work=${CONSUMERS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/nest-dpop-consumers.XXXXXX")}
 case "$work" in "$repo"/*) echo "consumers: $work is inside the repository" >&2; exit 2 ;; esac
@@ -80,14 +83,18 @@ boot_and_drive() {
 }
 
 run_consumer() {
-  local name=$1 node
-  case "$name" in
+  local name=$1 template=${1%@floor} node
+  case "$template" in
     nest12-esm) node=$node24 ;;
     nest11-cjs) node=$(find_node20) || { echo "[$name] no Node >= 20.19 < 21 found (set NODE20)"; return 1; } ;;
     *) echo "unknown consumer $name"; return 2 ;;
   esac
   local dir="$work/$name"
-  rm -rf "$dir" && cp -R "$repo/test/consumers/$name" "$dir" && cd "$dir" || return 1
+  rm -rf "$dir" && cp -R "$repo/test/consumers/$template" "$dir" && cd "$dir" || return 1
+  if [ "$name" != "$template" ]; then
+    # The lowest minor of the major: "^11.0.0" becomes "~11.0.0" for every @nestjs package.
+    sed -i -E 's/"\^(1[0-9])\.0\.0"/"~\1.0.0"/' package.json || return 1
+  fi
   local bin; bin=$(dirname "$node")
   echo "== consumer $name: node $("$node" --version)"
   # npm runs on the consumer's own Node; the npm cache (~/.npm) is shared with the repo's install.
@@ -104,7 +111,7 @@ run_consumer() {
   jkt=$(PATH="$bin:$PATH" node_modules/.bin/dpop keygen --out "$dir/agent.jwk" 2>/dev/null) || return 1
   [ "$(PATH="$bin:$PATH" node_modules/.bin/dpop thumbprint --key "$dir/agent.jwk")" = "$jkt" ] || return 1
   echo "[$name] dpop CLI OK (keygen, thumbprint)"
-  case "$name" in
+  case "$template" in
     nest12-esm)
       boot_and_drive "$node" "$name express" ADAPTER=express || return 1
       boot_and_drive "$node" "$name fastify" ADAPTER=fastify || return 1

@@ -47,12 +47,25 @@ trap cleanup EXIT
 npm_quiet=(--no-audit --no-fund --loglevel=error --prefer-offline)
 
 echo "== consumers: pack (in $work)"
+# Canary keys where a careless key generation would leave them: the `files` allow-lists must keep
+# them out of the tarballs (they are gitignored, and removed again right after packing).
+canaries=()
+for lib in dpop dpop-client; do
+  for f in "$repo/libs/$lib/canary.jwk" "$repo/libs/$lib/src/canary.pem" "$repo/libs/$lib/src/canary.key"; do
+    [ -e "$f" ] || { echo '{"kty":"OKP","d":"canary"}' >"$f"; canaries+=("$f"); }
+  done
+done
 for lib in dpop dpop-client; do
   # prepack builds the package; the last line npm prints is the tarball's name.
   name=$(cd "$repo/libs/$lib" && PATH="$node24_bin:$PATH" npm pack --silent --pack-destination "$work" | tail -1)
   mv "$work/$name" "$work/nest-$lib.tgz"
-  echo "packed $name ($(du -k "$work/nest-$lib.tgz" | cut -f1) kB)"
+  forbidden=$(tar tzf "$work/nest-$lib.tgz" | grep -E '\.(jwk|pem|key)$|\.spec\.|/(test|bench|demo)/|\.ts$' | grep -v '\.d\.ts$' || true)
+  if [ -n "$forbidden" ]; then
+    rm -f "${canaries[@]}"; echo "nest-$lib.tgz ships what it must not:"; echo "$forbidden"; exit 1
+  fi
+  echo "packed $name ($(du -k "$work/nest-$lib.tgz" | cut -f1) kB, $(tar tzf "$work/nest-$lib.tgz" | wc -l) files: no keys, specs, sources, tests, bench or demo)"
 done
+rm -f "${canaries[@]}"
 
 # Boots dist/src/main.js with $1 = node, $2.. = env assignments; drives it; checks its log.
 boot_and_drive() {

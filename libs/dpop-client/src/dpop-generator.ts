@@ -1,4 +1,5 @@
 import {
+  constants,
   createHash,
   createPrivateKey,
   createPublicKey,
@@ -6,26 +7,34 @@ import {
   randomUUID,
   sign,
   type KeyObject,
+  type SignKeyObjectInput,
 } from 'node:crypto';
+import {
+  DPOP_ALGORITHMS,
+  DPOP_ALGORITHM_SPECS,
+  DPOP_HASH_LENGTHS,
+  DPOP_RSA_BITS,
+  isDPoPAlgorithm,
+  thumbprintInput,
+  type DPoPAlgorithm,
+  type DPoPCurve,
+  type DPoPPublicJwk,
+} from '../../common/src/dpop-algorithms.js';
 import { DPoPClientError } from './client.errors.js';
 import {
-  loadPrivateKey,
+  loadKeyFile,
   savePrivateKey,
   type LoadKeyOptions,
   type SaveKeyOptions,
 } from './key-store.js';
 
 /** Proof signing algorithms the client can use: the ones the server library verifies. */
-export const DPOP_CLIENT_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
+export const DPOP_CLIENT_ALGORITHMS = DPOP_ALGORITHMS;
 
 /** One of {@link DPOP_CLIENT_ALGORITHMS}. */
-export type DPoPClientAlgorithm = (typeof DPOP_CLIENT_ALGORITHMS)[number];
+export type DPoPClientAlgorithm = DPoPAlgorithm;
 
-/** A public key in JWK form, exactly its RFC 7638 required members. */
-export type DPoPPublicJwk =
-  | { kty: 'OKP'; crv: 'Ed25519'; x: string }
-  | { kty: 'EC'; crv: 'P-256'; x: string; y: string }
-  | { kty: 'RSA'; n: string; e: string };
+export type { DPoPPublicJwk } from '../../common/src/dpop-algorithms.js';
 
 /** What one proof is for (RFC 9449 §4.2). */
 export interface CreateProofOptions {
@@ -41,12 +50,26 @@ export interface CreateProofOptions {
 
 /** Options of {@link DPoPGenerator}. */
 export interface DPoPGeneratorOptions {
+  /**
+   * The proof `alg`; it must suit the key. Default: the key's usual name: `EdDSA` for Ed25519
+   * (set `Ed25519` for RFC 9864's name), `Ed448`, `ES256`/`ES384`/`ES512` by curve, `RS256` for
+   * RSA (or `RS384`, `RS512`, `PS256`, `PS384`, `PS512`).
+   */
+  algorithm?: DPoPClientAlgorithm;
   /** Clock in milliseconds since the epoch, for `iat`. Default `Date.now`. */
   clock?: () => number;
 }
 
 /** The smallest and largest RSA modulus the server library accepts (bits). */
-const RSA_BITS = { min: 2048, max: 8192 } as const;
+const RSA_BITS = DPOP_RSA_BITS;
+
+/** node:crypto's curve names for the JWK curves. */
+const EC_CURVES: Readonly<Record<string, 'P-256' | 'P-384' | 'P-521'>> = {
+  prime256v1: 'P-256',
+  secp384r1: 'P-384',
+  secp521r1: 'P-521',
+};
+const NODE_CURVES = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' } as const;
 
 /** HTTP method token (RFC 9110 §9.1). */
 const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -102,72 +125,108 @@ export function htuOf(url: string | URL): string {
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
-/** The algorithm a private key signs with, or a typed error for keys no server here accepts. */
-function algorithmOf(key: KeyObject): DPoPClientAlgorithm {
+function unsupported(message: string): DPoPClientError {
+  return new DPoPClientError('ERR_DPOP_CLIENT_UNSUPPORTED_ALG', message);
+}
+
+/** The JWK curve of a private key, or a typed error for keys no server here accepts. */
+function curveOf(key: KeyObject): DPoPCurve | 'RSA' {
   switch (key.asymmetricKeyType) {
     case 'ed25519':
-      return 'EdDSA';
+      return 'Ed25519';
+    case 'ed448':
+      return 'Ed448';
     case 'ec': {
       const curve = key.asymmetricKeyDetails?.namedCurve;
-      if (curve === 'prime256v1') return 'ES256';
-      throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
-        `EC keys must be on P-256 for ES256, got ${curve ?? 'an unknown curve'}`,
-      );
+      const crv = curve === undefined ? undefined : EC_CURVES[curve];
+      if (crv === undefined) {
+        throw unsupported(
+          `EC keys must be on P-256, P-384 or P-521, got ${curve ?? 'an unknown curve'}`,
+        );
+      }
+      return crv;
     }
     case 'rsa': {
       const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-      if (bits >= RSA_BITS.min && bits <= RSA_BITS.max) return 'RS256';
-      throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
-        `RSA keys must have ${RSA_BITS.min} to ${RSA_BITS.max} bits for RS256, got ${bits}`,
-      );
+      if (bits < RSA_BITS.min || bits > RSA_BITS.max) {
+        throw unsupported(
+          `RSA keys must have ${RSA_BITS.min} to ${RSA_BITS.max} bits, got ${bits}`,
+        );
+      }
+      return 'RSA';
     }
     default:
-      throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
+      throw unsupported(
         `${key.asymmetricKeyType ?? 'these'} keys cannot sign DPoP proofs here ` +
-          `(use ${DPOP_CLIENT_ALGORITHMS.join(', ')})`,
+          '(use Ed25519, Ed448, P-256, P-384, P-521 or RSA keys)',
       );
   }
 }
 
-/** The public JWK (required members only) and its RFC 7638 thumbprint input. */
-function publicJwkOf(
-  key: KeyObject,
-  alg: DPoPClientAlgorithm,
-): { jwk: DPoPPublicJwk; canonical: string } {
+/** The usual algorithm of a key of that curve. */
+const DEFAULT_ALG: Readonly<Record<DPoPCurve | 'RSA', DPoPClientAlgorithm>> = {
+  Ed25519: 'EdDSA',
+  Ed448: 'Ed448',
+  'P-256': 'ES256',
+  'P-384': 'ES384',
+  'P-521': 'ES512',
+  RSA: 'RS256',
+};
+
+/** `algorithm` if it suits the key (else a typed error), or the key's usual algorithm. */
+function algorithmFor(key: KeyObject, algorithm: string | undefined): DPoPClientAlgorithm {
+  const curve = curveOf(key);
+  if (algorithm === undefined) return DEFAULT_ALG[curve];
+  if (!isDPoPAlgorithm(algorithm)) {
+    throw unsupported(`"${algorithm}" is not one of ${DPOP_CLIENT_ALGORITHMS.join(', ')}`);
+  }
+  const spec = DPOP_ALGORITHM_SPECS[algorithm];
+  const fits = curve === 'RSA' ? spec.kty === 'RSA' : spec.crv === curve;
+  if (!fits) {
+    throw unsupported(
+      `${algorithm} needs ${spec.crv ?? 'an RSA'} key, got ${curve === 'RSA' ? 'an RSA' : curve} key`,
+    );
+  }
+  return algorithm;
+}
+
+/** The public JWK (required members only). */
+function publicJwkOf(key: KeyObject): DPoPPublicJwk {
   const exported = createPublicKey(key).export({ format: 'jwk' });
-  let jwk: DPoPPublicJwk;
-  switch (alg) {
-    case 'EdDSA':
-      jwk = { kty: 'OKP', crv: 'Ed25519', x: exported.x! };
-      // RFC 7638 §3.2: required members only, in lexicographic order, no whitespace.
-      return { jwk, canonical: JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x }) };
-    case 'ES256':
-      jwk = { kty: 'EC', crv: 'P-256', x: exported.x!, y: exported.y! };
-      return { jwk, canonical: JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }) };
-    case 'RS256':
-      jwk = { kty: 'RSA', n: exported.n!, e: exported.e! };
-      return { jwk, canonical: JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }) };
+  switch (exported.kty) {
+    case 'OKP':
+      return { kty: 'OKP', crv: exported.crv as 'Ed25519' | 'Ed448', x: exported.x! };
+    case 'EC':
+      return {
+        kty: 'EC',
+        crv: exported.crv as 'P-256' | 'P-384' | 'P-521',
+        x: exported.x!,
+        y: exported.y!,
+      };
+    default:
+      return { kty: 'RSA', n: exported.n!, e: exported.e! };
   }
 }
 
 /** `crypto.sign` arguments per algorithm. */
 function signerOf(key: KeyObject, alg: DPoPClientAlgorithm): (input: Buffer) => Buffer {
-  switch (alg) {
-    case 'EdDSA':
-      // Ed25519 hashes internally: no digest argument.
-      return (input) => sign(null, input, key);
-    case 'ES256': {
-      // JWS wants the raw r||s form (RFC 7518 §3.4), not the DER that node:crypto defaults to.
-      const signingKey = { key, dsaEncoding: 'ieee-p1363' as const };
-      return (input) => sign('sha256', input, signingKey);
-    }
-    case 'RS256':
-      // RSASSA-PKCS1-v1_5 is node:crypto's default padding for RSA keys.
-      return (input) => sign('sha256', input, key);
+  const spec = DPOP_ALGORITHM_SPECS[alg];
+  // EdDSA hashes internally: no digest argument.
+  if (spec.hash === null) return (input) => sign(null, input, key);
+  const hash = spec.hash;
+  let signingKey: KeyObject | SignKeyObjectInput = key;
+  // JWS wants the raw r||s form (RFC 7518 §3.4), not the DER that node:crypto defaults to.
+  if (spec.kty === 'EC') signingKey = { key, dsaEncoding: 'ieee-p1363' };
+  // RFC 7518 §3.5: RSASSA-PSS with MGF1 and a salt as long as the hash.
+  else if (spec.padding === 'pss') {
+    signingKey = {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: DPOP_HASH_LENGTHS[hash],
+    };
   }
+  // RSASSA-PKCS1-v1_5 is node:crypto's default padding for RSA keys.
+  return (input) => sign(hash, input, signingKey);
 }
 
 function generateKeyObject(alg: DPoPClientAlgorithm): Promise<KeyObject> {
@@ -176,12 +235,17 @@ function generateKeyObject(alg: DPoPClientAlgorithm): Promise<KeyObject> {
       if (error) reject(error);
       else resolve(privateKey);
     };
-    switch (alg) {
-      case 'EdDSA':
+    const spec = DPOP_ALGORITHM_SPECS[alg];
+    switch (spec.crv) {
+      case 'Ed25519':
         return generateKeyPair('ed25519', {}, done);
-      case 'ES256':
-        return generateKeyPair('ec', { namedCurve: 'P-256' }, done);
-      case 'RS256':
+      case 'Ed448':
+        return generateKeyPair('ed448', {}, done);
+      case 'P-256':
+      case 'P-384':
+      case 'P-521':
+        return generateKeyPair('ec', { namedCurve: NODE_CURVES[spec.crv] }, done);
+      default:
         return generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, done);
     }
   });
@@ -219,7 +283,7 @@ export class DPoPGenerator {
   readonly #clock: () => number;
 
   /**
-   * @param privateKey an Ed25519, P-256 or RSA (2048–8192 bits) private key
+   * @param privateKey an Ed25519, Ed448, P-256, P-384, P-521 or RSA (2048–8192 bits) private key
    * @throws {DPoPClientError} `ERR_DPOP_CLIENT_INVALID_KEY` for a public or secret key,
    *   `ERR_DPOP_CLIENT_UNSUPPORTED_ALG` for another kind of key
    */
@@ -230,10 +294,10 @@ export class DPoPGenerator {
         `a DPoP generator needs a private key, got a ${privateKey.type} key`,
       );
     }
-    this.algorithm = algorithmOf(privateKey);
-    const { jwk, canonical } = publicJwkOf(privateKey, this.algorithm);
+    this.algorithm = algorithmFor(privateKey, options.algorithm);
+    const jwk = publicJwkOf(privateKey);
     this.publicJwk = Object.freeze(jwk);
-    this.jkt = createHash('sha256').update(canonical).digest('base64url');
+    this.jkt = createHash('sha256').update(thumbprintInput(jwk)).digest('base64url');
     this.#privateKey = privateKey;
     this.#sign = signerOf(privateKey, this.algorithm);
     const header = { typ: 'dpop+jwt', alg: this.algorithm, jwk };
@@ -252,7 +316,7 @@ export class DPoPGenerator {
         `"${String(algorithm)}" is not one of ${DPOP_CLIENT_ALGORITHMS.join(', ')}`,
       );
     }
-    return new DPoPGenerator(await generateKeyObject(algorithm), options);
+    return new DPoPGenerator(await generateKeyObject(algorithm), { ...options, algorithm });
   }
 
   /**
@@ -276,16 +340,22 @@ export class DPoPGenerator {
         { cause },
       );
     }
-    return new DPoPGenerator(keyObject, options);
+    const named = typeof key === 'object' && !Buffer.isBuffer(key) ? key.alg : undefined;
+    const algorithm = options?.algorithm ?? (isDPoPAlgorithm(named) ? named : undefined);
+    return new DPoPGenerator(keyObject, { ...options, algorithm });
   }
 
   /**
    * A generator for a key file written by {@link DPoPGenerator.save} (or any PEM/JWK private key
    * file). Refuses a file that group or others can access, unless told otherwise.
-   * @see {@link loadPrivateKey}
+   * The algorithm is `options.algorithm`, else the `alg` a JWK file names, else the key's usual one.
+   * @see {@link loadKeyFile}
    */
   static fromFile(path: string, options?: DPoPGeneratorOptions & LoadKeyOptions): DPoPGenerator {
-    return new DPoPGenerator(loadPrivateKey(path, options), options);
+    const { key, alg } = loadKeyFile(path, options);
+    // The algorithm the file was saved for, unless the caller names one.
+    const algorithm = options?.algorithm ?? (isDPoPAlgorithm(alg) ? alg : undefined);
+    return new DPoPGenerator(key, { ...options, algorithm });
   }
 
   /**

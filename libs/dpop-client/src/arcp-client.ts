@@ -13,11 +13,15 @@ import type {
   ValidationStatusResponse,
   WithToken,
 } from './arcp-client.types.js';
-import { ARCPClientError, DPoPClientError, type ProblemDetails } from './client.errors.js';
+import {
+  ARCPClientError,
+  DPoPClientError,
+  httpErrorOf,
+  type ProblemDetails,
+} from './client.errors.js';
 import { createDPoPFetch, type DPoPFetch } from './dpop-fetch.js';
 import { DPoPGenerator, type DPoPClientAlgorithm } from './dpop-generator.js';
 import { DPoPNonceStore } from './dpop-nonce.store.js';
-import { dpopChallengeError } from './www-authenticate.util.js';
 
 /** Options of {@link ARCPClient}. Durations in milliseconds. */
 export interface ARCPClientOptions {
@@ -122,37 +126,6 @@ function asToken(input: TokenInput): IssuedToken {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `ERR_ARCP_DPOP_BINDING_MISMATCH` from `https://…/problems/dpop-binding-mismatch`. */
-function codeFromProblemType(type: unknown): string | undefined {
-  if (typeof type !== 'string' || type === 'about:blank') return undefined;
-  const slug =
-    type
-      .replace(/[?#].*$/, '')
-      .replace(/\/+$/, '')
-      .split('/')
-      .pop() ?? '';
-  if (!/^[A-Za-z0-9-]+$/.test(slug)) return undefined;
-  return `ERR_ARCP_${slug.replace(/-/g, '_').toUpperCase()}`;
-}
-
-/** `ERR_ARCP_INVALID_DPOP_PROOF` from `WWW-Authenticate: DPoP error="invalid_dpop_proof"`. */
-function codeFromChallenge(header: string | null): string | undefined {
-  const error = dpopChallengeError(header);
-  if (error === undefined || !/^[A-Za-z0-9_]+$/.test(error)) return undefined;
-  return `ERR_ARCP_${error.toUpperCase()}`;
-}
-
-/** The human reason in a problem, or in the other error shapes servers send. */
-function detailOf(problem: ProblemDetails | undefined): string | undefined {
-  if (problem === undefined) return undefined;
-  if (typeof problem.detail === 'string') return problem.detail;
-  const { message, error_description: description, error } = problem;
-  if (typeof message === 'string') return message;
-  if (Array.isArray(message)) return message.join('; ');
-  if (typeof description === 'string') return description;
-  return typeof error === 'string' ? error : undefined;
 }
 
 function validationName(status: ValidationStatusResponse): string {
@@ -489,7 +462,7 @@ export class ARCPClient {
     } catch {
       body = undefined;
     }
-    if (!response.ok) throw this.httpError(method, url, response, body, text);
+    if (!response.ok) throw httpErrorOf(method, url, response, body, text);
     if (!isObject(body)) {
       const reason = `the ${response.status} answer is not a JSON object`;
       throw this.invalidResponse(url.pathname, reason, response.status);
@@ -561,27 +534,5 @@ export class ARCPClient {
 
   private invalidResponse(path: string, reason: string, status?: number): ARCPClientError {
     return new ARCPClientError('ERR_ARCP_INVALID_RESPONSE', `${path}: ${reason}`, { status });
-  }
-
-  private httpError(
-    method: string,
-    url: URL,
-    response: Response,
-    body: unknown,
-    text: string,
-  ): ARCPClientError {
-    const problem = isObject(body) ? (body as ProblemDetails) : undefined;
-    const code =
-      (typeof problem?.code === 'string' && problem.code !== '' ? problem.code : undefined) ??
-      codeFromProblemType(problem?.type) ??
-      codeFromChallenge(response.headers.get('WWW-Authenticate')) ??
-      'ERR_ARCP_HTTP';
-    const title = typeof problem?.title === 'string' ? problem.title : response.statusText;
-    // A non-JSON body (a proxy's HTML page) is summarised, never dumped.
-    const detail =
-      detailOf(problem) ?? (text === '' ? undefined : text.slice(0, 200).replace(/\s+/g, ' '));
-    const message =
-      `${method} ${url.pathname}: ${response.status} ${title}` + (detail ? ` (${detail})` : '');
-    return new ARCPClientError(code, message, { status: response.status, problem });
   }
 }

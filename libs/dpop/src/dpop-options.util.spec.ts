@@ -86,3 +86,13 @@ describe('resolveDPoPOptions', () => {
     expect(() => resolveDPoPOptions({ keyCacheSize: Infinity })).toThrow(/keyCacheSize/);
   });
 });
+
+describe('allowBearerBoundTokens', () => {
+  it('is off by default (RFC 9449 §7.2) and contradicts strictAuthorizationScheme', () => {
+    expect(resolveDPoPOptions({}).allowBearerBoundTokens).toBe(false);
+    expect(resolveDPoPOptions({ allowBearerBoundTokens: true }).allowBearerBoundTokens).toBe(true);
+    expect(() =>
+      resolveDPoPOptions({ allowBearerBoundTokens: true, strictAuthorizationScheme: true }),
+    ).toThrow(/strictAuthorizationScheme and allowBearerBoundTokens contradict/);
+  });
+});

@@ -153,6 +153,24 @@ describe.each([
     }
   };
 
+  it('advertises exactly the accepted algorithms in discovery and in the algs challenge', async () => {
+    const expected =
+      label === 'every algorithm enabled'
+        ? [...SUPPORTED_DPOP_ALGORITHMS]
+        : ['EdDSA', 'Ed25519', 'ES256', 'RS256'];
+    const config = (await (
+      await fetch(`${server.url}/.well-known/arcp-configuration`)
+    ).json()) as Record<string, unknown>;
+    expect(config.dpop_signing_alg_values_supported).toEqual(expected);
+    const refused = await fetch(`${server.url}/auth/agent/request_temp_token`, {
+      method: 'POST',
+      headers: { DPoP: 'not.a.proof', 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain(`algs="${expected.join(' ')}"`);
+  });
+
   it.each(PANVA_ALGS)('panva dpop, %s', async (alg) => {
     const client = await panvaClient(alg);
     const outcome = await runArcpFlow(server.url, AGENT_KEY, client.send, client.jkt);

@@ -258,7 +258,9 @@ export function defineGuardSuite(platform: TestPlatform): void {
           it('refuses a request without proof with dpop-required and a bare challenge', async () => {
             const res = await call(base, '/items');
             expectProblem(res, 'dpop-required', 'ERR_DPOP_MISSING');
-            expect(res.headers.get('www-authenticate')).toBe('DPoP algs="EdDSA Ed25519 ES256 RS256"');
+            expect(res.headers.get('www-authenticate')).toBe(
+              'DPoP algs="EdDSA Ed25519 ES256 RS256"',
+            );
           });
         }
       },

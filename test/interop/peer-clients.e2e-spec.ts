@@ -84,7 +84,7 @@ async function oauth4webapiClient(alg: (typeof OAUTH4WEBAPI_ALGS)[number]): Prom
   const keys = (await webcrypto.subtle.generateKey(WEBCRYPTO[alg]!, true, [
     'sign',
     'verify',
-  ])) as CryptoKeyPair;
+  ])) as webcrypto.CryptoKeyPair;
   const handle = oauth.DPoP({ client_id: 'interop' } as oauth.Client, keys);
   const jkt = await calculateJwkThumbprint(
     (await webcrypto.subtle.exportKey('jwk', keys.publicKey)) as never,

@@ -1,4 +1,4 @@
-import { timingSafeEqual, verify } from 'node:crypto';
+import { verify } from 'node:crypto';
 import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
 import { DPoPError, invalidProofError } from './dpop.errors.js';
 import {
@@ -11,53 +11,23 @@ import {
   type PreparedKey,
 } from './dpop-jwk.util.js';
 import type { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
+import type {
+  DPoPProofVerifierOptions,
+  DPoPVerifyInput,
+  VerifiedDPoPProof,
+} from './dpop-proof.types.js';
+import { assertCompactJws, equalStrings, isDPoPType, parseJsonObject } from './jws.util.js';
 import { normalizeHttpUri } from './http-uri.util.js';
 import { replayKey } from './jti-key.util.js';
 import type { JtiStore } from './jti-store.interface.js';
 
 export type { DPoPPublicJwk } from './dpop-jwk.util.js';
 
-/** A proof that passed every check; the guard puts it on the request. */
-export interface VerifiedDPoPProof {
-  /** RFC 7638 SHA-256 thumbprint of the proof key (base64url): what `cnf.jkt` must equal. */
-  readonly jkt: string;
-  readonly jti: string;
-  readonly htm: string;
-  readonly htu: string;
-  /** Seconds since the epoch, as sent. */
-  readonly iat: number;
-  readonly ath?: string;
-  readonly nonce?: string;
-  readonly alg: DPoPAlgorithm;
-  readonly jwk: DPoPPublicJwk;
-}
-
-/** What one request offers for verification. */
-export interface DPoPVerifyInput {
-  /** The `DPoP` header value(s) as received (Node gives an array or a comma-joined string for repeats). */
-  readonly proof: string | readonly string[] | undefined;
-  /** The request method, compared case-sensitively with `htm`. */
-  readonly method: string;
-  /** The request URL as the server sees it (query and fragment are ignored). */
-  readonly url: string;
-  /** The access token sent with the request, if any: then `ath` is required and checked. */
-  readonly accessToken?: string;
-  /** The token's `cnf.jkt`, if it is DPoP-bound: then the proof key must have that thumbprint. */
-  readonly expectedJkt?: string;
-}
-
-/** Settings of {@link DPoPProofVerifier}; durations in seconds. */
-export interface DPoPProofVerifierOptions {
-  algorithms?: readonly DPoPAlgorithm[];
-  proofTtl?: number;
-  clockSkew?: number;
-  maxProofLength?: number;
-  keyCacheSize?: number;
-  /** Clock in milliseconds since the epoch. Default `Date.now`. */
-  clock?: () => number;
-  /** When given, every proof must carry a nonce this issuer accepts (RFC 9449 §8). */
-  nonces?: DPoPNonceIssuer;
-}
+export type {
+  DPoPProofVerifierOptions,
+  DPoPVerifyInput,
+  VerifiedDPoPProof,
+} from './dpop-proof.types.js';
 
 /** A proof header that verified once: its key imported and thumbprinted, ready for reuse. */
 interface PreparedHeader extends PreparedKey {
@@ -66,44 +36,7 @@ interface PreparedHeader extends PreparedKey {
 
 /** An absolute http(s) URI with no white space or backslash; query and fragment are ignored. */
 const STRICT_HTU = /^https?:\/\/[^\s?#\\]+(?:[?#][^\s\\]*)?$/i;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_JTI_LENGTH = 256;
-
-function parseJsonObject(segment: string): Record<string, unknown> | undefined {
-  const bytes = decodeBase64url(segment);
-  if (bytes === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-/**
- * `typ` as a media type (RFC 7515 §4.1.9): case-insensitive, and `application/` may be left
- * out when no other `/` appears, so `dpop+jwt` and `application/dpop+jwt` are the same.
- */
-function isDPoPType(typ: unknown): boolean {
-  if (typ === 'dpop+jwt') return true;
-  if (typeof typ !== 'string') return false;
-  const lower = typ.toLowerCase();
-  return lower === 'dpop+jwt' || lower === 'application/dpop+jwt';
-}
-
-/**
- * The structural refusal, checked only once something else failed: a proof that verifies is
- * already three canonical base64url segments (see `check`), so valid proofs skip a regex over
- * the whole proof, while an invalid one still gets this error ahead of any other, as ever.
- */
-function assertCompactJws(compact: string): void {
-  if (!COMPACT_JWS.test(compact)) {
-    throw invalidProofError('ERR_DPOP_MALFORMED', 'not a compact JWS (three base64url segments)');
-  }
-}
 
 export { sha256Base64url } from './dpop-jwk.util.js';
 
@@ -403,11 +336,4 @@ export class DPoPProofVerifier {
     const normalized = normalizeHttpUri(htu);
     return normalized !== undefined && normalized === normalizeHttpUri(requestUrl);
   }
-}
-
-/** Constant-time string equality (lengths are not secret here). */
-function equalStrings(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
 }

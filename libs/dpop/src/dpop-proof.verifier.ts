@@ -1,5 +1,5 @@
 import { verify } from 'node:crypto';
-import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
+import { DPOP_DEFAULTS, assertSupportedAlgorithms } from './dpop.constants.js';
 import { DPoPError, invalidProofError } from './dpop.errors.js';
 import {
   algorithmProfile,
@@ -7,7 +7,6 @@ import {
   importProofJwk,
   sha256Base64url,
   type AlgorithmProfile,
-  type DPoPPublicJwk,
   type PreparedKey,
 } from './dpop-jwk.util.js';
 import type { DPoPNonceIssuer } from './dpop-nonce.issuer.js';

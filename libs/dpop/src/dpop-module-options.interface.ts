@@ -30,7 +30,10 @@ export interface DPoPModuleOptions {
   proofTtl?: number;
   /** `DPOP_CLOCK_SKEW`: how far in the future `iat` may be, in seconds. Default 60. */
   clockSkew?: number;
-  /** `DPOP_ALGORITHMS`: accepted proof `alg` values. Default `['EdDSA', 'ES256', 'RS256']`. */
+  /**
+   * `DPOP_ALGORITHMS`: accepted proof `alg` values. Default `['EdDSA', 'Ed25519', 'ES256',
+   * 'RS256']`; opt-in: `Ed448`, `ES384`, `ES512`, `RS384`, `RS512`, `PS256`, `PS384`, `PS512`.
+   */
   algorithms?: DPoPAlgorithm[];
   /**
    * The replay store. Default: a new `InMemoryJtiStore` (one process only). A provider of the

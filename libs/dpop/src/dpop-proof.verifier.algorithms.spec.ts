@@ -275,3 +275,30 @@ describe('generated keys of every kind node makes', () => {
     }
   });
 });
+
+describe('non-canonical base64url in the JWS segments', () => {
+  it('refuses padding in a segment, saying so', () => {
+    const k = keys.ES256;
+    const proof = signRaw(k, header(k), claimsFor('POST', URL_));
+    const [h, p, s] = proof.split('.') as [string, string, string];
+    const error = refused(() => all().check(input(`${h}.${p}.${s}=`)), 'ERR_DPOP_MALFORMED');
+    expect(error.message).toMatch(/base64url without padding,? \(?RFC 7515 §2/);
+  });
+
+  it('refuses another spelling of the same header bytes, saying so', () => {
+    const k = keys.ES256;
+    // A header whose base64url ends in a character with unused low bits, respelled.
+    let proof = '';
+    let h = '';
+    for (let pad = 0; pad < 3; pad++) {
+      proof = signRaw(k, header(k, { x: 'y'.repeat(pad) }), claimsFor('POST', URL_));
+      h = proof.split('.')[0]!;
+      if (h.length % 4 !== 0) break;
+    }
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = h.slice(0, -1) + alphabet[alphabet.indexOf(h.at(-1)!) ^ 1];
+    expect(Buffer.from(twin, 'base64url')).toEqual(Buffer.from(h, 'base64url'));
+    const error = refused(() => all().check(input(proof.replace(h, twin))), 'ERR_DPOP_MALFORMED');
+    expect(error.message).toMatch(/base64url without padding,? \(?RFC 7515 §2/);
+  });
+});

@@ -142,7 +142,10 @@ export class DPoPProofVerifier {
 
       payload = parseJsonObject(compact.slice(dot1 + 1, dot2));
       if (payload === undefined) {
-        throw invalidProofError('ERR_DPOP_MALFORMED', 'payload is not a base64url JSON object');
+        throw invalidProofError(
+          'ERR_DPOP_MALFORMED',
+          'payload is not a JSON object in base64url without padding (RFC 7515 §2)',
+        );
       }
 
       // Canonical base64url of the expected length: no third dot, nothing outside the alphabet.
@@ -212,7 +215,10 @@ export class DPoPProofVerifier {
   private prepareHeader(segment: string): PreparedHeader {
     const header = parseJsonObject(segment);
     if (header === undefined) {
-      throw invalidProofError('ERR_DPOP_MALFORMED', 'header is not a base64url JSON object');
+      throw invalidProofError(
+        'ERR_DPOP_MALFORMED',
+        'header is not a JSON object in base64url without padding (RFC 7515 §2)',
+      );
     }
     if (!isDPoPType(header.typ)) {
       throw invalidProofError('ERR_DPOP_INVALID_TYP', "typ must be 'dpop+jwt'");

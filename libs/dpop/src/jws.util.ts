@@ -39,7 +39,10 @@ export function isDPoPType(typ: unknown): boolean {
  */
 export function assertCompactJws(compact: string): void {
   if (!COMPACT_JWS.test(compact)) {
-    throw invalidProofError('ERR_DPOP_MALFORMED', 'not a compact JWS (three base64url segments)');
+    throw invalidProofError(
+      'ERR_DPOP_MALFORMED',
+      'not a compact JWS (three segments of base64url without padding, RFC 7515 §2)',
+    );
   }
 }
 

@@ -18,6 +18,8 @@ import { WellKnownModule } from './well-known/well-known.module.js';
 /** The DPoP module, with its replay store in Redis when there is one, else in memory. */
 function dpopModule(config: AppConfig): DynamicModule {
   const base: DPoPModuleOptions = {
+    // The spec's clients send `Authorization: Bearer <token>` with a DPoP proof; DPoP is preferred.
+    allowBearerBoundTokens: true,
     ...config.dpop,
     // ARCP's names, not the library's neutral defaults.
     problemTypeBase: PROBLEM_TYPE_BASE,

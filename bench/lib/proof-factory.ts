@@ -1,14 +1,22 @@
-import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  generateKeyPairSync,
+  randomUUID,
+  sign,
+  type KeyObject,
+  type SignKeyObjectInput,
+} from 'node:crypto';
 import type { DPoPAlgorithm } from 'nest-dpop';
+import { DPOP_ALGORITHM_SPECS, DPOP_HASH_LENGTHS } from '../../libs/common/src/dpop-algorithms.js';
 
-/** The `key` argument of `crypto.sign`/`crypto.verify`: ES256 wants raw (r‖s) signatures. */
-export type CryptoKeyArg = KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' };
+/** The `key` argument of `crypto.sign`/`crypto.verify`: raw (r‖s) for EC, PSS options for PS*. */
+export type CryptoKeyArg = KeyObject | SignKeyObjectInput;
 
 /** One agent key: everything needed to mint proofs with it and to verify them at the floor. */
 export interface BenchKey {
   readonly alg: DPoPAlgorithm;
   /** `crypto.sign`/`crypto.verify` digest (`null` for EdDSA, which hashes internally). */
-  readonly digest: 'sha256' | null;
+  readonly digest: 'sha256' | 'sha384' | 'sha512' | null;
   readonly signKey: CryptoKeyArg;
   /** The public key, imported once: what the floor contender verifies with. */
   readonly verifyKey: CryptoKeyArg;
@@ -30,19 +38,28 @@ function base64urlJson(value: unknown): string {
 
 /** A fresh key pair for `alg` (RSA 2048, the size most clients use). */
 export function makeBenchKey(alg: DPoPAlgorithm): BenchKey {
+  const spec = DPOP_ALGORITHM_SPECS[alg];
+  const curves = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' } as const;
   const pair =
-    alg === 'EdDSA'
+    spec.crv === 'Ed25519'
       ? generateKeyPairSync('ed25519')
-      : alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+      : spec.crv === 'Ed448'
+        ? generateKeyPairSync('ed448')
+        : spec.kty === 'EC'
+          ? generateKeyPairSync('ec', { namedCurve: curves[spec.crv as keyof typeof curves] })
+          : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = pair.publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
-  const raw = alg === 'ES256';
+  const options =
+    spec.kty === 'EC'
+      ? { dsaEncoding: 'ieee-p1363' as const }
+      : spec.padding === 'pss'
+        ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: DPOP_HASH_LENGTHS[spec.hash!] }
+        : undefined;
   return {
     alg,
-    digest: alg === 'EdDSA' ? null : 'sha256',
-    signKey: raw ? { key: pair.privateKey, dsaEncoding: 'ieee-p1363' } : pair.privateKey,
-    verifyKey: raw ? { key: pair.publicKey, dsaEncoding: 'ieee-p1363' } : pair.publicKey,
+    digest: spec.hash,
+    signKey: options ? { key: pair.privateKey, ...options } : pair.privateKey,
+    verifyKey: options ? { key: pair.publicKey, ...options } : pair.publicKey,
     jwk,
     headerSegment: base64urlJson({ typ: 'dpop+jwt', alg, jwk }),
   };

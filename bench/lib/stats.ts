@@ -13,7 +13,7 @@ export function fixed(value: number, digits = 1): string {
 
 /** A ratio as `1.23×`. */
 export function times(ratio: number): string {
-  return `${fixed(ratio, 2)}×`;
+  return Number.isNaN(ratio) ? 'n/a' : `${fixed(ratio, 2)}×`;
 }
 
 /** Whether a measured value meets its target, as the tables show it. */

@@ -37,7 +37,7 @@ describe('DPOP_REQUIRED=true', () => {
       body: tempTokenBody(newAgentId()),
     });
     expectProblem(res, 401, 'dpop-required', 'ERR_DPOP_MISSING');
-    expect(res.headers['www-authenticate']).toBe('DPoP algs="EdDSA ES256 RS256"');
+    expect(res.headers['www-authenticate']).toBe('DPoP algs="EdDSA Ed25519 ES256 RS256"');
   });
 
   it('refuses the later phases without a proof', async () => {

@@ -253,16 +253,17 @@ const catalogue: Array<[string, () => Promise<Attack> | Attack]> = [
     }),
   ],
   [
-    'htu with a query',
+    // Query and fragment are ignored (RFC 9449 §4.3 step 9); the path still counts.
+    'htu of another path, with a query',
     () => ({
-      dpop: signRaw(key, header(), claims({ htu: `${HTU}?a=1` })),
+      dpop: signRaw(key, header(), claims({ htu: `${HTU}x?a=1` })),
       expect: invalid('ERR_DPOP_HTU_MISMATCH'),
     }),
   ],
   [
-    'htu with a fragment',
+    'htu of another path, with a fragment',
     () => ({
-      dpop: signRaw(key, header(), claims({ htu: `${HTU}#x` })),
+      dpop: signRaw(key, header(), claims({ htu: `${HTU}x#x` })),
       expect: invalid('ERR_DPOP_HTU_MISMATCH'),
     }),
   ],

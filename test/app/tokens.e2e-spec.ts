@@ -265,7 +265,7 @@ describe.each(STORES)('server tokens (%s store)', (store) => {
         body: validationBody(agentId),
       });
       expectProblem(res, 401, 'authentication-failed');
-      expect(res.headers['www-authenticate']).toBe('DPoP algs="EdDSA ES256 RS256", Bearer');
+      expect(res.headers['www-authenticate']).toBe('DPoP algs="EdDSA Ed25519 ES256 RS256", Bearer');
       expectProblem(
         await send(h, 'GET', '/auth/agent/validation/val_0000000000000000'),
         401,

@@ -48,7 +48,7 @@ beforeAll(() => {
   );
   // The compiled files are ES modules; outside the project they need their own package.json.
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  cli = join(out, 'cli.js');
+  cli = join(out, 'dpop-client', 'src', 'cli.js');
 }, 60_000);
 
 beforeAll(async () => {
@@ -60,7 +60,20 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe.each(['EdDSA', 'ES256', 'RS256'] as const)('keygen, thumbprint, jwk, proof: %s', (alg) => {
+describe.each([
+  'EdDSA',
+  'Ed25519',
+  'Ed448',
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+] as const)('keygen, thumbprint, jwk, proof: %s', (alg) => {
   it.each(['jwk', 'pem'])('works with a .%s key file', async (ext) => {
     const file = `${alg}.${ext}`;
     const keygen = await run(['keygen', '--alg', alg, '--out', file]);
@@ -86,13 +99,17 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('keygen, thumbprint, jwk, pr
       'the-temp-token',
       '--nonce',
       'n0nce',
+      // A PEM file does not keep the alg: name it (a JWK file does).
+      ...(ext === 'pem' ? ['--alg', alg] : []),
     ]);
     expect(proofRun.code).toBe(0);
     expect(proofRun.stderr).toBe('');
     expect(proofRun.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     const proof = proofRun.stdout.trim();
 
-    const verified = await new DPoPProofVerifier(new InMemoryJtiStore()).verify({
+    const verified = await new DPoPProofVerifier(new InMemoryJtiStore(), {
+      algorithms: [alg],
+    }).verify({
       proof,
       method: 'POST',
       url,
@@ -100,6 +117,7 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('keygen, thumbprint, jwk, pr
       expectedJkt: jkt,
     });
     expect(verified).toMatchObject({ alg, nonce: 'n0nce' });
+    if (alg === 'Ed448') return; // jose 6 has no Ed448
     const { protectedHeader, payload } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt' });
     expect(protectedHeader.jwk).toEqual(jwk);
     expect(payload).toMatchObject({ htm: 'POST', htu: url, nonce: 'n0nce' });
@@ -230,8 +248,16 @@ describe('dpop CLI', () => {
     [[], 'Usage: dpop <command>'],
     [['proof', 'GET', 'http://x/'], '--key is required'],
     [['proof', '--key', 'any.jwk', 'GET'], 'proof needs METHOD and URL'],
-    [['keygen', '--alg', 'HS256'], '--alg must be one of EdDSA, ES256, RS256'],
+    [['keygen', '--alg', 'HS256'], '--alg must be one of EdDSA, Ed25519, Ed448, ES256, ES384'],
     [['keygen', '--bogus'], 'unknown option --bogus'],
+    [['keygen', '--out'], '--out needs a value'],
+    [['keygen', '--force=yes'], '--force takes no value'],
+    [['proof', '--key', 'any.jwk', 'GET', 'http://x/', '--token', ''], '--token must not be empty'],
+    [['proof', '--key', 'any.jwk', 'GET', 'http://x/', '--nonce='], '--nonce must not be empty'],
+    [
+      ['heartbeat', '--url', 'http://x', '--agent-id', 'a', '--key', 'k', '--token', ''],
+      '--token must not be empty',
+    ],
     [['register', '--url', 'http://x'], '--agent-id is required'],
   ])('exits 2 on usage errors: %j', async (args, message) => {
     const result = await run(args);
@@ -250,6 +276,7 @@ describe('dpop CLI', () => {
   it('prints help on stdout', async () => {
     const result = await run(['help']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('keygen [--alg EdDSA|ES256|RS256] [--out FILE]');
+    expect(result.stdout).toContain('keygen [--alg ALG] [--out FILE]');
+    expect(result.stdout).toContain('EdDSA, Ed25519, Ed448, ES256, ES384, ES512, RS256');
   });
 });

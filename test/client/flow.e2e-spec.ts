@@ -17,6 +17,8 @@ import { listen, sendJson, type TestServer } from './support/http.js';
  */
 
 const AGENT_KEY = 'client-flow-agent-key-0123456789';
+/** The client signs with every algorithm: the app accepts them all here (most are opt-in). */
+const ALL_ALGORITHMS = DPOP_CLIENT_ALGORITHMS.join(',');
 let counter = 0;
 const newAgentId = (): string => `flow-agent-${process.pid}-${counter++}`;
 
@@ -43,7 +45,7 @@ function registration(
 describe('against the sample app with its defaults (DPoP optional)', () => {
   let server: SampleServer;
   beforeAll(async () => {
-    server = await startSampleServer({ AGENT_KEYS: AGENT_KEY });
+    server = await startSampleServer({ AGENT_KEYS: AGENT_KEY, DPOP_ALGORITHMS: ALL_ALGORITHMS });
   });
   afterAll(async () => {
     await server.close();
@@ -198,6 +200,7 @@ describe('against the sample app with DPOP_REQUIRED=true and the endpoint check 
     );
     server = await startSampleServer({
       AGENT_KEYS: AGENT_KEY,
+      DPOP_ALGORITHMS: ALL_ALGORITHMS,
       DPOP_REQUIRED: 'true',
       ARCP_ENDPOINT_CHECK: 'true',
     });
@@ -256,7 +259,11 @@ describe('against the sample app with DPOP_REQUIRED=true and the endpoint check 
 describe('against the sample app with DPOP_NONCE_REQUIRED=true', () => {
   let server: SampleServer;
   beforeAll(async () => {
-    server = await startSampleServer({ AGENT_KEYS: AGENT_KEY, DPOP_NONCE_REQUIRED: 'true' });
+    server = await startSampleServer({
+      AGENT_KEYS: AGENT_KEY,
+      DPOP_ALGORITHMS: ALL_ALGORITHMS,
+      DPOP_NONCE_REQUIRED: 'true',
+    });
   });
   afterAll(async () => {
     await server.close();

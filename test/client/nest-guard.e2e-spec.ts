@@ -18,6 +18,7 @@ import {
   DPoPTokenEndpoint,
   JKT,
   SkipDPoP,
+  SUPPORTED_DPOP_ALGORITHMS,
   type DPoPModuleOptions,
   type VerifiedDPoPProof,
 } from 'nest-dpop';
@@ -82,7 +83,8 @@ async function start(
   controller: new () => object,
 ): Promise<{ app: INestApplication; url: string }> {
   const moduleRef = await Test.createTestingModule({
-    imports: [DPoPModule.forRoot(options)],
+    // The client signs with every algorithm; accept them all (most are opt-in).
+    imports: [DPoPModule.forRoot({ algorithms: [...SUPPORTED_DPOP_ALGORITHMS], ...options })],
     controllers: [controller],
   }).compile();
   const nest = moduleRef.createNestApplication({ logger: false });

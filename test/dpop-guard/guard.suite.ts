@@ -123,14 +123,22 @@ export function defineGuardSuite(platform: TestPlatform): void {
           expect(res.body.property).toEqual(expect.any(String));
         });
 
-        it('accepts a bound token with a proof from its key, under the DPoP and the Bearer scheme', async () => {
+        it('accepts a bound token with a proof from its key under the DPoP scheme', async () => {
           const token = accessToken(keys[alg].jkt);
-          for (const scheme of ['DPoP', 'dpop', 'Bearer']) {
+          for (const scheme of ['DPoP', 'dpop']) {
             const proof = await proofFor(keys[alg], base, '/bound', { htm: 'GET', token });
             const res = await call(base, '/bound', { method: 'GET', proof, token, scheme });
             expect(res.status).toBe(200);
             expect(res.body).toEqual({ jkt: keys[alg].jkt });
           }
+        });
+
+        it('refuses a bound token under the Bearer scheme even with a valid proof (RFC 9449 §7.2)', async () => {
+          const token = accessToken(keys[alg].jkt);
+          const proof = await proofFor(keys[alg], base, '/bound', { htm: 'GET', token });
+          const res = await call(base, '/bound', { method: 'GET', proof, token, scheme: 'Bearer' });
+          expectProblem(res, 'dpop-invalid', 'ERR_DPOP_SCHEME_MISMATCH');
+          expect(res.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
         });
 
         it('refuses a replayed proof', async () => {
@@ -145,7 +153,7 @@ export function defineGuardSuite(platform: TestPlatform): void {
           expectProblem(res, 'dpop-invalid', 'ERR_DPOP_HTM_MISMATCH');
           expect(res.body.instance).toBe('/items');
           expect(res.headers.get('www-authenticate')).toBe(
-            'DPoP error="invalid_dpop_proof", error_description="DPoP htm does not match request method", algs="EdDSA ES256 RS256"',
+            'DPoP error="invalid_dpop_proof", error_description="DPoP htm does not match request method", algs="EdDSA Ed25519 ES256 RS256"',
           );
         });
 
@@ -250,7 +258,9 @@ export function defineGuardSuite(platform: TestPlatform): void {
           it('refuses a request without proof with dpop-required and a bare challenge', async () => {
             const res = await call(base, '/items');
             expectProblem(res, 'dpop-required', 'ERR_DPOP_MISSING');
-            expect(res.headers.get('www-authenticate')).toBe('DPoP algs="EdDSA ES256 RS256"');
+            expect(res.headers.get('www-authenticate')).toBe(
+              'DPoP algs="EdDSA Ed25519 ES256 RS256"',
+            );
           });
         }
       },
@@ -372,6 +382,27 @@ export function defineGuardSuite(platform: TestPlatform): void {
       const res = await call(base, '/items', { proof: await proofFor(keys.EdDSA, base, '/items') });
       expectProblem(res, 'dpop-invalid', 'ERR_DPOP_UNSUPPORTED_ALG');
       expect(res.headers.get('www-authenticate')).toMatch(/algs="ES256"$/);
+    });
+
+    it('with allowBearerBoundTokens, accepts a bound token as Bearer with a valid proof only', async () => {
+      const base = await start({ allowBearerBoundTokens: true });
+      const bound = accessToken(keys.EdDSA.jkt);
+      const proof = await proofFor(keys.EdDSA, base, '/items', { token: bound });
+      expect((await call(base, '/items', { proof, token: bound, scheme: 'Bearer' })).status).toBe(
+        200,
+      );
+      expectProblem(
+        await call(base, '/items', { token: bound, scheme: 'Bearer' }),
+        'dpop-required',
+        'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+      );
+      const thief = await makeKey('ES256');
+      const stolen = await proofFor(thief, base, '/items', { token: bound });
+      expectProblem(
+        await call(base, '/items', { proof: stolen, token: bound, scheme: 'Bearer' }),
+        'dpop-binding-mismatch',
+        'ERR_DPOP_BINDING_MISMATCH',
+      );
     });
 
     it('with strictAuthorizationScheme, refuses a bound token as Bearer and an unbound one as DPoP', async () => {

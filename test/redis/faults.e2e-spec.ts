@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { RedisJtiStore } from 'nest-dpop';
+import { RedisJtiStore, replayKey } from 'nest-dpop';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -273,7 +273,8 @@ describe('a 3-node Redis Cluster', () => {
   function jtiFor(node: RedisServer, onNode: boolean): string {
     for (;;) {
       const jti = randomUUID();
-      if ((cluster.nodeForKey(keyPrefix + jti) === node) === onNode) return jti;
+      // The store's key is the replay key of (jkt, jti), not the jti itself.
+      if ((cluster.nodeForKey(keyPrefix + replayKey(key.jkt, jti)) === node) === onNode) return jti;
     }
   }
 

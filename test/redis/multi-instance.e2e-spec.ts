@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
-import { RedisJtiStore } from 'nest-dpop';
+import { RedisJtiStore, replayKey } from 'nest-dpop';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -115,7 +115,7 @@ describe.each([
     expect(first.body?.jkt).toBe(key.jkt);
 
     // The jti is in the shared store, with the replay window as its lifetime (SET … PX … NX).
-    const ttl = await pttl(jtiOf(p));
+    const ttl = await pttl(replayKey(key.jkt, jtiOf(p)));
     expect(ttl).toBeGreaterThan(DEFAULT_REPLAY_WINDOW_MS - 10_000);
     expect(ttl).toBeLessThanOrEqual(DEFAULT_REPLAY_WINDOW_MS);
 

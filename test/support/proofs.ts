@@ -1,4 +1,5 @@
 import {
+  constants,
   createHash,
   generateKeyPairSync,
   KeyObject,
@@ -15,10 +16,23 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
+import {
+  DEFAULT_DPOP_ALGORITHMS,
+  DPOP_ALGORITHMS,
+  DPOP_ALGORITHM_SPECS,
+  DPOP_HASH_LENGTHS,
+  type DPoPAlgorithm,
+} from '../../libs/common/src/dpop-algorithms.js';
 
-/** The proof algorithms the test suites exercise. */
+/** The proof algorithms the spec names, which most suites exercise. */
 export const ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
-export type TestAlgorithm = (typeof ALGORITHMS)[number];
+/** Every algorithm the library can verify (the default set and the opt-in ones). */
+export const ALL_ALGORITHMS = DPOP_ALGORITHMS;
+/** The opt-in ones (not in the default set). */
+export const OPT_IN_ALGORITHMS = DPOP_ALGORITHMS.filter(
+  (alg) => !(DEFAULT_DPOP_ALGORITHMS as readonly string[]).includes(alg),
+);
+export type TestAlgorithm = DPoPAlgorithm;
 
 /** A real key pair, made with `jose`, that signs proofs the way an independent client would. */
 export interface TestKey {
@@ -30,7 +44,18 @@ export interface TestKey {
 }
 
 export async function makeKey(alg: TestAlgorithm, modulusLength = 2048): Promise<TestKey> {
-  if (alg === 'RS256' && modulusLength < 2048) {
+  if (alg === 'Ed448') {
+    // jose 6 has no Ed448: node:crypto makes the key, and makeProof signs with signRaw.
+    const pair = generateKeyPairSync('ed448');
+    const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
+    return {
+      alg,
+      privateKey: pair.privateKey,
+      publicJwk,
+      jkt: await calculateJwkThumbprint(publicJwk, 'sha256'),
+    };
+  }
+  if (DPOP_ALGORITHM_SPECS[alg].kty === 'RSA' && modulusLength < 2048) {
     // jose refuses to make weak RSA keys; node:crypto makes the attacker's one for the tests.
     const pair = generateKeyPairSync('rsa', { modulusLength });
     const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
@@ -43,7 +68,7 @@ export async function makeKey(alg: TestAlgorithm, modulusLength = 2048): Promise
   }
   const { privateKey, publicKey } = await generateKeyPair(alg, {
     extractable: true,
-    ...(alg === 'RS256' && { modulusLength }),
+    ...(DPOP_ALGORITHM_SPECS[alg].kty === 'RSA' && { modulusLength }),
     ...(alg === 'EdDSA' && { crv: 'Ed25519' }),
   });
   const publicJwk = await exportJWK(publicKey);
@@ -77,6 +102,7 @@ export async function makeProof(key: TestKey, spec: ProofSpec): Promise<string> 
   };
   for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
   const header = { typ: 'dpop+jwt', alg: key.alg, jwk: key.publicJwk, ...spec.header };
+  if (key.alg === 'Ed448') return signRaw(key, header, payload);
   return new SignJWT(payload).setProtectedHeader(header as never).sign(key.privateKey);
 }
 
@@ -97,14 +123,18 @@ export function signRaw(key: TestKey, header: unknown, payload: unknown): string
     key.privateKey instanceof KeyObject
       ? key.privateKey
       : KeyObject.from(key.privateKey as unknown as webcrypto.CryptoKey);
-  const signature =
-    key.alg === 'EdDSA'
-      ? sign(null, Buffer.from(input), privateKey)
-      : sign(
-          'sha256',
-          Buffer.from(input),
-          key.alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey,
-        );
+  const spec = DPOP_ALGORITHM_SPECS[key.alg];
+  const signingKey =
+    spec.kty === 'EC'
+      ? { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
+      : spec.padding === 'pss'
+        ? {
+            key: privateKey,
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: DPOP_HASH_LENGTHS[spec.hash!],
+          }
+        : privateKey;
+  const signature = sign(spec.hash, Buffer.from(input), signingKey);
   return `${input}.${signature.toString('base64url')}`;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --url BASE --agent-key KEY] [--alg EdDSA|ES256|RS256]`: an agent registers
+ * `npm run demo [-- --url BASE --agent-key KEY] [--alg ALG]`: an agent registers
  * with ARCP through all three phases using the DPoP client, sends a heartbeat, and then a thief
  * who has its access token (but not its private key) is refused three ways. Without `--url`
  * the sample app is started in this process on its embedded defaults.
@@ -75,7 +75,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   if (baseUrl === undefined) {
     // Loaded only here: with --url the demo needs no NestJS at all.
     const { startSampleServer } = await import('./sample-server.js');
-    const server = await startSampleServer();
+    // The in-process app accepts the chosen algorithm, opt-in ones included.
+    const server = await startSampleServer({ DPOP_ALGORITHMS: DPOP_CLIENT_ALGORITHMS.join(',') });
     close = server.close;
     baseUrl = server.url;
     agentKey = server.agentKey;

@@ -5,7 +5,6 @@ import type {
   IssuedToken,
   RegistrationFlowResult,
   RegistrationResponse,
-  RegistrationStep,
   TempTokenRequest,
   TempTokenResponse,
   TokenInput,
@@ -13,177 +12,42 @@ import type {
   ValidationStatusResponse,
   WithToken,
 } from './arcp-client.types.js';
-import { ARCPClientError, DPoPClientError, type ProblemDetails } from './client.errors.js';
+import {
+  ARCPClientError,
+  DPoPClientError,
+  httpErrorOf,
+  type ProblemDetails,
+} from './client.errors.js';
+import type {
+  ARCPClientOptions,
+  ARCPRequestOptions,
+  ARCPResponse,
+  RegisterOptions,
+  ValidateComplianceOptions,
+} from './arcp-client.options.js';
 import { createDPoPFetch, type DPoPFetch } from './dpop-fetch.js';
 import { DPoPGenerator, type DPoPClientAlgorithm } from './dpop-generator.js';
 import { DPoPNonceStore } from './dpop-nonce.store.js';
-import { dpopChallengeError } from './www-authenticate.util.js';
+import {
+  asToken,
+  DEFAULTS,
+  isObject,
+  issuedToken,
+  retryAfterMs,
+  ROUTES,
+  sleep,
+  validationName,
+} from './arcp-client.util.js';
 
-/** Options of {@link ARCPClient}. Durations in milliseconds. */
-export interface ARCPClientOptions {
-  /** The server's base URL, e.g. `https://arcp.example.com` (a path prefix is kept). */
-  baseUrl: string | URL;
-  /** The agent's key. Its proofs sign every request. */
-  generator: DPoPGenerator;
-  /** The `fetch` to use. Default: the platform's. */
-  fetch?: typeof globalThis.fetch;
-  /** Where server nonces are remembered. Default: a store of this client's own. */
-  nonces?: DPoPNonceStore;
-  /** Abort any single request after this long. Default 30 000. */
-  requestTimeoutMs?: number;
-  /** Give up polling a validation after this long. Default 300 000 (as the original client). */
-  validationTimeoutMs?: number;
-  /**
-   * Wait this long between polls. Default: the server's `retry_after` (body or `Retry-After`
-   * header), else 2000, kept between 100 and `maxPollIntervalMs`.
-   */
-  pollIntervalMs?: number;
-  /** Upper bound on a server-suggested poll interval. Default 10 000. */
-  maxPollIntervalMs?: number;
-}
+export { issuedToken, tokenTypeOf } from './arcp-client.util.js';
 
-/** Per-call options of {@link ARCPClient.validateCompliance}. */
-export interface ValidateComplianceOptions {
-  validationTimeoutMs?: number;
-  pollIntervalMs?: number;
-  /** Stops waiting (and any request under way). */
-  signal?: AbortSignal;
-  /** Called with each `pending` status, e.g. to show progress. */
-  onPending?: (status: ValidationStatusResponse) => void;
-}
-
-/** Input of {@link ARCPClient.register}: everything the three phases need. */
-export interface RegisterOptions {
-  /** The registration key the server knows (`AGENT_KEYS`). */
-  agent_key: string;
-  /** Phase 3's body; phases 1 and 2 take their `agent_id`, `agent_type`, … from it. */
-  registration: AgentRegistration;
-  /** Extra or overriding members for phase 2's body (e.g. `sbom`, `attestation`). */
-  validation?: Partial<ValidationRequest>;
-  /** Reports each phase as it completes. */
-  onStep?: (step: RegistrationStep) => void;
-  signal?: AbortSignal;
-  validationTimeoutMs?: number;
-  pollIntervalMs?: number;
-}
-
-/** Options of {@link ARCPClient.request}. */
-export interface ARCPRequestOptions {
-  /** The token to present; the proof then carries its `ath`. */
-  token?: TokenInput;
-  /** Sent as JSON. */
-  body?: unknown;
-  signal?: AbortSignal;
-}
-
-/** A parsed answer of {@link ARCPClient.request}. */
-export interface ARCPResponse<T> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
-/** ARCP's routes (ARCP reference §2.3). */
-const ROUTES = {
-  tempToken: '/auth/agent/request_temp_token',
-  validate: '/auth/agent/validate_compliance',
-  validation: (id: string) => `/auth/agent/validation/${encodeURIComponent(id)}`,
-  register: '/agents/register',
-  heartbeat: (agentId: string) => `/agents/${encodeURIComponent(agentId)}/heartbeat`,
-  agent: (agentId: string) => `/agents/${encodeURIComponent(agentId)}`,
-} as const;
-
-const DEFAULTS = {
-  requestTimeoutMs: 30_000,
-  validationTimeoutMs: 300_000,
-  pollIntervalMs: 2_000,
-  minPollIntervalMs: 100,
-  maxPollIntervalMs: 10_000,
-} as const;
-
-/** `DPoP` for a DPoP token type (case-insensitive, RFC 9449 §5), else `Bearer`. */
-export function tokenTypeOf(tokenType: unknown): 'DPoP' | 'Bearer' {
-  return typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
-}
-
-/** An {@link IssuedToken} from a server's token value, `token_type` and `expires_in`. */
-export function issuedToken(value: string, tokenType?: unknown, expiresIn?: unknown): IssuedToken {
-  const token: { value: string; type: 'DPoP' | 'Bearer'; expiresIn?: number } = {
-    value,
-    type: tokenTypeOf(tokenType),
-  };
-  if (typeof expiresIn === 'number') token.expiresIn = expiresIn;
-  return Object.freeze(token);
-}
-
-function asToken(input: TokenInput): IssuedToken {
-  return typeof input === 'string' ? issuedToken(input) : input;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `ERR_ARCP_DPOP_BINDING_MISMATCH` from `https://…/problems/dpop-binding-mismatch`. */
-function codeFromProblemType(type: unknown): string | undefined {
-  if (typeof type !== 'string' || type === 'about:blank') return undefined;
-  const slug =
-    type
-      .replace(/[?#].*$/, '')
-      .replace(/\/+$/, '')
-      .split('/')
-      .pop() ?? '';
-  if (!/^[A-Za-z0-9-]+$/.test(slug)) return undefined;
-  return `ERR_ARCP_${slug.replace(/-/g, '_').toUpperCase()}`;
-}
-
-/** `ERR_ARCP_INVALID_DPOP_PROOF` from `WWW-Authenticate: DPoP error="invalid_dpop_proof"`. */
-function codeFromChallenge(header: string | null): string | undefined {
-  const error = dpopChallengeError(header);
-  if (error === undefined || !/^[A-Za-z0-9_]+$/.test(error)) return undefined;
-  return `ERR_ARCP_${error.toUpperCase()}`;
-}
-
-/** The human reason in a problem, or in the other error shapes servers send. */
-function detailOf(problem: ProblemDetails | undefined): string | undefined {
-  if (problem === undefined) return undefined;
-  if (typeof problem.detail === 'string') return problem.detail;
-  const { message, error_description: description, error } = problem;
-  if (typeof message === 'string') return message;
-  if (Array.isArray(message)) return message.join('; ');
-  if (typeof description === 'string') return description;
-  return typeof error === 'string' ? error : undefined;
-}
-
-function validationName(status: ValidationStatusResponse): string {
-  const id = status.validation_id;
-  return typeof id === 'string' ? `validation ${id}` : 'validation';
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Seconds in a `retry_after` member or `Retry-After` header (delta-seconds form only). */
-function retryAfterMs(body: ValidationStatusResponse, headers: Headers): number | undefined {
-  const fromBody = body.retry_after;
-  if (typeof fromBody === 'number' && Number.isFinite(fromBody) && fromBody >= 0) {
-    return fromBody * 1000;
-  }
-  const header = headers.get('Retry-After');
-  return header !== null && /^\d+$/.test(header.trim()) ? Number(header.trim()) * 1000 : undefined;
-}
+export type {
+  ARCPClientOptions,
+  ARCPRequestOptions,
+  ARCPResponse,
+  RegisterOptions,
+  ValidateComplianceOptions,
+} from './arcp-client.options.js';
 
 /**
  * A DPoP-enabled client for ARCP's agent registration flow, on the platform `fetch`: the
@@ -489,7 +353,7 @@ export class ARCPClient {
     } catch {
       body = undefined;
     }
-    if (!response.ok) throw this.httpError(method, url, response, body, text);
+    if (!response.ok) throw httpErrorOf(method, url, response, body, text);
     if (!isObject(body)) {
       const reason = `the ${response.status} answer is not a JSON object`;
       throw this.invalidResponse(url.pathname, reason, response.status);
@@ -561,27 +425,5 @@ export class ARCPClient {
 
   private invalidResponse(path: string, reason: string, status?: number): ARCPClientError {
     return new ARCPClientError('ERR_ARCP_INVALID_RESPONSE', `${path}: ${reason}`, { status });
-  }
-
-  private httpError(
-    method: string,
-    url: URL,
-    response: Response,
-    body: unknown,
-    text: string,
-  ): ARCPClientError {
-    const problem = isObject(body) ? (body as ProblemDetails) : undefined;
-    const code =
-      (typeof problem?.code === 'string' && problem.code !== '' ? problem.code : undefined) ??
-      codeFromProblemType(problem?.type) ??
-      codeFromChallenge(response.headers.get('WWW-Authenticate')) ??
-      'ERR_ARCP_HTTP';
-    const title = typeof problem?.title === 'string' ? problem.title : response.statusText;
-    // A non-JSON body (a proxy's HTML page) is summarised, never dumped.
-    const detail =
-      detailOf(problem) ?? (text === '' ? undefined : text.slice(0, 200).replace(/\s+/g, ' '));
-    const message =
-      `${method} ${url.pathname}: ${response.status} ${title}` + (detail ? ` (${detail})` : '');
-    return new ARCPClientError(code, message, { status: response.status, problem });
   }
 }

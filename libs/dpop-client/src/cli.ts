@@ -6,12 +6,17 @@
  */
 import type { AgentRegistration } from './arcp-client.types.js';
 import { ARCPClient } from './arcp-client.js';
-import { DPoPClientError } from './client.errors.js';
 import {
-  DPOP_CLIENT_ALGORITHMS,
-  DPoPGenerator,
-  type DPoPClientAlgorithm,
-} from './dpop-generator.js';
+  algorithm,
+  noPositionals,
+  parseArgs,
+  required,
+  text,
+  UsageError,
+  type ParsedArgs,
+} from './cli-args.util.js';
+import { DPoPClientError } from './client.errors.js';
+import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from './dpop-generator.js';
 
 /** Where the CLI writes and what it reads: the process's own, or a test's. */
 interface CliIo {
@@ -23,19 +28,23 @@ interface CliIo {
 const USAGE = `Usage: dpop <command> [options]
 
 Commands:
-  keygen [--alg EdDSA|ES256|RS256] [--out FILE] [--force]
-      Make a key pair and save its private key with mode 0600: a JWK file, or a PKCS#8 PEM
-      file when FILE ends in .pem (default FILE: agent.jwk). Prints the key's thumbprint (jkt).
+  keygen [--alg ALG] [--out FILE] [--force]
+      Make a key pair and save its private key with mode 0600: a JWK file (which keeps ALG),
+      or a PKCS#8 PEM file when FILE ends in .pem (default FILE: agent.jwk). Prints the key's
+      thumbprint (jkt). ALG: ${DPOP_CLIENT_ALGORITHMS.join(', ')} (default EdDSA).
   thumbprint --key FILE
       Print the RFC 7638 thumbprint (jkt) of the key in FILE.
   jwk --key FILE
       Print the public JWK of the key in FILE.
-  proof --key FILE METHOD URL [--token TOKEN] [--nonce NONCE]
+  proof --key FILE METHOD URL [--token TOKEN] [--nonce NONCE] [--alg ALG]
       Print a new DPoP proof (and nothing else) for one request; with --token it carries ath.
+      --alg: another algorithm the key suits (a PEM RSA key signs RS256 unless told PS256, …).
+      An empty --token or --nonce is refused: leave the option out instead.
   register --url BASE --agent-id ID --agent-key KEY [--key FILE] [options]
       Run ARCP's three-phase registration: temp token, compliance validation, registration.
       Prints the agent id, jkt and access token as JSON. Options:
-        --alg ALG                 algorithm of the one-off key made when --key is not given
+        --alg ALG                 algorithm of the one-off key made when --key is not given,
+                                  or another one the --key suits
         --agent-type TYPE         default automation
         --name NAME               default: the agent id
         --endpoint URL            the agent's base URL (default http://localhost:8080)
@@ -51,72 +60,6 @@ Key files are refused when group or others can read them (chmod 600 FILE).
 --passphrase-env NAME reads the passphrase of an encrypted PEM key file from variable NAME.
 `;
 
-class UsageError extends Error {}
-
-type OptionKind = 'string' | 'boolean';
-
-interface ParsedArgs {
-  positionals: string[];
-  options: Map<string, string | true>;
-}
-
-/** A strict parser: unknown options and missing values are usage errors, not surprises. */
-function parseArgs(
-  argv: readonly string[],
-  spec: Readonly<Record<string, OptionKind>>,
-): ParsedArgs {
-  const positionals: string[] = [];
-  const options = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('--') || arg === '--') {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    const kind = spec[name];
-    if (kind === undefined) throw new UsageError(`unknown option --${name}`);
-    if (kind === 'boolean') {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
-      options.set(name, true);
-      continue;
-    }
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    options.set(name, value);
-  }
-  return { positionals, options };
-}
-
-function noPositionals(args: ParsedArgs): void {
-  const [first] = args.positionals;
-  if (first !== undefined) throw new UsageError(`unexpected argument ${first}`);
-}
-
-function text(args: ParsedArgs, name: string): string | undefined {
-  const value = args.options.get(name);
-  return typeof value === 'string' ? value : undefined;
-}
-
-function required(args: ParsedArgs, name: string): string {
-  const value = text(args, name);
-  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
-  return value;
-}
-
-function algorithm(value: string | undefined): DPoPClientAlgorithm {
-  const alg = value ?? 'EdDSA';
-  if (!(DPOP_CLIENT_ALGORITHMS as readonly string[]).includes(alg)) {
-    throw new UsageError(`--alg must be one of ${DPOP_CLIENT_ALGORITHMS.join(', ')}`);
-  }
-  return alg as DPoPClientAlgorithm;
-}
-
 function passphrase(args: ParsedArgs, io: CliIo): string | undefined {
   const name = text(args, 'passphrase-env');
   if (name === undefined) return undefined;
@@ -128,10 +71,16 @@ function passphrase(args: ParsedArgs, io: CliIo): string | undefined {
 }
 
 function loadKey(args: ParsedArgs, io: CliIo): DPoPGenerator {
-  return DPoPGenerator.fromFile(required(args, 'key'), { passphrase: passphrase(args, io) });
+  const alg = text(args, 'alg');
+  return DPoPGenerator.fromFile(required(args, 'key'), {
+    passphrase: passphrase(args, io),
+    ...(alg !== undefined && { algorithm: algorithm(alg) }),
+  });
 }
 
 const KEY_OPTIONS = { key: 'string', 'passphrase-env': 'string' } as const;
+/** Commands that sign: `--alg` picks another algorithm the key suits (e.g. PS256 for RSA). */
+const SIGNING_KEY_OPTIONS = { ...KEY_OPTIONS, alg: 'string' } as const;
 
 async function keygen(argv: string[], io: CliIo): Promise<void> {
   const args = parseArgs(argv, {
@@ -162,7 +111,7 @@ function jwk(argv: string[], io: CliIo): void {
 }
 
 function proof(argv: string[], io: CliIo): void {
-  const args = parseArgs(argv, { ...KEY_OPTIONS, token: 'string', nonce: 'string' });
+  const args = parseArgs(argv, { ...SIGNING_KEY_OPTIONS, token: 'string', nonce: 'string' });
   const [method, url, extra] = args.positionals;
   if (method === undefined || url === undefined) throw new UsageError('proof needs METHOD and URL');
   if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
@@ -215,9 +164,7 @@ async function register(argv: string[], io: CliIo): Promise<void> {
 
   let generator: DPoPGenerator;
   if (args.options.has('key')) {
-    if (args.options.has('alg')) {
-      throw new UsageError('--alg is for a new key; the key file decides');
-    }
+    // With a key file, --alg picks among the algorithms that key suits (RS256 or PS256, …).
     generator = loadKey(args, io);
   } else {
     generator = await DPoPGenerator.generate(algorithm(text(args, 'alg')));
@@ -291,7 +238,7 @@ async function register(argv: string[], io: CliIo): Promise<void> {
 
 async function heartbeat(argv: string[], io: CliIo): Promise<void> {
   const args = parseArgs(argv, {
-    ...KEY_OPTIONS,
+    ...SIGNING_KEY_OPTIONS,
     url: 'string',
     'agent-id': 'string',
     token: 'string',

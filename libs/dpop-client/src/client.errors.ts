@@ -1,3 +1,5 @@
+import { dpopChallengeError } from './www-authenticate.util.js';
+
 /**
  * Errors of the DPoP client, with stable string codes (in the manner of `jose`'s errors).
  * Branch on `code` (and `status`), never on `message`.
@@ -80,6 +82,69 @@ export class DPoPClientError extends Error {
  */
 export class ARCPClientError extends DPoPClientError {
   override readonly name: string = 'ARCPClientError';
+}
+
+/** Whether `value` is a JSON object (not an array). */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `ERR_ARCP_DPOP_BINDING_MISMATCH` from `https://…/problems/dpop-binding-mismatch`. */
+function codeFromProblemType(type: unknown): string | undefined {
+  if (typeof type !== 'string' || type === 'about:blank') return undefined;
+  const slug =
+    type
+      .replace(/[?#].*$/, '')
+      .replace(/\/+$/, '')
+      .split('/')
+      .pop() ?? '';
+  if (!/^[A-Za-z0-9-]+$/.test(slug)) return undefined;
+  return `ERR_ARCP_${slug.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** `ERR_ARCP_INVALID_DPOP_PROOF` from `WWW-Authenticate: DPoP error="invalid_dpop_proof"`. */
+function codeFromChallenge(header: string | null): string | undefined {
+  const error = dpopChallengeError(header);
+  if (error === undefined || !/^[A-Za-z0-9_]+$/.test(error)) return undefined;
+  return `ERR_ARCP_${error.toUpperCase()}`;
+}
+
+/** The human reason in a problem, or in the other error shapes servers send. */
+function detailOf(problem: ProblemDetails | undefined): string | undefined {
+  if (problem === undefined) return undefined;
+  if (typeof problem.detail === 'string') return problem.detail;
+  const { message, error_description: description, error } = problem;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.join('; ');
+  if (typeof description === 'string') return description;
+  return typeof error === 'string' ? error : undefined;
+}
+
+/**
+ * The error for a non-2xx answer, and how its `code` is derived: the server's own `code` member,
+ * else `ERR_ARCP_<SLUG>` from the problem `type`, else `ERR_ARCP_<ERROR>` from a
+ * `WWW-Authenticate: DPoP error="…"` challenge, else `ERR_ARCP_HTTP`.
+ */
+export function httpErrorOf(
+  method: string,
+  url: URL,
+  response: Response,
+  body: unknown,
+  text: string,
+): ARCPClientError {
+  const problem = isObject(body) ? (body as ProblemDetails) : undefined;
+  const code =
+    (typeof problem?.code === 'string' && problem.code !== '' ? problem.code : undefined) ??
+    codeFromProblemType(problem?.type) ??
+    codeFromChallenge(response.headers.get('WWW-Authenticate')) ??
+    'ERR_ARCP_HTTP';
+  const title = typeof problem?.title === 'string' ? problem.title : response.statusText;
+  // A non-JSON body (a proxy's HTML page) is summarised, never dumped.
+  const detail =
+    detailOf(problem) ?? (text === '' ? undefined : text.slice(0, 200).replace(/\s+/g, ' '));
+  const message =
+    `${method} ${url.pathname}: ${response.status} ${title}` + (detail ? ` (${detail})` : '');
+  return new ARCPClientError(code, message, { status: response.status, problem });
 }
 
 /**

@@ -1,8 +1,20 @@
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  jwtVerify,
+  type JWK,
+} from 'jose';
 import { DPoPClientError } from './client.errors.js';
 import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator, htuOf, normalizeMethod } from './dpop-generator.js';
 
@@ -12,6 +24,23 @@ const UNSUPPORTED = 'ERR_DPOP_CLIENT_UNSUPPORTED_ALG';
 const privateKeyOf = (type: 'ec' | 'rsa', options: object): KeyObject =>
   generateKeyPairSync(type as 'ec', options as { namedCurve: string }).privateKey;
 const INVALID_REQUEST = 'ERR_DPOP_CLIENT_INVALID_REQUEST';
+
+/** jose 6 has no Ed448: the same checks with node:crypto, on the proof's embedded key. */
+function verifyEd448(proof: string): {
+  payload: Record<string, unknown>;
+  protectedHeader: { alg?: string; typ?: string; jwk?: JWK };
+} {
+  const [h, p, s] = proof.split('.') as [string, string, string];
+  const protectedHeader = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+  if (protectedHeader.typ !== 'dpop+jwt' || protectedHeader.alg !== 'Ed448') {
+    throw new Error('not an Ed448 DPoP proof');
+  }
+  const key = createPublicKey({ key: protectedHeader.jwk, format: 'jwk' });
+  if (!verify(null, Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url'))) {
+    throw new Error('bad Ed448 signature');
+  }
+  return { payload: JSON.parse(Buffer.from(p, 'base64url').toString('utf8')), protectedHeader };
+}
 
 /** Independent of the code under test: base64url(SHA-256(token)). */
 function expectedAth(token: string): string {
@@ -53,14 +82,17 @@ describe.each(DPOP_CLIENT_ALGORITHMS)('DPoPGenerator with %s', (alg) => {
     ).rejects.toMatchObject({ code: 'ERR_DPOP_REPLAY' });
   });
 
-  it('verifies independently with jose: typ, alg, embedded JWK, claims, thumbprint', async () => {
+  it('verifies independently with jose (Ed448: node:crypto): typ, alg, embedded JWK, claims, thumbprint', async () => {
     const before = Math.floor(Date.now() / 1000);
     const url = `${URL_}?page=2#top`;
     const proof = generator.createProof({ method: 'GET', url, accessToken: TOKEN });
-    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
-      typ: 'dpop+jwt',
-      algorithms: [alg],
-    });
+    const { payload, protectedHeader } =
+      alg === 'Ed448'
+        ? verifyEd448(proof)
+        : await jwtVerify(proof, EmbeddedJWK, {
+            typ: 'dpop+jwt',
+            algorithms: [alg],
+          });
     expect(Object.keys(protectedHeader).sort()).toEqual(['alg', 'jwk', 'typ']);
     expect(protectedHeader.alg).toBe(alg);
     expect(protectedHeader.jwk).toEqual(generator.publicJwk);
@@ -149,12 +181,47 @@ describe('DPoPGenerator', () => {
   });
 
   it.each([
-    ['a P-384 key', () => privateKeyOf('ec', { namedCurve: 'P-384' }), UNSUPPORTED],
-    ['an Ed448 key', () => generateKeyPairSync('ed448').privateKey, UNSUPPORTED],
+    ['a secp256k1 key', () => privateKeyOf('ec', { namedCurve: 'secp256k1' }), UNSUPPORTED],
+    ['an X25519 key', () => generateKeyPairSync('x25519').privateKey, UNSUPPORTED],
     ['an RSA-1024 key', () => privateKeyOf('rsa', { modulusLength: 1024 }), UNSUPPORTED],
     ['a public key', () => generateKeyPairSync('ed25519').publicKey, 'ERR_DPOP_CLIENT_INVALID_KEY'],
   ])('refuses %s', (_name, key, code) => {
     expect(() => new DPoPGenerator(key())).toThrow(expect.objectContaining({ code }));
+  });
+
+  it.each([
+    ['an Ed25519 key', () => generateKeyPairSync('ed25519').privateKey, 'EdDSA', ['Ed25519']],
+    ['an Ed448 key', () => generateKeyPairSync('ed448').privateKey, 'Ed448', []],
+    ['a P-384 key', () => privateKeyOf('ec', { namedCurve: 'P-384' }), 'ES384', []],
+    ['a P-521 key', () => privateKeyOf('ec', { namedCurve: 'P-521' }), 'ES512', []],
+    [
+      'an RSA key',
+      () => privateKeyOf('rsa', { modulusLength: 2048 }),
+      'RS256',
+      ['RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
+    ],
+  ] as const)(
+    'names %s by its usual alg, or any other alg it suits',
+    (_name, key, usual, others) => {
+      const k = key();
+      expect(new DPoPGenerator(k).algorithm).toBe(usual);
+      for (const algorithm of others) {
+        expect(new DPoPGenerator(k, { algorithm }).algorithm).toBe(algorithm);
+      }
+    },
+  );
+
+  it.each([
+    ['ES384 for a P-256 key', () => privateKeyOf('ec', { namedCurve: 'P-256' }), 'ES384'],
+    ['Ed448 for an Ed25519 key', () => generateKeyPairSync('ed25519').privateKey, 'Ed448'],
+    ['EdDSA for an Ed448 key', () => generateKeyPairSync('ed448').privateKey, 'EdDSA'],
+    ['PS256 for an EC key', () => privateKeyOf('ec', { namedCurve: 'P-256' }), 'PS256'],
+    ['ES256 for an RSA key', () => privateKeyOf('rsa', { modulusLength: 2048 }), 'ES256'],
+    ['HS256', () => generateKeyPairSync('ed25519').privateKey, 'HS256'],
+  ])('refuses %s', (_name, key, algorithm) => {
+    expect(() => new DPoPGenerator(key(), { algorithm: algorithm as never })).toThrow(
+      expect.objectContaining({ code: UNSUPPORTED }),
+    );
   });
 
   it('refuses an unknown algorithm and a non-key', async () => {

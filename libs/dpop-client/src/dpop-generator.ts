@@ -2,30 +2,32 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
-  generateKeyPair,
   randomUUID,
-  sign,
   type KeyObject,
 } from 'node:crypto';
+import {
+  DPOP_ALGORITHMS,
+  isDPoPAlgorithm,
+  thumbprintInput,
+  type DPoPAlgorithm,
+  type DPoPPublicJwk,
+} from '../../common/src/dpop-algorithms.js';
+import { algorithmFor, generateKeyObject, publicJwkOf, signerOf } from './dpop-key.util.js';
 import { DPoPClientError } from './client.errors.js';
 import {
-  loadPrivateKey,
+  loadKeyFile,
   savePrivateKey,
   type LoadKeyOptions,
   type SaveKeyOptions,
 } from './key-store.js';
 
 /** Proof signing algorithms the client can use: the ones the server library verifies. */
-export const DPOP_CLIENT_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
+export const DPOP_CLIENT_ALGORITHMS = DPOP_ALGORITHMS;
 
 /** One of {@link DPOP_CLIENT_ALGORITHMS}. */
-export type DPoPClientAlgorithm = (typeof DPOP_CLIENT_ALGORITHMS)[number];
+export type DPoPClientAlgorithm = DPoPAlgorithm;
 
-/** A public key in JWK form, exactly its RFC 7638 required members. */
-export type DPoPPublicJwk =
-  | { kty: 'OKP'; crv: 'Ed25519'; x: string }
-  | { kty: 'EC'; crv: 'P-256'; x: string; y: string }
-  | { kty: 'RSA'; n: string; e: string };
+export type { DPoPPublicJwk } from '../../common/src/dpop-algorithms.js';
 
 /** What one proof is for (RFC 9449 §4.2). */
 export interface CreateProofOptions {
@@ -41,12 +43,15 @@ export interface CreateProofOptions {
 
 /** Options of {@link DPoPGenerator}. */
 export interface DPoPGeneratorOptions {
+  /**
+   * The proof `alg`; it must suit the key. Default: the key's usual name: `EdDSA` for Ed25519
+   * (set `Ed25519` for RFC 9864's name), `Ed448`, `ES256`/`ES384`/`ES512` by curve, `RS256` for
+   * RSA (or `RS384`, `RS512`, `PS256`, `PS384`, `PS512`).
+   */
+  algorithm?: DPoPClientAlgorithm;
   /** Clock in milliseconds since the epoch, for `iat`. Default `Date.now`. */
   clock?: () => number;
 }
-
-/** The smallest and largest RSA modulus the server library accepts (bits). */
-const RSA_BITS = { min: 2048, max: 8192 } as const;
 
 /** HTTP method token (RFC 9110 §9.1). */
 const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -102,91 +107,6 @@ export function htuOf(url: string | URL): string {
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
-/** The algorithm a private key signs with, or a typed error for keys no server here accepts. */
-function algorithmOf(key: KeyObject): DPoPClientAlgorithm {
-  switch (key.asymmetricKeyType) {
-    case 'ed25519':
-      return 'EdDSA';
-    case 'ec': {
-      const curve = key.asymmetricKeyDetails?.namedCurve;
-      if (curve === 'prime256v1') return 'ES256';
-      throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
-        `EC keys must be on P-256 for ES256, got ${curve ?? 'an unknown curve'}`,
-      );
-    }
-    case 'rsa': {
-      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-      if (bits >= RSA_BITS.min && bits <= RSA_BITS.max) return 'RS256';
-      throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
-        `RSA keys must have ${RSA_BITS.min} to ${RSA_BITS.max} bits for RS256, got ${bits}`,
-      );
-    }
-    default:
-      throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
-        `${key.asymmetricKeyType ?? 'these'} keys cannot sign DPoP proofs here ` +
-          `(use ${DPOP_CLIENT_ALGORITHMS.join(', ')})`,
-      );
-  }
-}
-
-/** The public JWK (required members only) and its RFC 7638 thumbprint input. */
-function publicJwkOf(
-  key: KeyObject,
-  alg: DPoPClientAlgorithm,
-): { jwk: DPoPPublicJwk; canonical: string } {
-  const exported = createPublicKey(key).export({ format: 'jwk' });
-  let jwk: DPoPPublicJwk;
-  switch (alg) {
-    case 'EdDSA':
-      jwk = { kty: 'OKP', crv: 'Ed25519', x: exported.x! };
-      // RFC 7638 §3.2: required members only, in lexicographic order, no whitespace.
-      return { jwk, canonical: JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x }) };
-    case 'ES256':
-      jwk = { kty: 'EC', crv: 'P-256', x: exported.x!, y: exported.y! };
-      return { jwk, canonical: JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }) };
-    case 'RS256':
-      jwk = { kty: 'RSA', n: exported.n!, e: exported.e! };
-      return { jwk, canonical: JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }) };
-  }
-}
-
-/** `crypto.sign` arguments per algorithm. */
-function signerOf(key: KeyObject, alg: DPoPClientAlgorithm): (input: Buffer) => Buffer {
-  switch (alg) {
-    case 'EdDSA':
-      // Ed25519 hashes internally: no digest argument.
-      return (input) => sign(null, input, key);
-    case 'ES256': {
-      // JWS wants the raw r||s form (RFC 7518 §3.4), not the DER that node:crypto defaults to.
-      const signingKey = { key, dsaEncoding: 'ieee-p1363' as const };
-      return (input) => sign('sha256', input, signingKey);
-    }
-    case 'RS256':
-      // RSASSA-PKCS1-v1_5 is node:crypto's default padding for RSA keys.
-      return (input) => sign('sha256', input, key);
-  }
-}
-
-function generateKeyObject(alg: DPoPClientAlgorithm): Promise<KeyObject> {
-  return new Promise((resolve, reject) => {
-    const done = (error: Error | null, _publicKey: KeyObject, privateKey: KeyObject): void => {
-      if (error) reject(error);
-      else resolve(privateKey);
-    };
-    switch (alg) {
-      case 'EdDSA':
-        return generateKeyPair('ed25519', {}, done);
-      case 'ES256':
-        return generateKeyPair('ec', { namedCurve: 'P-256' }, done);
-      case 'RS256':
-        return generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, done);
-    }
-  });
-}
-
 /**
  * Makes DPoP proofs (RFC 9449 §4) with one key pair: the TypeScript counterpart of the spec's
  * Python `DPoPGenerator`.
@@ -219,7 +139,7 @@ export class DPoPGenerator {
   readonly #clock: () => number;
 
   /**
-   * @param privateKey an Ed25519, P-256 or RSA (2048–8192 bits) private key
+   * @param privateKey an Ed25519, Ed448, P-256, P-384, P-521 or RSA (2048–8192 bits) private key
    * @throws {DPoPClientError} `ERR_DPOP_CLIENT_INVALID_KEY` for a public or secret key,
    *   `ERR_DPOP_CLIENT_UNSUPPORTED_ALG` for another kind of key
    */
@@ -230,10 +150,10 @@ export class DPoPGenerator {
         `a DPoP generator needs a private key, got a ${privateKey.type} key`,
       );
     }
-    this.algorithm = algorithmOf(privateKey);
-    const { jwk, canonical } = publicJwkOf(privateKey, this.algorithm);
+    this.algorithm = algorithmFor(privateKey, options.algorithm);
+    const jwk = publicJwkOf(privateKey);
     this.publicJwk = Object.freeze(jwk);
-    this.jkt = createHash('sha256').update(canonical).digest('base64url');
+    this.jkt = createHash('sha256').update(thumbprintInput(jwk)).digest('base64url');
     this.#privateKey = privateKey;
     this.#sign = signerOf(privateKey, this.algorithm);
     const header = { typ: 'dpop+jwt', alg: this.algorithm, jwk };
@@ -252,7 +172,7 @@ export class DPoPGenerator {
         `"${String(algorithm)}" is not one of ${DPOP_CLIENT_ALGORITHMS.join(', ')}`,
       );
     }
-    return new DPoPGenerator(await generateKeyObject(algorithm), options);
+    return new DPoPGenerator(await generateKeyObject(algorithm), { ...options, algorithm });
   }
 
   /**
@@ -276,16 +196,22 @@ export class DPoPGenerator {
         { cause },
       );
     }
-    return new DPoPGenerator(keyObject, options);
+    const named = typeof key === 'object' && !Buffer.isBuffer(key) ? key.alg : undefined;
+    const algorithm = options?.algorithm ?? (isDPoPAlgorithm(named) ? named : undefined);
+    return new DPoPGenerator(keyObject, { ...options, algorithm });
   }
 
   /**
    * A generator for a key file written by {@link DPoPGenerator.save} (or any PEM/JWK private key
    * file). Refuses a file that group or others can access, unless told otherwise.
-   * @see {@link loadPrivateKey}
+   * The algorithm is `options.algorithm`, else the `alg` a JWK file names, else the key's usual one.
+   * @see {@link loadKeyFile}
    */
   static fromFile(path: string, options?: DPoPGeneratorOptions & LoadKeyOptions): DPoPGenerator {
-    return new DPoPGenerator(loadPrivateKey(path, options), options);
+    const { key, alg } = loadKeyFile(path, options);
+    // The algorithm the file was saved for, unless the caller names one.
+    const algorithm = options?.algorithm ?? (isDPoPAlgorithm(alg) ? alg : undefined);
+    return new DPoPGenerator(key, { ...options, algorithm });
   }
 
   /**

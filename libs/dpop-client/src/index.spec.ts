@@ -15,7 +15,7 @@ function importsOf(source: string): string[] {
 }
 
 describe('nest-dpop-client', () => {
-  it('imports nothing but node:crypto, node:fs and its own files (no NestJS, no packages)', () => {
+  it('imports nothing but node:crypto, node:fs, node:util, its own files and the shared table', () => {
     const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'));
     expect(sources).toContain('index.ts');
     const seen = new Set<string>();
@@ -25,7 +25,9 @@ describe('nest-dpop-client', () => {
         seen.add(specifier);
         expect([file, specifier]).toEqual([
           file,
-          expect.stringMatching(/^(?:\.\/[\w.-]+\.js|node:crypto|node:fs)$/),
+          expect.stringMatching(
+            /^(?:\.\/[\w.-]+\.js|node:crypto|node:fs|node:util|\.\.\/\.\.\/common\/src\/dpop-algorithms\.js)$/,
+          ),
         ]);
       }
     }
@@ -50,6 +52,24 @@ describe('nest-dpop-client', () => {
     ]) {
       expect(client).toHaveProperty(name);
     }
-    expect(client.DPOP_CLIENT_ALGORITHMS).toEqual(['EdDSA', 'ES256', 'RS256']);
+    expect(client.DPOP_CLIENT_ALGORITHMS).toEqual([
+      'EdDSA',
+      'Ed25519',
+      'Ed448',
+      'ES256',
+      'ES384',
+      'ES512',
+      'RS256',
+      'RS384',
+      'RS512',
+      'PS256',
+      'PS384',
+      'PS512',
+    ]);
+  });
+
+  it('shares its algorithm table with the server library, which has no imports of its own', () => {
+    const table = readFileSync(new URL('../../common/src/dpop-algorithms.ts', here), 'utf8');
+    expect(importsOf(table)).toEqual([]);
   });
 });

@@ -19,7 +19,9 @@ export {
 export {
   savePrivateKey,
   loadPrivateKey,
+  loadKeyFile,
   keyFileFormat,
+  type LoadedKeyFile,
   type KeyFileFormat,
   type SaveKeyOptions,
   type LoadKeyOptions,

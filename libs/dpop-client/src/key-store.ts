@@ -134,6 +134,21 @@ export function savePrivateKey(key: KeyObject, path: string, options: SaveKeyOpt
  *   read or holds no private key
  */
 export function loadPrivateKey(path: string, options: LoadKeyOptions = {}): KeyObject {
+  return loadKeyFile(path, options).key;
+}
+
+/** A key file's private key, and the `alg` a JWK file names (as {@link savePrivateKey} writes it). */
+export interface LoadedKeyFile {
+  readonly key: KeyObject;
+  /** The JWK's `alg` member, when the file is a JWK that has one. */
+  readonly alg: string | undefined;
+}
+
+/**
+ * {@link loadPrivateKey}, also returning the `alg` member of a JWK file, so that a key saved for
+ * `PS256` (say) signs `PS256` proofs again.
+ */
+export function loadKeyFile(path: string, options: LoadKeyOptions = {}): LoadedKeyFile {
   let text: string;
   let fd: number;
   try {
@@ -165,7 +180,11 @@ function checkPermissions(path: string, mode: number, policy: 'refuse' | 'warn')
   throw new DPoPClientError('ERR_DPOP_CLIENT_KEY_FILE_PERMISSIONS', message);
 }
 
-function parsePrivateKey(text: string, path: string, passphrase: string | undefined): KeyObject {
+function parsePrivateKey(
+  text: string,
+  path: string,
+  passphrase: string | undefined,
+): LoadedKeyFile {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
     let jwk: Record<string, unknown>;
@@ -178,7 +197,8 @@ function parsePrivateKey(text: string, path: string, passphrase: string | undefi
       throw fileError(`${path} does not hold a private JWK (no "d" member)`);
     }
     try {
-      return createPrivateKey({ key: jwk as never, format: 'jwk' });
+      const key = createPrivateKey({ key: jwk as never, format: 'jwk' });
+      return { key, alg: typeof jwk.alg === 'string' ? jwk.alg : undefined };
     } catch (cause) {
       throw fileError(`${path} does not hold a usable private JWK`, cause);
     }
@@ -188,7 +208,7 @@ function parsePrivateKey(text: string, path: string, passphrase: string | undefi
       throw fileError(`${path} holds a public key, not a private key`);
     }
     try {
-      return createPrivateKey({ key: trimmed, format: 'pem', passphrase });
+      return { key: createPrivateKey({ key: trimmed, format: 'pem', passphrase }), alg: undefined };
     } catch (cause) {
       if (!trimmed.startsWith('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
         throw fileError(`${path} does not hold a usable PEM private key`, cause);

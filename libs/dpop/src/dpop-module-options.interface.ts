@@ -30,7 +30,10 @@ export interface DPoPModuleOptions {
   proofTtl?: number;
   /** `DPOP_CLOCK_SKEW`: how far in the future `iat` may be, in seconds. Default 60. */
   clockSkew?: number;
-  /** `DPOP_ALGORITHMS`: accepted proof `alg` values. Default `['EdDSA', 'ES256', 'RS256']`. */
+  /**
+   * `DPOP_ALGORITHMS`: accepted proof `alg` values. Default `['EdDSA', 'Ed25519', 'ES256',
+   * 'RS256']`; opt-in: `Ed448`, `ES384`, `ES512`, `RS384`, `RS512`, `PS256`, `PS384`, `PS512`.
+   */
   algorithms?: DPoPAlgorithm[];
   /**
    * The replay store. Default: a new `InMemoryJtiStore` (one process only). A provider of the
@@ -61,12 +64,19 @@ export interface DPoPModuleOptions {
    */
   forwardedHeaders?: 'x-forwarded' | 'forwarded';
   /**
-   * RFC 9449 §7.1 to the letter: a DPoP-bound token must come with the `DPoP` scheme (never
-   * `Bearer`, even with a proof), and the `DPoP` scheme must carry a bound token. Default
-   * `false`, because ARCP clients send `Bearer` with a proof; a bound token without a proof is
-   * refused either way.
+   * Also refuse the `DPoP` scheme with a token that is not DPoP-bound (RFC 9449 §7.1: the
+   * scheme is for bound tokens). Default `false`. A bound token under `Bearer` is refused
+   * anyway unless {@link allowBearerBoundTokens} is set, which contradicts this option.
    */
   strictAuthorizationScheme?: boolean;
+  /**
+   * Compatibility setting: accept a DPoP-bound token sent as `Authorization: Bearer` when it
+   * comes with a valid proof from its key, as the ARCP spec's clients send it. Default `false`:
+   * RFC 9449 §7.2 says a resource server that supports both schemes MUST refuse a bound token
+   * received as a bearer token (`ERR_DPOP_SCHEME_MISMATCH`, `invalid_token`). A bound token
+   * without a proof is refused either way. Prefer the `DPoP` scheme in clients.
+   */
+  allowBearerBoundTokens?: boolean;
   /**
    * Server-provided nonces (RFC 9449 §8, `DPOP_NONCE_REQUIRED`): `true` or nonce settings to
    * require one in every proof. A proof without the current nonce is refused with
@@ -114,6 +124,7 @@ export interface ResolvedDPoPOptions {
   readonly trustedProxies: readonly string[];
   readonly forwardedHeaders: 'x-forwarded' | 'forwarded';
   readonly strictAuthorizationScheme: boolean;
+  readonly allowBearerBoundTokens: boolean;
   /** The nonce issuer when nonces are required, else `undefined`. */
   readonly nonces: DPoPNonceIssuer | undefined;
   readonly resolveTokenBinding:

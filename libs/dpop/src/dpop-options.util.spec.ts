@@ -10,7 +10,7 @@ describe('dpopOptionsFromEnv', () => {
       required: false,
       proofTtl: 120,
       clockSkew: 60,
-      algorithms: ['EdDSA', 'ES256', 'RS256'],
+      algorithms: ['EdDSA', 'Ed25519', 'ES256', 'RS256'],
     });
   });
 
@@ -81,8 +81,18 @@ describe('resolveDPoPOptions', () => {
     expect(() => resolveDPoPOptions({ proofTtl: 0 })).toThrow(/proofTtl/);
     expect(() => resolveDPoPOptions({ clockSkew: Number.NaN })).toThrow(/clockSkew/);
     expect(() => resolveDPoPOptions({ algorithms: [] })).toThrow(/algorithms/);
-    expect(() => resolveDPoPOptions({ algorithms: ['RS512' as never] })).toThrow(/RS512/);
+    expect(() => resolveDPoPOptions({ algorithms: ['HS512' as never] })).toThrow(/HS512/);
     expect(() => resolveDPoPOptions({ keyCacheSize: Number.NaN })).toThrow(/keyCacheSize/);
     expect(() => resolveDPoPOptions({ keyCacheSize: Infinity })).toThrow(/keyCacheSize/);
+  });
+});
+
+describe('allowBearerBoundTokens', () => {
+  it('is off by default (RFC 9449 §7.2) and contradicts strictAuthorizationScheme', () => {
+    expect(resolveDPoPOptions({}).allowBearerBoundTokens).toBe(false);
+    expect(resolveDPoPOptions({ allowBearerBoundTokens: true }).allowBearerBoundTokens).toBe(true);
+    expect(() =>
+      resolveDPoPOptions({ allowBearerBoundTokens: true, strictAuthorizationScheme: true }),
+    ).toThrow(/strictAuthorizationScheme and allowBearerBoundTokens contradict/);
   });
 });

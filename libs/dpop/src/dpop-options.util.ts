@@ -21,6 +21,11 @@ function wholeNumber(name: string, value: number): number {
 export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPoPOptions {
   const algorithms = options.algorithms ?? DPOP_DEFAULTS.algorithms;
   assertSupportedAlgorithms(algorithms, 'DPoP option algorithms');
+  if (options.strictAuthorizationScheme === true && options.allowBearerBoundTokens === true) {
+    throw new Error(
+      'DPoP options strictAuthorizationScheme and allowBearerBoundTokens contradict each other',
+    );
+  }
   return {
     enabled: options.enabled ?? DPOP_DEFAULTS.enabled,
     required: options.required ?? DPOP_DEFAULTS.required,
@@ -33,6 +38,7 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
     trustedProxies: options.trustedProxies ?? [],
     forwardedHeaders: options.forwardedHeaders ?? 'x-forwarded',
     strictAuthorizationScheme: options.strictAuthorizationScheme ?? false,
+    allowBearerBoundTokens: options.allowBearerBoundTokens ?? false,
     nonces:
       options.nonce === undefined || options.nonce === false
         ? undefined

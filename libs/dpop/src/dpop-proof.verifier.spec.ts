@@ -15,6 +15,7 @@ import { DPoPProofVerifier, type DPoPVerifyInput } from './dpop-proof.verifier.j
 import { DPoPError, JtiStoreUnavailableError, type DPoPErrorCode } from './dpop.errors.js';
 import { createDPoPExceptionFactory } from './dpop.exception.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
+import { replayKey } from './jti-key.util.js';
 import type { JtiStore } from './jti-store.interface.js';
 
 const URL_ = 'https://api.example.com/agents/register';
@@ -187,12 +188,23 @@ describe('DPoPProofVerifier: header and structure', () => {
     ['missing', undefined],
     ['JWT', 'JWT'],
     ['secevent+jwt', 'secevent+jwt'],
-    ['upper case', 'DPOP+JWT'],
     ['a number', 1],
+    ['with a parameter', 'application/dpop+jwt; charset=utf-8'],
+    ['another top-level type', 'text/dpop+jwt'],
+    ['a trailing space', 'dpop+jwt '],
+    ['a doubled prefix', 'application/application/dpop+jwt'],
   ])('refuses typ %s', async (_name, typ) => {
     const proof = signRaw(key(), { ...header(), typ }, claimsFor('POST', URL_));
     await refused(verifier().verify(input(proof)), 'ERR_DPOP_INVALID_TYP');
   });
+
+  it.each(['DPOP+JWT', 'DPoP+JWT', 'application/dpop+jwt', 'Application/DPoP+JWT'])(
+    'accepts typ %s: the same media type (RFC 7515 §4.1.9, case-insensitive)',
+    async (typ) => {
+      const proof = signRaw(key(), { ...header(), typ }, claimsFor('POST', URL_));
+      await expect(verifier().verify(input(proof))).resolves.toBeDefined();
+    },
+  );
 
   it.each([
     ['none', 'none'],
@@ -430,8 +442,9 @@ describe('DPoPProofVerifier: claims', () => {
     ['another host', 'https://evil.example.com/agents/register'],
     ['another scheme', 'http://api.example.com/agents/register'],
     ['another port', 'https://api.example.com:8443/agents/register'],
-    ['a query', `${URL_}?x=1`],
-    ['a fragment', `${URL_}#f`],
+    ['a query with white space', `${URL_}?x= 1`],
+    ['a query with a backslash', `${URL_}?x=\\1`],
+    ['another path and a query', 'https://api.example.com/agents/other?x=1'],
     ['path case changed', 'https://api.example.com/Agents/register'],
     ['a trailing slash', `${URL_}/`],
     ['an encoded slash', 'https://api.example.com/agents%2Fregister'],
@@ -460,6 +473,21 @@ describe('DPoPProofVerifier: claims', () => {
   ])('accepts htu that differs only by RFC 3986 normalisation: %s', async (_name, htu) => {
     await expect(
       verifier().verify(input(withClaims(claimsFor('POST', htu)))),
+    ).resolves.toBeDefined();
+  });
+
+  it.each([
+    ['a query', `${URL_}?x=1`],
+    ['a fragment', `${URL_}#f`],
+    ['an empty query', `${URL_}?`],
+    ['a query and a fragment', `${URL_}?a=b&c=d#frag`],
+  ])('ignores %s of htu (RFC 9449 §4.3 step 9)', async (_name, htu) => {
+    await expect(
+      verifier().verify(input(withClaims(claimsFor('POST', htu)))),
+    ).resolves.toBeDefined();
+    // Both sides: a query on htu and another on the request URL.
+    await expect(
+      verifier().verify(input(withClaims(claimsFor('POST', htu)), { url: `${URL_}?other=2` })),
     ).resolves.toBeDefined();
   });
 
@@ -520,18 +548,37 @@ describe('DPoPProofVerifier: claims', () => {
 });
 
 describe('DPoPProofVerifier: the replay store', () => {
-  it('records the jti for proofTtl + clockSkew', async () => {
+  it('records the replay key of (jkt, jti) for proofTtl + clockSkew', async () => {
     const calls: Array<[string, number]> = [];
     const store: JtiStore = {
-      recordIfNew: async (jti, ttlMs) => {
-        calls.push([jti, ttlMs]);
+      recordIfNew: async (key, ttlMs) => {
+        calls.push([key, ttlMs]);
         return true;
       },
     };
     const proof = await makeProof(keys.EdDSA, { htm: 'POST', htu: URL_ });
     const result = await verifier({ proofTtl: 30, clockSkew: 5 }, store).verify(input(proof));
     // The window plus one second, so the jti outlives the last millisecond its proof is valid.
-    expect(calls).toEqual([[result.jti, 36_000]]);
+    expect(calls).toEqual([[replayKey(result.jkt, result.jti), 36_000]]);
+    expect(calls[0]![0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("one client's jti never blocks another's: the same jti under two keys both pass", async () => {
+    const v = verifier();
+    const jti = 'predictable-jti-0001';
+    const mine = signRaw(
+      keys.EdDSA,
+      { typ: 'dpop+jwt', alg: 'EdDSA', jwk: keys.EdDSA.publicJwk },
+      { ...claimsFor('POST', URL_), jti },
+    );
+    const theirs = signRaw(
+      keys.ES256,
+      { typ: 'dpop+jwt', alg: 'ES256', jwk: keys.ES256.publicJwk },
+      { ...claimsFor('POST', URL_), jti },
+    );
+    await expect(v.verify(input(theirs))).resolves.toBeDefined();
+    await expect(v.verify(input(mine))).resolves.toMatchObject({ jti });
+    await refused(v.verify(input(mine)), 'ERR_DPOP_REPLAY');
   });
 
   it('fails closed with ERR_DPOP_STORE_UNAVAILABLE when the store throws', async () => {

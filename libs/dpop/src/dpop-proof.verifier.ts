@@ -1,142 +1,43 @@
-import { createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
+import { verify } from 'node:crypto';
+import { DPOP_DEFAULTS, assertSupportedAlgorithms } from './dpop.constants.js';
 import { DPoPError, invalidProofError } from './dpop.errors.js';
+import {
+  algorithmProfile,
+  decodeBase64url,
+  importProofJwk,
+  sha256Base64url,
+  type AlgorithmProfile,
+  type PreparedKey,
+} from './dpop-jwk.util.js';
 import type { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
+import type {
+  DPoPProofVerifierOptions,
+  DPoPVerifyInput,
+  VerifiedDPoPProof,
+} from './dpop-proof.types.js';
+import { assertCompactJws, equalStrings, isDPoPType, parseJsonObject } from './jws.util.js';
 import { normalizeHttpUri } from './http-uri.util.js';
+import { replayKey } from './jti-key.util.js';
 import type { JtiStore } from './jti-store.interface.js';
 
-/** The public key of a verified proof: exactly its RFC 7638 required members. */
-export type DPoPPublicJwk =
-  | { kty: 'OKP'; crv: 'Ed25519'; x: string }
-  | { kty: 'EC'; crv: 'P-256'; x: string; y: string }
-  | { kty: 'RSA'; n: string; e: string };
+export type { DPoPPublicJwk } from './dpop-jwk.util.js';
 
-/** A proof that passed every check; the guard puts it on the request. */
-export interface VerifiedDPoPProof {
-  /** RFC 7638 SHA-256 thumbprint of the proof key (base64url): what `cnf.jkt` must equal. */
-  readonly jkt: string;
-  readonly jti: string;
-  readonly htm: string;
-  readonly htu: string;
-  /** Seconds since the epoch, as sent. */
-  readonly iat: number;
-  readonly ath?: string;
-  readonly nonce?: string;
-  readonly alg: DPoPAlgorithm;
-  readonly jwk: DPoPPublicJwk;
-}
-
-/** What one request offers for verification. */
-export interface DPoPVerifyInput {
-  /** The `DPoP` header value(s) as received (Node gives an array or a comma-joined string for repeats). */
-  readonly proof: string | readonly string[] | undefined;
-  /** The request method, compared case-sensitively with `htm`. */
-  readonly method: string;
-  /** The request URL as the server sees it (query and fragment are ignored). */
-  readonly url: string;
-  /** The access token sent with the request, if any: then `ath` is required and checked. */
-  readonly accessToken?: string;
-  /** The token's `cnf.jkt`, if it is DPoP-bound: then the proof key must have that thumbprint. */
-  readonly expectedJkt?: string;
-}
-
-/** Settings of {@link DPoPProofVerifier}; durations in seconds. */
-export interface DPoPProofVerifierOptions {
-  algorithms?: readonly DPoPAlgorithm[];
-  proofTtl?: number;
-  clockSkew?: number;
-  maxProofLength?: number;
-  keyCacheSize?: number;
-  /** Clock in milliseconds since the epoch. Default `Date.now`. */
-  clock?: () => number;
-  /** When given, every proof must carry a nonce this issuer accepts (RFC 9449 §8). */
-  nonces?: DPoPNonceIssuer;
-}
-
-/** Per-algorithm verification facts, fixed at start-up. */
-interface AlgorithmProfile {
-  readonly alg: DPoPAlgorithm;
-  readonly kty: 'OKP' | 'EC' | 'RSA';
-  /** `crypto.verify` digest argument (`null` for EdDSA, which hashes internally). */
-  readonly digest: 'sha256' | null;
-  readonly dsaEncoding?: 'ieee-p1363';
-}
-
-const PROFILES: Readonly<Record<DPoPAlgorithm, AlgorithmProfile>> = {
-  EdDSA: { alg: 'EdDSA', kty: 'OKP', digest: null },
-  ES256: { alg: 'ES256', kty: 'EC', digest: 'sha256', dsaEncoding: 'ieee-p1363' },
-  RS256: { alg: 'RS256', kty: 'RSA', digest: 'sha256' },
-};
+export type {
+  DPoPProofVerifierOptions,
+  DPoPVerifyInput,
+  VerifiedDPoPProof,
+} from './dpop-proof.types.js';
 
 /** A proof header that verified once: its key imported and thumbprinted, ready for reuse. */
-interface PreparedHeader {
+interface PreparedHeader extends PreparedKey {
   readonly profile: AlgorithmProfile;
-  readonly key: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' };
-  readonly signatureLength: number;
-  readonly jkt: string;
-  readonly jwk: DPoPPublicJwk;
 }
 
-const STRICT_HTU = /^https?:\/\/[^\s?#\\]+$/i;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-/** Members that only private or symmetric JWKs have (RFC 7518 §6). */
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+/** An absolute http(s) URI with no white space or backslash; query and fragment are ignored. */
+const STRICT_HTU = /^https?:\/\/[^\s?#\\]+(?:[?#][^\s\\]*)?$/i;
 const MAX_JTI_LENGTH = 256;
-const MIN_RSA_BITS = 2048;
-/** Larger RSA keys only cost verification time; no real client uses them. */
-const MAX_RSA_BITS = 8192;
 
-/**
- * Decodes base64url strictly: only the canonical, unpadded encoding of some bytes is accepted, so
- * one proof has exactly one spelling.
- */
-function decodeBase64url(segment: string): Buffer | undefined {
-  const bytes = Buffer.from(segment, 'base64url');
-  return bytes.toString('base64url') === segment ? bytes : undefined;
-}
-
-function parseJsonObject(segment: string): Record<string, unknown> | undefined {
-  const bytes = decodeBase64url(segment);
-  if (bytes === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-/** A base64url member decoding to exactly `length` bytes (or any length when omitted). */
-function base64urlMember(value: unknown, length?: number): Buffer | undefined {
-  if (typeof value !== 'string' || !BASE64URL.test(value)) return undefined;
-  const bytes = decodeBase64url(value);
-  if (bytes === undefined || (length !== undefined && bytes.length !== length)) return undefined;
-  return bytes;
-}
-
-/**
- * The structural refusal, checked only once something else failed: a proof that verifies is
- * already three canonical base64url segments (see `check`), so valid proofs skip a regex over
- * the whole proof, while an invalid one still gets this error ahead of any other, as ever.
- */
-function assertCompactJws(compact: string): void {
-  if (!COMPACT_JWS.test(compact)) {
-    throw invalidProofError('ERR_DPOP_MALFORMED', 'not a compact JWS (three base64url segments)');
-  }
-}
-
-function jwkError(reason: string): DPoPError {
-  return invalidProofError('ERR_DPOP_INVALID_JWK', `jwk ${reason}`);
-}
-
-/** Base64url(SHA-256(input)), as used for `ath` and RFC 7638 thumbprints. */
-export function sha256Base64url(input: string): string {
-  return createHash('sha256').update(input, 'utf8').digest('base64url');
-}
+export { sha256Base64url } from './dpop-jwk.util.js';
 
 /**
  * The security core: checks a DPoP proof against a request, RFC 9449 §4.3, with no NestJS
@@ -173,7 +74,7 @@ export class DPoPProofVerifier {
   ) {
     const algorithms = options.algorithms ?? DPOP_DEFAULTS.algorithms;
     assertSupportedAlgorithms(algorithms, 'DPoP algorithms');
-    this.profiles = new Map(algorithms.map((alg) => [alg, PROFILES[alg]]));
+    this.profiles = new Map(algorithms.map((alg) => [alg, algorithmProfile(alg)]));
     this.allowedAlgs = [...this.profiles.keys()].join(', ');
     this.proofTtl = options.proofTtl ?? DPOP_DEFAULTS.proofTtl;
     this.clockSkew = options.clockSkew ?? DPOP_DEFAULTS.clockSkew;
@@ -201,7 +102,7 @@ export class DPoPProofVerifier {
     }
     let fresh: boolean;
     try {
-      fresh = await this.store.recordIfNew(proof.jti, this.replayWindowMs);
+      fresh = await this.store.recordIfNew(replayKey(proof.jkt, proof.jti), this.replayWindowMs);
     } catch (cause) {
       if (cause instanceof DPoPError) throw cause;
       throw new DPoPError(
@@ -241,7 +142,10 @@ export class DPoPProofVerifier {
 
       payload = parseJsonObject(compact.slice(dot1 + 1, dot2));
       if (payload === undefined) {
-        throw invalidProofError('ERR_DPOP_MALFORMED', 'payload is not a base64url JSON object');
+        throw invalidProofError(
+          'ERR_DPOP_MALFORMED',
+          'payload is not a JSON object in base64url without padding (RFC 7515 §2)',
+        );
       }
 
       // Canonical base64url of the expected length: no third dot, nothing outside the alphabet.
@@ -311,9 +215,12 @@ export class DPoPProofVerifier {
   private prepareHeader(segment: string): PreparedHeader {
     const header = parseJsonObject(segment);
     if (header === undefined) {
-      throw invalidProofError('ERR_DPOP_MALFORMED', 'header is not a base64url JSON object');
+      throw invalidProofError(
+        'ERR_DPOP_MALFORMED',
+        'header is not a JSON object in base64url without padding (RFC 7515 §2)',
+      );
     }
-    if (header.typ !== 'dpop+jwt') {
+    if (!isDPoPType(header.typ)) {
       throw invalidProofError('ERR_DPOP_INVALID_TYP', "typ must be 'dpop+jwt'");
     }
     const profile = typeof header.alg === 'string' ? this.profiles.get(header.alg) : undefined;
@@ -324,85 +231,7 @@ export class DPoPProofVerifier {
     if (header.crit !== undefined) {
       throw invalidProofError('ERR_DPOP_MALFORMED', 'crit header parameters are not supported');
     }
-    return this.importJwk(header.jwk, profile);
-  }
-
-  private importJwk(jwk: unknown, profile: AlgorithmProfile): PreparedHeader {
-    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
-      throw jwkError('must be a JSON object with the public key');
-    }
-    const members = jwk as Record<string, unknown>;
-    for (const name of PRIVATE_JWK_MEMBERS) {
-      if (members[name] !== undefined) throw jwkError('must not contain private key material');
-    }
-    if (members.kty !== profile.kty) {
-      throw jwkError(`kty must be ${profile.kty} for ${profile.alg}`);
-    }
-    if (members.alg !== undefined && members.alg !== profile.alg) {
-      throw jwkError('alg does not match the header alg');
-    }
-    if (members.use !== undefined && members.use !== 'sig') {
-      throw jwkError("use must be 'sig'");
-    }
-
-    let publicJwk: DPoPPublicJwk;
-    let thumbprintInput: string;
-    let signatureLength = 64;
-    switch (profile.kty) {
-      case 'OKP': {
-        if (members.crv !== 'Ed25519') throw jwkError('crv must be Ed25519 for EdDSA');
-        if (!base64urlMember(members.x, 32)) throw jwkError('x must be 32 base64url bytes');
-        publicJwk = { kty: 'OKP', crv: 'Ed25519', x: members.x as string };
-        thumbprintInput = `{"crv":"Ed25519","kty":"OKP","x":"${publicJwk.x}"}`;
-        break;
-      }
-      case 'EC': {
-        if (members.crv !== 'P-256') throw jwkError('crv must be P-256 for ES256');
-        if (!base64urlMember(members.x, 32) || !base64urlMember(members.y, 32)) {
-          throw jwkError('x and y must be 32 base64url bytes each');
-        }
-        publicJwk = { kty: 'EC', crv: 'P-256', x: members.x as string, y: members.y as string };
-        thumbprintInput = `{"crv":"P-256","kty":"EC","x":"${publicJwk.x}","y":"${publicJwk.y}"}`;
-        break;
-      }
-      case 'RSA': {
-        const n = base64urlMember(members.n);
-        const e = base64urlMember(members.e);
-        if (!n || !e || e.length > 4 || n[0] === 0 || e[0] === 0) {
-          throw jwkError('n and e must be unsigned base64url integers');
-        }
-        // e = 1 makes any padded message its own signature, and an even n is no RSA modulus:
-        // either would bind a token to a key anyone can sign with. A large e only costs CPU.
-        const exponent = e.readUIntBE(0, e.length);
-        if (exponent < 3 || exponent > 65537 || exponent % 2 === 0 || n[n.length - 1]! % 2 === 0) {
-          throw jwkError('RSA key must have an odd modulus and an odd exponent from 3 to 65537');
-        }
-        const bits = (n.length - 1) * 8 + (32 - Math.clz32(n[0]!));
-        if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
-          throw jwkError(`RSA modulus must be ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits`);
-        }
-        publicJwk = { kty: 'RSA', n: members.n as string, e: members.e as string };
-        thumbprintInput = `{"e":"${publicJwk.e}","kty":"RSA","n":"${publicJwk.n}"}`;
-        signatureLength = n.length;
-        break;
-      }
-    }
-
-    let key: KeyObject;
-    try {
-      // Only the required members: node:crypto needs nothing else, and we vouch for nothing else.
-      key = createPublicKey({ key: publicJwk, format: 'jwk' });
-    } catch {
-      // e.g. an EC point that is not on the curve.
-      throw jwkError('is not a valid public key');
-    }
-    return {
-      profile,
-      key: profile.dsaEncoding ? { key, dsaEncoding: profile.dsaEncoding } : key,
-      signatureLength,
-      jkt: sha256Base64url(thumbprintInput),
-      jwk: publicJwk,
-    };
+    return { profile, ...importProofJwk(header.jwk, profile) };
   }
 
   private remember(segment: string, header: PreparedHeader): void {
@@ -500,23 +329,16 @@ export class DPoPProofVerifier {
   }
 
   /**
-   * `htu` must name the request's URI, without query or fragment (RFC 9449 §4.2: the client
-   * sends none, so one that does is refused rather than trimmed). The exact string is the common
-   * case and costs nothing; otherwise both sides are compared after RFC 3986 normalisation.
+   * `htu` must name the request's URI, ignoring any query and fragment parts on both sides
+   * (RFC 9449 §4.3 step 9). The exact string is the common case and costs nothing; otherwise
+   * both sides are compared after RFC 3986 normalisation, which drops query and fragment.
    */
   private htuMatches(htu: string, requestUrl: string): boolean {
-    // Strict syntax first: an absolute http(s) URI, no query, fragment, white space or
-    // backslash (which URL parsers would quietly repair).
+    // Strict syntax first: an absolute http(s) URI, no white space or backslash anywhere
+    // (which URL parsers would quietly repair).
     if (!STRICT_HTU.test(htu)) return false;
     if (htu === requestUrl) return true;
     const normalized = normalizeHttpUri(htu);
     return normalized !== undefined && normalized === normalizeHttpUri(requestUrl);
   }
-}
-
-/** Constant-time string equality (lengths are not secret here). */
-function equalStrings(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
 }

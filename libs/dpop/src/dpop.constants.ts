@@ -1,8 +1,16 @@
-/** Proof signing algorithms this library can verify (RFC 9449 §5 asks for asymmetric only). */
-export const SUPPORTED_DPOP_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
+import {
+  DEFAULT_DPOP_ALGORITHMS,
+  DPOP_ALGORITHMS,
+  type DPoPAlgorithm,
+} from '../../common/src/dpop-algorithms.js';
 
-/** One of {@link SUPPORTED_DPOP_ALGORITHMS}. */
-export type DPoPAlgorithm = (typeof SUPPORTED_DPOP_ALGORITHMS)[number];
+export type { DPoPAlgorithm } from '../../common/src/dpop-algorithms.js';
+
+/**
+ * Proof signing algorithms this library can verify: every asymmetric JWS algorithm of
+ * `node:crypto` (RFC 9449 §5 asks for asymmetric only). Enable them with `algorithms`.
+ */
+export const SUPPORTED_DPOP_ALGORITHMS = DPOP_ALGORITHMS;
 
 /**
  * The defaults (seconds where a duration): the time window of RFC 9449's examples, and neutral
@@ -13,7 +21,8 @@ export const DPOP_DEFAULTS = {
   required: false,
   proofTtl: 120,
   clockSkew: 60,
-  algorithms: [...SUPPORTED_DPOP_ALGORITHMS] as DPoPAlgorithm[],
+  /** `EdDSA, Ed25519, ES256, RS256`; the others are opt-in. */
+  algorithms: [...DEFAULT_DPOP_ALGORITHMS] as DPoPAlgorithm[],
   /**
    * A URN, because the library publishes no documentation pages of its own: an application
    * that documents its problems passes its own base (e.g. `https://example.com/problems/`).

@@ -168,19 +168,15 @@ export class DPoPGuard implements CanActivate {
     const presented = parseAuthorization(request.headers.authorization);
     const token = presented?.token;
     const boundJkt = token === undefined ? undefined : await this.bindingOf(token);
-    if (this.options.strictAuthorizationScheme && presented !== undefined) {
-      if (presented.scheme === 'Bearer' && boundJkt !== undefined) {
-        throw new DPoPError(
-          'ERR_DPOP_SCHEME_MISMATCH',
-          'A DPoP-bound access token must use the DPoP scheme',
-        );
-      }
-      if (presented.scheme === 'DPoP' && boundJkt === undefined) {
-        throw new DPoPError(
-          'ERR_DPOP_SCHEME_MISMATCH',
-          'The DPoP scheme needs a DPoP-bound access token',
-        );
-      }
+    if (
+      this.options.strictAuthorizationScheme &&
+      presented?.scheme === 'DPoP' &&
+      boundJkt === undefined
+    ) {
+      throw new DPoPError(
+        'ERR_DPOP_SCHEME_MISMATCH',
+        'The DPoP scheme needs a DPoP-bound access token',
+      );
     }
     const proof = request.headers.dpop;
 
@@ -213,6 +209,18 @@ export class DPoPGuard implements CanActivate {
       return undefined;
     }
 
+    // RFC 9449 §7.2: a bound token received as a bearer token is refused, proof or not (without
+    // a proof it was refused above), unless the compatibility option says otherwise.
+    if (
+      presented?.scheme === 'Bearer' &&
+      boundJkt !== undefined &&
+      !this.options.allowBearerBoundTokens
+    ) {
+      throw new DPoPError(
+        'ERR_DPOP_SCHEME_MISMATCH',
+        'A DPoP-bound access token must use the DPoP scheme, not Bearer (RFC 9449 §7.2)',
+      );
+    }
     const url = this.resolveUrl(request);
     if (url === undefined) {
       throw new DPoPError(

@@ -1,7 +1,6 @@
 import { OnModuleDestroy } from '@nestjs/common';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { JtiStore } from './jti-store.interface.js';
-import { storedJti } from './jti-key.util.js';
 
 /** Options of {@link InMemoryJtiStore}. */
 export interface InMemoryJtiStoreOptions {
@@ -21,7 +20,7 @@ export interface InMemoryJtiStoreOptions {
  * A process-local {@link JtiStore}: the embedded default, right for a single instance.
  * Use {@link RedisJtiStore} when more than one instance serves the same tokens.
  *
- * Entries live in one `Map` from jti to expiry time. Because the guard always records with the
+ * Entries live in one `Map` from replay key to expiry time. Because the guard always records with the
  * same TTL, insertion order is expiry order, so a sweep deletes from the front and stops at the
  * first live entry: its cost is the number of expired entries, not the size of the map.
  */
@@ -43,8 +42,7 @@ export class InMemoryJtiStore implements JtiStore, OnModuleDestroy {
   }
 
   /** Atomic in one process: the check and the write happen in one synchronous step. */
-  recordIfNew(jti: string, ttlMs: number): Promise<boolean> {
-    const key = storedJti(jti);
+  recordIfNew(key: string, ttlMs: number): Promise<boolean> {
     const now = this.now();
     const expiry = this.entries.get(key);
     if (expiry !== undefined) {

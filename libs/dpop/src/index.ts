@@ -55,6 +55,7 @@ export {
   type DPoPOAuthErrorBody,
 } from './dpop.exception.js';
 export { JtiStore, InjectJtiStore } from './jti-store.interface.js';
+export { replayKey } from './jti-key.util.js';
 export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './in-memory-jti.store.js';
 export {
   RedisJtiStore,

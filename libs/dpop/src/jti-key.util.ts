@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 
-/** jtis longer than this are stored as their SHA-256, so one entry's size stays bounded. */
-export const MAX_STORED_JTI_LENGTH = 64;
-
 /**
- * The form a jti is stored under: the jti itself when it is short, else `#` + base64url(SHA-256).
- * A jti that starts with `#` is always hashed, so a stored raw jti never starts with `#` and can
- * never collide with a hashed one.
+ * The key a proof is recorded under in the replay store: base64url(SHA-256(jkt + "." + jti)),
+ * always 43 characters.
+ *
+ * Keyed by the proof key as well as the jti, so that one client's jtis never block another's:
+ * with the jti alone, anybody who guesses a client's next jtis could burn them in advance with
+ * valid proofs of their own. The jkt is base64url (no `.`), so the input is unambiguous, and the
+ * fixed length bounds each entry's size whatever the jti's length (up to 256 characters).
  */
-export function storedJti(jti: string): string {
-  if (jti.length <= MAX_STORED_JTI_LENGTH && jti.charCodeAt(0) !== 0x23 /* # */) return jti;
-  return '#' + createHash('sha256').update(jti, 'utf8').digest('base64url');
+export function replayKey(jkt: string, jti: string): string {
+  return createHash('sha256').update(`${jkt}.${jti}`, 'utf8').digest('base64url');
 }

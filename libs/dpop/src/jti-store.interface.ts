@@ -3,7 +3,7 @@ import { Inject } from '@nestjs/common';
 /**
  * The replay cache for DPoP proof identifiers (RFC 9449 §11.1).
  *
- * One method, atomic by contract: two concurrent calls with the same jti must never both
+ * One method, atomic by contract: two concurrent calls with the same key must never both
  * resolve `true`. Never implement it as "exists?" followed by "set", which two concurrent
  * requests can both pass.
  *
@@ -14,10 +14,15 @@ import { Inject } from '@nestjs/common';
  */
 export interface JtiStore {
   /**
-   * Records `jti` as used for `ttlMs` milliseconds.
-   * @returns `true` when the jti was new (the proof may proceed), `false` when it was already used.
+   * Records `key` as used for `ttlMs` milliseconds.
+   *
+   * `key` is the proof's replay key, not its raw jti: base64url(SHA-256(jkt + "." + jti)), 43
+   * characters of the base64url alphabet, so a proof is identified by its key *and* its jti (one
+   * client's jtis never block another's) and every entry has the same small size. Stores use it
+   * as it is (the Redis store as `<prefix><key>`).
+   * @returns `true` when the key was new (the proof may proceed), `false` when it was already used.
    */
-  recordIfNew(jti: string, ttlMs: number): Promise<boolean>;
+  recordIfNew(key: string, ttlMs: number): Promise<boolean>;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { DPOP_DEFAULTS } from './dpop.constants.js';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { JtiStore } from './jti-store.interface.js';
-import { storedJti } from './jti-key.util.js';
 
 /**
  * What {@link RedisJtiStore} uses of its client: an ioredis `Redis` or `Cluster` fits. Written out
@@ -28,7 +27,8 @@ export interface RedisJtiStoreOptions {
 /**
  * A {@link JtiStore} on Redis, shared by every instance that uses the same server or cluster.
  *
- * One atomic command per proof: `SET <prefix><jti> 1 PX <ttl> NX`. It takes a client made by the
+ * One atomic command per proof: `SET <prefix><key> 1 PX <ttl> NX`, where `key` is the proof's
+ * 43-character replay key (see {@link JtiStore.recordIfNew}). It takes a client made by the
  * application (ioredis `Redis` or `Cluster`) and never closes it: whoever made it owns it.
  *
  * Fails closed: a client that is not connected, a Redis error or a timeout rejects with
@@ -55,7 +55,7 @@ export class RedisJtiStore implements JtiStore {
     this.timeoutMs = options.timeoutMs ?? 2000;
   }
 
-  recordIfNew(jti: string, ttlMs: number): Promise<boolean> {
+  recordIfNew(key: string, ttlMs: number): Promise<boolean> {
     // A client that is not ready would queue the command (ioredis' offline queue) and hold the
     // request open until it reconnects; refuse at once instead.
     const status = this.client.status;
@@ -66,7 +66,7 @@ export class RedisJtiStore implements JtiStore {
     }
     let command: Promise<string | null>;
     try {
-      command = this.client.set(this.keyPrefix + storedJti(jti), '1', 'PX', Math.ceil(ttlMs), 'NX');
+      command = this.client.set(this.keyPrefix + key, '1', 'PX', Math.ceil(ttlMs), 'NX');
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { DPoPError, DPoPProofVerifier, InMemoryJtiStore, parseAuthorization } from 'nest-dpop';
+import {
+  DPoPError,
+  DPoPProofVerifier,
+  InMemoryJtiStore,
+  parseAuthorization,
+  SUPPORTED_DPOP_ALGORITHMS,
+} from 'nest-dpop';
 import { jwsPayload, listen, sendJson, type TestServer } from './http.js';
 
 /**
@@ -53,7 +59,9 @@ export async function startFakeArcp(options: FakeArcpOptions = {}): Promise<Fake
   const agentKey = options.agentKey ?? 'test-registration-key-123';
   const prefix = options.prefix ?? '';
   const tokenType = options.tokenType ?? 'DPoP';
-  const verifier = new DPoPProofVerifier(new InMemoryJtiStore());
+  const verifier = new DPoPProofVerifier(new InMemoryJtiStore(), {
+    algorithms: [...SUPPORTED_DPOP_ALGORITHMS],
+  });
   const tokens = new Map<string, IssuedTokenRecord>();
   const validations = new Map<string, { agentId: string; jkt: string; polls: number }>();
   const agents = new Map<string, Record<string, unknown>>();

@@ -12,6 +12,8 @@ export const {
   ASYNC_OPTIONS_TYPE: DPOP_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<DPoPModuleOptions>({ moduleName: 'DPoP' })
   .setClassMethodName('forRoot')
+  // forRootAsync({ useClass / useExisting }) calls this method of a DPoPOptionsFactory.
+  .setFactoryMethodName('createDPoPOptions')
   .setExtras({ isGlobal: true }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,

@@ -3,8 +3,10 @@ import { DPOP_RESOLVED_OPTIONS } from './dpop.constants.js';
 import { ConfigurableDPoPModule, DPOP_MODULE_OPTIONS } from './dpop.module-definition.js';
 import { DPoPProofVerifier } from './dpop-proof.verifier.js';
 import { DPoPGuard } from './dpop.guard.js';
+import { DPoPEvents } from './dpop-events.service.js';
 import { dpopProviders } from './dpop.providers.js';
 import { JtiStore } from './jti-store.interface.js';
+import type { DPoPOptionsFactory } from './dpop-options.factory.js';
 
 /**
  * DPoP for NestJS. Import once, at the root:
@@ -18,7 +20,9 @@ import { JtiStore } from './jti-store.interface.js';
  * export class AppModule {}
  * ```
  *
- * or with injected settings, e.g. a Redis replay store:
+ * or with injected settings, e.g. a Redis replay store. Read the environment inside the factory
+ * (or with `fromEnv: true`), never while the module is imported, so that a bad `DPOP_*` value
+ * stops Nest's start-up with a message naming it:
  *
  * ```ts
  * DPoPModule.forRootAsync({
@@ -27,11 +31,20 @@ import { JtiStore } from './jti-store.interface.js';
  * })
  * ```
  *
+ * `forRootAsync({ useClass })` / `({ useExisting })` take a {@link DPoPOptionsFactory}.
+ *
  * Global by default (`isGlobal: false` to opt out). Provides and exports {@link DPoPGuard},
- * {@link DPoPProofVerifier} and the {@link JtiStore}.
+ * {@link DPoPProofVerifier}, the {@link JtiStore} and {@link DPoPEvents}.
  */
 @Module({
   providers: dpopProviders,
-  exports: [DPoPGuard, DPoPProofVerifier, JtiStore, DPOP_RESOLVED_OPTIONS, DPOP_MODULE_OPTIONS],
+  exports: [
+    DPoPGuard,
+    DPoPProofVerifier,
+    JtiStore,
+    DPoPEvents,
+    DPOP_RESOLVED_OPTIONS,
+    DPOP_MODULE_OPTIONS,
+  ],
 })
 export class DPoPModule extends ConfigurableDPoPModule {}

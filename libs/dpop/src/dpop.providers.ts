@@ -5,6 +5,7 @@ import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-optio
 import { resolveDPoPOptions } from './dpop-options.util.js';
 import { DPoPProofVerifier } from './dpop-proof.verifier.js';
 import { DPoPGuard } from './dpop.guard.js';
+import { DPoPEvents } from './dpop-events.service.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
 import { JtiStore } from './jti-store.interface.js';
 
@@ -35,5 +36,6 @@ export const dpopProviders: Provider[] = [
       new DPoPProofVerifier(store, options),
     inject: [DPOP_RESOLVED_OPTIONS, JtiStore],
   },
+  DPoPEvents,
   DPoPGuard,
 ];

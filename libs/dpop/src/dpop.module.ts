@@ -6,7 +6,6 @@ import { DPoPGuard } from './dpop.guard.js';
 import { DPoPEvents } from './dpop-events.service.js';
 import { dpopProviders } from './dpop.providers.js';
 import { JtiStore } from './jti-store.interface.js';
-import type { DPoPOptionsFactory } from './dpop-options.factory.js';
 
 /**
  * DPoP for NestJS. Import once, at the root:

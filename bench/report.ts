@@ -279,6 +279,7 @@ run and from machine to machine.
 
 ## How to run
 
+<!-- docs-check: skip (the benchmark itself: minutes of load; run by hand) -->
 \`\`\`sh
 npm run bench        # builds, then runs dist/bench/run.js; a few minutes
 \`\`\`

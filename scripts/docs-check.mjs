@@ -172,23 +172,35 @@ ${httpErrorsOk ? '' : 'curl() { command curl --fail-with-body "$@"; }'}
 ${code}
 `;
   return new Promise((resolveRun) => {
+    // Its own process group, so that a timeout ends what the block started (a server, say).
     const child = spawn('bash', ['-c', script], {
       cwd,
       env: { ...env, DOCS_CHECK_STATE: stateFile },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     const timer = setTimeout(() => {
       output += `\n[docs-check] timed out after ${BLOCK_TIMEOUT_MS / 1000} s`;
-      child.kill('SIGKILL');
+      killGroup(child.pid);
     }, BLOCK_TIMEOUT_MS);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      // Whatever the block left running in the background goes with it.
+      killGroup(child.pid);
       resolveRun({ status: code ?? 128, signal, output });
     });
   });
+}
+
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 function baselineVariables() {

@@ -68,11 +68,16 @@ const CHECKS = table(
   [
     [
       'signature, `typ`, asymmetric `alg`',
-      'yes (`node:crypto`, key cache)',
-      'yes (`jose.jwtVerify`)',
-      'yes (`jose.jwtVerify`)',
+      'yes (`node:crypto`, key cache; `typ` exactly `dpop+jwt`)',
+      'yes (`jose.jwtVerify`: `typ` in any case, `application/` prefix allowed)',
+      'yes (`jose.jwtVerify`, same `typ` rule; RS256 only when configured)',
     ],
-    ['one `DPoP` header only', 'yes', 'yes (a comma = two)', 'no'],
+    [
+      'one `DPoP` header only',
+      'yes (a comma = two)',
+      'yes (a comma = two)',
+      'no check of its own (a joined pair fails to parse)',
+    ],
     ['proof length cap', 'yes (8192)', 'no', 'no'],
     [
       '`jwk` public only, key size / curve checked',

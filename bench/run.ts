@@ -70,7 +70,7 @@ try {
 
 log('+ beside the peers (auth0, oidc-provider) and the event hook');
 const peers: PeerResult[] = [];
-for (const alg of ALGORITHMS) peers.push(await benchPeersAlgorithm(alg, QUICK ? 2 : 9));
+for (const alg of ALGORITHMS) peers.push(await benchPeersAlgorithm(alg, QUICK ? 2 : 11));
 
 const results: BenchResults = {
   date: new Date(),

@@ -60,6 +60,10 @@ export interface PeerCosts {
 export interface PeerResult {
   readonly alg: DPoPAlgorithm;
   readonly rounds: number;
+  /** Guard with a no-op listener ÷ guard without, median of the per-round ratios. */
+  readonly listenerRatio: number;
+  /** Guard with the Prometheus listener ÷ guard without, likewise. */
+  readonly prometheusRatio: number;
   /** `DPoPEvents.accepted()` alone, ns per call: nobody listening, and one no-op listener. */
   readonly hook: { readonly idleNs: number; readonly listenerNs: number };
   /** Requests per batch, per contender. */
@@ -69,8 +73,13 @@ export interface PeerResult {
 
 interface Contender {
   readonly name: keyof PeerCosts;
-  /** Makes the inputs of `count` calls (not timed). */
-  prepare(count: number): unknown[];
+  /**
+   * Whether it takes the round's shared nest-dpop proofs (each of these contenders has a
+   * replay store of its own, so the very same proofs serve all of them).
+   */
+  readonly shared?: boolean;
+  /** Makes the inputs of `count` calls (not timed); `proofs` is the round's shared list. */
+  prepare(count: number, proofs: readonly string[]): unknown[];
   /** One call. Throws if the contender refused a valid request. */
   run(input: unknown): void | Promise<void>;
 }
@@ -201,7 +210,10 @@ async function guardApp(options: DPoPModuleOptions): Promise<INestApplicationCon
   );
 }
 
-async function contenders(key: BenchKey, apps: INestApplicationContext[]): Promise<Contender[]> {
+async function contenders(
+  key: BenchKey,
+  apps: INestApplicationContext[],
+): Promise<{ list: Contender[]; mintShared: (count: number) => string[] }> {
   const jkt = thumbprint(key.jwk);
   const fail = (name: string, error?: unknown): never => {
     throw new Error(`peer bench: ${name} refused a valid ${key.alg} request: ${String(error)}`);
@@ -223,11 +235,12 @@ async function contenders(key: BenchKey, apps: INestApplicationContext[]): Promi
   }
   const guardContender = (name: keyof PeerCosts, guard: DPoPGuard): Contender => ({
     name,
-    prepare: (count) =>
-      many(count, () => ({
+    shared: true,
+    prepare: (_count, proofs) =>
+      proofs.map((dpop) => ({
         method: 'GET',
         url: PATH,
-        headers: { authorization: `DPoP ${nestToken}`, dpop: mintProof(key, nestToken) },
+        headers: { authorization: `DPoP ${nestToken}`, dpop },
         socket: { remoteAddress: '127.0.0.1' },
       })),
     async run(request) {
@@ -269,12 +282,12 @@ async function contenders(key: BenchKey, apps: INestApplicationContext[]): Promi
     if (res.statusCode !== 200) fail(name, `${res.statusCode} ${res.payload}`);
   };
 
-  return [
+  const list: Contender[] = [
     {
       name: 'floorUs',
-      prepare: (count) =>
-        many(count, () => {
-          const proof = mintProof(key, nestToken);
+      shared: true,
+      prepare: (_count, proofs) =>
+        proofs.map((proof) => {
           const dot = proof.lastIndexOf('.');
           return [
             Buffer.from(proof.slice(0, dot), 'latin1'),
@@ -288,7 +301,8 @@ async function contenders(key: BenchKey, apps: INestApplicationContext[]): Promi
     },
     {
       name: 'verifyUs',
-      prepare: (count) => many(count, () => mintProof(key, nestToken)),
+      shared: true,
+      prepare: (_count, proofs) => [...proofs],
       async run(proof) {
         await verifier.verify({
           proof: proof as string,
@@ -335,6 +349,7 @@ async function contenders(key: BenchKey, apps: INestApplicationContext[]): Promi
       run: () => oidcCall('oidc-provider Bearer', { authorization: `Bearer ${oidcPlain}` }),
     },
   ];
+  return { list, mintShared: (count) => many(count, () => mintProof(key, nestToken)) };
 }
 
 /** CPU µs per call of one batch (process CPU time, all threads: jose's WebCrypto runs on libuv's pool). */
@@ -353,25 +368,28 @@ async function timeBatch(contender: Contender, inputs: unknown[]): Promise<numbe
 export async function benchPeersAlgorithm(
   alg: DPoPAlgorithm,
   rounds: number,
-  batchMs = 15,
+  batchMs = 30,
 ): Promise<PeerResult> {
   const key = makeBenchKey(alg);
   const apps: INestApplicationContext[] = [];
   try {
-    const list = await contenders(key, apps);
+    const { list, mintShared } = await contenders(key, apps);
     const batches = {} as Record<keyof PeerCosts, number>;
     for (const contender of list) {
-      const probe = contender.prepare(50);
+      const probe = contender.prepare(50, mintShared(50));
       const start = process.hrtime.bigint();
       for (const input of probe) await contender.run(input);
       const us = Number(process.hrtime.bigint() - start) / 1000 / probe.length;
       batches[contender.name] = Math.max(30, Math.min(1000, Math.round((batchMs * 1000) / us)));
     }
+    // The shared proofs come in one batch size: the guard's.
+    for (const contender of list) if (contender.shared) batches[contender.name] = batches.guardUs;
     const samples = new Map(list.map((c) => [c.name, [] as number[]]));
     for (let round = 0; round <= rounds; round++) {
+      const shared = mintShared(batches.guardUs);
       for (let i = 0; i < list.length; i++) {
         const contender = list[(round + i) % list.length]!;
-        const inputs = contender.prepare(batches[contender.name]);
+        const inputs = contender.prepare(batches[contender.name], shared);
         const us = await timeBatch(contender, inputs);
         if (round > 0) samples.get(contender.name)!.push(us);
       }
@@ -379,7 +397,20 @@ export async function benchPeersAlgorithm(
     const cpu = Object.fromEntries(
       list.map((c) => [c.name, median(samples.get(c.name)!)]),
     ) as unknown as PeerCosts;
-    return { alg, rounds, batches, cpu, hook: benchHook(rounds) };
+    // Round by round, so that a slow stretch of the machine falls on both sides of a ratio.
+    const paired = (name: keyof PeerCosts) => {
+      const base = samples.get('guardUs')!;
+      return median(samples.get(name)!.map((us, r) => us / base[r]!));
+    };
+    return {
+      alg,
+      rounds,
+      batches,
+      cpu,
+      listenerRatio: paired('guardListenerUs'),
+      prometheusRatio: paired('guardPrometheusUs'),
+      hook: benchHook(rounds),
+    };
   } finally {
     for (const app of apps) await app.close();
   }

@@ -89,11 +89,13 @@ export class DPoPEvents {
     error: DPoPError,
     started: number,
   ): void {
-    if (!this.listening && !this.logRefusals) return;
+    // Nothing is built unless someone reads it (a listener, or a logger showing debug lines).
+    const log = this.logRefusals && Logger.isLevelEnabled('debug');
+    if (!this.listening && !log) return;
     const type: DPoPEventType =
       error.code === 'ERR_DPOP_STORE_UNAVAILABLE' ? 'store-unavailable' : 'refused';
     const event = this.event(type, context, request, started, error, claimedJkt(request));
-    if (this.logRefusals && Logger.isLevelEnabled('debug')) {
+    if (log) {
       this.logger.debug(
         `DPoP ${type} ${event.code} jkt=${event.jkt ?? '-'} ${event.method} ${event.route} from ${event.clientAddress ?? '-'}`,
       );

@@ -5,6 +5,8 @@ import type { MemoryResult } from './memory/memory.bench.js';
 import { NOTES } from './notes.js';
 import type { StoreResult } from './stores/store.bench.js';
 import type { VerifierResult } from './verifier/verifier.bench.js';
+import type { PeerResult } from './peers/peers.bench.js';
+import { hookTable, peersMarkdown, peersTable } from './peers/peers.report.js';
 
 /** Everything one `npm run bench` measured. */
 export interface BenchResults {
@@ -20,6 +22,7 @@ export interface BenchResults {
   };
   readonly memory: readonly MemoryResult[];
   readonly stores: readonly StoreResult[];
+  readonly peers: readonly PeerResult[];
 }
 
 /** The issue's targets; each row of the verdict table is one of these for one algorithm. */
@@ -241,6 +244,12 @@ export function renderTables(results: BenchResults): string {
     '',
     'Replay stores, per call (medians)',
     storeTable(results),
+    '',
+    'Beside the peers, CPU µs per request (medians)',
+    peersTable(results.peers),
+    '',
+    'Event hook cost',
+    hookTable(results.peers),
   ].join('\n');
 }
 
@@ -271,6 +280,7 @@ run and from machine to machine.
 
 ## How to run
 
+<!-- docs-check: skip (the benchmark itself: minutes of load; run by hand) -->
 \`\`\`sh
 npm run bench        # builds, then runs dist/bench/run.js; a few minutes
 \`\`\`
@@ -365,5 +375,6 @@ the commands of one event-loop turn in one write: it pays off as concurrency gro
 
 ${storeTable(results)}
 
-${NOTES}`;
+${NOTES}
+${peersMarkdown(results.peers)}`;
 }

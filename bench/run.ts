@@ -15,6 +15,7 @@ import { benchStores } from './stores/store.bench.js';
 import { benchMemory } from './memory/memory.bench.js';
 import { renderMarkdown, renderTables, type BenchResults } from './report.js';
 import { benchVerifierAlgorithm, type VerifierResult } from './verifier/verifier.bench.js';
+import { benchPeersAlgorithm, type PeerResult } from './peers/peers.bench.js';
 
 const ALGORITHMS: readonly DPoPAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
 /** The verifier section: every default algorithm, and one opt-in one per key family. */
@@ -79,6 +80,10 @@ try {
   log(`  deleted ${await deleteBenchKeys()} Redis keys`);
 }
 
+log('+ beside the peers (auth0, oidc-provider) and the event hook');
+const peers: PeerResult[] = [];
+for (const alg of ALGORITHMS) peers.push(await benchPeersAlgorithm(alg, QUICK ? 2 : 11));
+
 const results: BenchResults = {
   date: new Date(),
   machine,
@@ -92,6 +97,7 @@ const results: BenchResults = {
   },
   memory,
   stores,
+  peers,
 };
 log('');
 log(renderTables(results));

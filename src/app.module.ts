@@ -11,6 +11,7 @@ import { createValidationPipe } from './common/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/app-config.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { ensureRedisReady, redisModuleOptions } from './storage/redis-connection.js';
 import { StorageModule } from './storage/storage.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
@@ -64,6 +65,7 @@ export class AppModule {
         AgentsModule,
         WellKnownModule,
         HealthModule,
+        MetricsModule,
       ],
       providers: [
         // DPoP first, on every route (but those marked @SkipDPoP()); then each route's own

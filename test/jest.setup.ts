@@ -3,3 +3,5 @@
 import 'reflect-metadata';
 import '@nestjs/common';
 import '@nestjs/core';
+// @nestjs-modules/ioredis require()s @nestjs/terminus (12 is ESM only, see package.json overrides).
+import '@nestjs/terminus';

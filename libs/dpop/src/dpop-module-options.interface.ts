@@ -1,4 +1,5 @@
 import type { DPoPAlgorithm } from './dpop.constants.js';
+import type { DPoPEventListener } from './dpop-events.interface.js';
 import type { DPoPNonceIssuer, DPoPNonceOptions } from './dpop-nonce.issuer.js';
 import type { JtiStore } from './jti-store.interface.js';
 
@@ -109,6 +110,20 @@ export interface DPoPModuleOptions {
   keyCacheSize?: number;
   /** Clock in milliseconds since the epoch, for tests. Default `Date.now`. */
   clock?: () => number;
+  /**
+   * Also read the `DPOP_*` environment variables (see `dpopOptionsFromEnv`), from `process.env`
+   * (`true`) or the object given; options set here win over the environment. Read when the
+   * module's providers are built, so a bad value stops Nest's start-up with a message naming the
+   * variable instead of throwing while your modules are imported. Default `false`.
+   */
+  fromEnv?: boolean | Record<string, string | undefined>;
+  /**
+   * Receivers of every verification outcome (accepted, refused with its code, store unavailable,
+   * nonce issued): metrics, tracing, audit. See `DPoPEvents` to subscribe from a provider.
+   */
+  listeners?: DPoPEventListener[];
+  /** Log each refusal at debug level through Nest's `Logger` (code, key thumbprint, route). Default `true`. */
+  logRefusals?: boolean;
 }
 
 /** {@link DPoPModuleOptions} with defaults applied and values checked; built once at start-up. */
@@ -134,4 +149,6 @@ export interface ResolvedDPoPOptions {
   readonly maxProofLength: number;
   readonly keyCacheSize: number;
   readonly clock: () => number;
+  readonly listeners: readonly DPoPEventListener[];
+  readonly logRefusals: boolean;
 }

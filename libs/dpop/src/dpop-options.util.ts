@@ -2,6 +2,8 @@ import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './
 import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
 import { parseBooleanSetting } from './syntax.util.js';
+import { assertValidDPoPOptions } from './dpop-options.validator.js';
+import { createRequestUrlResolver } from './request-url.util.js';
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -17,8 +19,19 @@ function wholeNumber(name: string, value: number): number {
   return value;
 }
 
-/** Applies defaults and refuses impossible settings, once, at start-up. */
-export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPoPOptions {
+/**
+ * Applies defaults and refuses unknown options and impossible settings, once, at start-up, with
+ * a message naming the option (or the environment variable, with `fromEnv`).
+ */
+export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPOptions {
+  assertValidDPoPOptions(given);
+  const options: DPoPModuleOptions =
+    given.fromEnv === undefined || given.fromEnv === false
+      ? given
+      : {
+          ...dpopOptionsFromEnv(given.fromEnv === true ? process.env : given.fromEnv),
+          ...definedOnly(given),
+        };
   const algorithms = options.algorithms ?? DPOP_DEFAULTS.algorithms;
   assertSupportedAlgorithms(algorithms, 'DPoP option algorithms');
   if (options.strictAuthorizationScheme === true && options.allowBearerBoundTokens === true) {
@@ -26,7 +39,7 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
       'DPoP options strictAuthorizationScheme and allowBearerBoundTokens contradict each other',
     );
   }
-  return {
+  const resolved: ResolvedDPoPOptions = {
     enabled: options.enabled ?? DPOP_DEFAULTS.enabled,
     required: options.required ?? DPOP_DEFAULTS.required,
     proofTtl: positive('proofTtl', options.proofTtl ?? DPOP_DEFAULTS.proofTtl),
@@ -52,7 +65,20 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
     ),
     keyCacheSize: wholeNumber('keyCacheSize', options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize),
     clock: options.clock ?? Date.now,
+    listeners: options.listeners ?? [],
+    logRefusals: options.logRefusals ?? true,
   };
+  // Checks publicUrl and trustedProxies now, with the other options, rather than when the guard
+  // is first built.
+  createRequestUrlResolver(resolved);
+  return resolved;
+}
+
+/** `options` without its `undefined` members, so that they do not hide environment values. */
+function definedOnly(options: DPoPModuleOptions): DPoPModuleOptions {
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as DPoPModuleOptions;
 }
 
 const parseBoolean = parseBooleanSetting;

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { jwtConfirmationJkt, parseAuthorization } from './access-token.util.js';
 import {
@@ -9,6 +9,7 @@ import {
   DPOP_TOKEN_ENDPOINT_KEY,
 } from './dpop.constants.js';
 import { DPoPError } from './dpop.errors.js';
+import { DPoPEvents } from './dpop-events.service.js';
 import { createDPoPExceptionFactory, setDPoPHeaders } from './dpop.exception.js';
 import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import { DPoPProofVerifier, type VerifiedDPoPProof } from './dpop-proof.verifier.js';
@@ -62,6 +63,8 @@ export class DPoPGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly verifier: DPoPProofVerifier,
     @Inject(DPOP_RESOLVED_OPTIONS) protected readonly options: ResolvedDPoPOptions,
+    // Optional so that subclasses and hand-made guards keep working without it.
+    @Optional() protected readonly events: DPoPEvents = new DPoPEvents(options),
   ) {
     this.resolveUrl = createRequestUrlResolver(options);
     this.toException = createDPoPExceptionFactory(options);
@@ -74,16 +77,19 @@ export class DPoPGuard implements CanActivate {
     if (route.skip) return true;
 
     const request = this.getRequest(context);
+    const started = this.events.start();
     try {
       const proof = await this.verifyRequest(request, route.bound);
       if (proof !== undefined) {
         request[this.options.requestProperty] = proof;
         request[DPOP_REQUEST_RESULT] = proof;
-        this.rotateNonce(context, proof);
-      }
+        this.events.accepted(context, request, proof, started);
+        this.rotateNonce(context, proof, request);
+      } else this.events.passed(context, request, started);
       return true;
     } catch (error) {
       if (!(error instanceof DPoPError)) throw error;
+      this.events.refused(context, request, error, started);
       const exception = this.toException(error, pathOf(request), route.tokenEndpoint);
       setDPoPHeaders(this.getResponse(context), exception.headers);
       throw exception;
@@ -119,7 +125,11 @@ export class DPoPGuard implements CanActivate {
    * RFC 9449 §8.2: when the nonce a valid proof used is no longer the current one, hand out the
    * current one with the response, so the client switches before the old one expires.
    */
-  private rotateNonce(context: ExecutionContext, proof: VerifiedDPoPProof): void {
+  private rotateNonce(
+    context: ExecutionContext,
+    proof: VerifiedDPoPProof,
+    request: DPoPHttpRequest,
+  ): void {
     const nonces = this.options.nonces;
     if (nonces === undefined) return;
     const current = nonces.current(this.options.clock());
@@ -127,6 +137,7 @@ export class DPoPGuard implements CanActivate {
     const response = this.getResponse(context);
     setHeader(response, 'DPoP-Nonce', current);
     setHeader(response, 'Cache-Control', 'no-store');
+    this.events.nonceIssued(context, request);
   }
 
   /**

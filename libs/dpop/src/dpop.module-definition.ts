@@ -8,6 +8,8 @@ import type { DPoPModuleOptions } from './dpop-module-options.interface.js';
 const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
   new ConfigurableModuleBuilder<DPoPModuleOptions>({ moduleName: 'DPoP' })
     .setClassMethodName('forRoot')
+    // forRootAsync({ useClass / useExisting }) calls this method of a DPoPOptionsFactory.
+    .setFactoryMethodName('createDPoPOptions')
     .setExtras({ isGlobal: true }, (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,

@@ -4,6 +4,7 @@ import { ConfigurableDPoPModule, DPOP_MODULE_OPTIONS } from './dpop.module-defin
 import { DPoPProofVerifier } from './dpop-proof.verifier.js';
 import { DPoPGuard } from './dpop.guard.js';
 import { DPoPExceptionFactory } from './dpop.exception.js';
+import { DPoPEvents } from './dpop-events.service.js';
 import { dpopProviders } from './dpop.providers.js';
 import { JtiStore } from './jti-store.interface.js';
 
@@ -19,7 +20,9 @@ import { JtiStore } from './jti-store.interface.js';
  * export class AppModule {}
  * ```
  *
- * or with injected settings, e.g. a Redis replay store:
+ * or with injected settings, e.g. a Redis replay store. Read the environment inside the factory
+ * (or with `fromEnv: true`), never while the module is imported, so that a bad `DPOP_*` value
+ * stops Nest's start-up with a message naming it:
  *
  * ```ts
  * DPoPModule.forRootAsync({
@@ -28,8 +31,11 @@ import { JtiStore } from './jti-store.interface.js';
  * })
  * ```
  *
+ * `forRootAsync({ useClass })` / `({ useExisting })` take a {@link DPoPOptionsFactory}.
+ *
  * Global by default (`isGlobal: false` to opt out). Provides and exports {@link DPoPGuard},
- * {@link DPoPProofVerifier}, {@link DPoPExceptionFactory} and the {@link JtiStore}.
+ * {@link DPoPProofVerifier}, {@link DPoPExceptionFactory}, the {@link JtiStore} and
+ * {@link DPoPEvents}.
  */
 @Module({
   providers: dpopProviders,
@@ -38,6 +44,7 @@ import { JtiStore } from './jti-store.interface.js';
     DPoPProofVerifier,
     JtiStore,
     DPoPExceptionFactory,
+    DPoPEvents,
     DPOP_RESOLVED_OPTIONS,
     DPOP_MODULE_OPTIONS,
   ],

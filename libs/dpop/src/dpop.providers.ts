@@ -6,6 +6,7 @@ import { resolveDPoPOptions } from './dpop-options.util.js';
 import { DPoPProofVerifier } from './dpop-proof.verifier.js';
 import { DPoPGuard } from './dpop.guard.js';
 import { DPoPExceptionFactory } from './dpop.exception.js';
+import { DPoPEvents } from './dpop-events.service.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
 import { JtiStore } from './jti-store.interface.js';
 
@@ -36,6 +37,7 @@ export const dpopProviders: Provider[] = [
       new DPoPProofVerifier(store, options),
     inject: [DPOP_RESOLVED_OPTIONS, JtiStore],
   },
+  DPoPEvents,
   DPoPGuard,
   DPoPExceptionFactory,
 ];

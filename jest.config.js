@@ -20,6 +20,8 @@ export default {
     '^nest-dpop$': '<rootDir>/libs/dpop/src/index.ts',
     '^nest-dpop/testing$': '<rootDir>/libs/dpop/src/testing/index.ts',
     '^nest-dpop/terminus$': '<rootDir>/libs/dpop/src/terminus/index.ts',
+    '^nest-dpop/prometheus$': '<rootDir>/libs/dpop/src/prometheus/index.ts',
+    '^nest-dpop/opentelemetry$': '<rootDir>/libs/dpop/src/opentelemetry/index.ts',
     '^nest-dpop-client$': '<rootDir>/libs/dpop-client/src/index.ts',
     // Deprecated: the old in-repo aliases, kept resolvable while branches still use them.
     '^@app/dpop$': '<rootDir>/libs/dpop/src/index.ts',

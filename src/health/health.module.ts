@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { DPoPHealthIndicator } from '../../libs/dpop/src/terminus/index.js';
+import { DPoPHealthIndicator } from 'nest-dpop/terminus';
 import { HealthController } from './health.controller.js';
 import { ReadinessController } from './readiness.controller.js';
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { SkipDPoP } from 'nest-dpop';
-import { DPoPHealthIndicator } from '../../libs/dpop/src/terminus/index.js';
+import { DPoPHealthIndicator } from 'nest-dpop/terminus';
 import { StorageProbe } from '../storage/agent-registry.interface.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { DPoPEvents, SkipDPoP } from 'nest-dpop';
-import { PrometheusDPoPListener } from '../../libs/dpop/src/prometheus/index.js';
+import { PrometheusDPoPListener } from 'nest-dpop/prometheus';
 
 /** The app's Prometheus registry, fed by the DPoP guard's events. */
 @Injectable()

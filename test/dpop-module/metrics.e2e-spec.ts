@@ -13,8 +13,8 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { PrometheusDPoPListener } from '../../libs/dpop/src/prometheus/index.js';
-import { OpenTelemetryDPoPListener } from '../../libs/dpop/src/opentelemetry/index.js';
+import { PrometheusDPoPListener } from 'nest-dpop/prometheus';
+import { OpenTelemetryDPoPListener } from 'nest-dpop/opentelemetry';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 

@@ -15,6 +15,7 @@ const OPTION_KEYS: Record<keyof DPoPModuleOptions, true> = {
   trustedProxies: true,
   forwardedHeaders: true,
   strictAuthorizationScheme: true,
+  allowBearerBoundTokens: true,
   nonce: true,
   requestUrl: true,
   resolveTokenBinding: true,
@@ -104,7 +105,13 @@ export function assertValidDPoPOptions(options: unknown): asserts options is DPo
   }
   const present = (name: keyof DPoPModuleOptions) => record[name] !== undefined;
 
-  for (const name of ['enabled', 'required', 'strictAuthorizationScheme', 'logRefusals'] as const) {
+  for (const name of [
+    'enabled',
+    'required',
+    'strictAuthorizationScheme',
+    'allowBearerBoundTokens',
+    'logRefusals',
+  ] as const) {
     if (present(name) && typeof record[name] !== 'boolean')
       fail(name, 'true or false', record[name]);
   }

@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DPoPAlgorithm } from '@app/dpop';
+import { benchBodyLimits } from './app/body-limits.bench.js';
 import { benchHttp, deleteBenchKeys } from './http/http.bench.js';
 import { describeMachine } from './lib/machine.js';
 import { benchStores } from './stores/store.bench.js';
@@ -66,6 +67,8 @@ try {
 } finally {
   log(`  deleted ${await deleteBenchKeys()} Redis keys`);
 }
+
+log(await benchBodyLimits(QUICK ? 2 : 5)); // issue 11 finding 2: hostile vs normal body
 
 const results: BenchResults = {
   date: new Date(),

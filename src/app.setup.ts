@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { answerClientErrorsWithProblems } from '@app/dpop';
+import { installBodyLimits } from './common/body-limits.js';
 
 /** The Express settings the app changes. */
 interface ExpressSettings {
@@ -18,5 +19,7 @@ export function configureApp(app: INestApplication): INestApplication {
   express.set('trust proxy', false);
   // Requests Node refuses before Nest runs (e.g. a 100 KB DPoP header) still get a problem+json.
   answerClientErrorsWithProblems(app.getHttpServer());
+  // Size and depth bounded before anything parses or walks a body (see BODY_LIMITS).
+  installBodyLimits(app);
   return app;
 }

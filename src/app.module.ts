@@ -19,6 +19,8 @@ function dpopModule(config: AppConfig): DynamicModule {
   const base: DPoPModuleOptions = {
     ...config.dpop,
     ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
+    // TODO(lead, issue 11 finding 3): once the library has `allowedOrigins` (helper seclib), add:
+    // allowedOrigins: config.publicUrl !== undefined ? [new URL(config.publicUrl).origin] : undefined,
   };
   const redis = config.redis;
   if (redis === undefined) return DPoPModule.forRootAsync({ useFactory: () => base });

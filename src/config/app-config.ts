@@ -65,6 +65,10 @@ const AGENT_TYPE = /^[A-Za-z0-9_-]{2,50}$/;
 
 function readAgentKeys(env: Env): { keys: string[]; devKey: string | undefined } {
   const keys = readList(env, 'AGENT_KEYS');
+  if (keys === undefined && readEnv(env, 'NODE_ENV') === 'production') {
+    // A generated key is printed in the log: fine on a laptop, an open door in production.
+    throw new Error('AGENT_KEYS must be set when NODE_ENV=production');
+  }
   if (keys === undefined) {
     // So that the quick start works: a random key, printed at start-up by main.ts.
     const devKey = `arcp-dev-${randomBytes(18).toString('base64url')}`;

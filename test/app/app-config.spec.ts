@@ -78,6 +78,7 @@ describe('loadAppConfig', () => {
     [{ ARCP_SIGNING_KEY_FILE: '/nonexistent/key.pem' }, 'ARCP_SIGNING_KEY_FILE'],
     [{ ARCP_ENDPOINT_CHECK: 'sometimes' }, 'ARCP_ENDPOINT_CHECK'],
     [{ ARCP_TPR_TOKEN_TTL_ACCESS: '0' }, 'ARCP_TPR_TOKEN_TTL_ACCESS'],
+    [{ NODE_ENV: 'production', AGENT_KEYS: '' }, 'AGENT_KEYS must be set when NODE_ENV=production'],
   ])('refuses %j, naming %s', (env, variable) => {
     expect(() => loadAppConfig({ ...KEYS, ...env })).toThrow(variable);
   });

@@ -50,6 +50,12 @@ export interface AppConfig {
   readonly endpointCheck: { readonly enabled: boolean; readonly timeoutMs: number };
   /** `AGENT_HEARTBEAT_TIMEOUT`: seconds an agent counts as alive after its last heartbeat (60). */
   readonly heartbeatTimeout: number;
+  /**
+   * `ARCP_MEMORY_MAX_RECORDS`: most agents, and most validations, the in-memory stores hold
+   * (10 000). At the cap expired (and, for validations, consumed) records are evicted first;
+   * then new ones are refused with a 503. Redis is bounded by key expiry and its own maxmemory.
+   */
+  readonly memoryMaxRecords: number;
 }
 
 /** ARCP's default agent types. */
@@ -143,5 +149,6 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       timeoutMs: readInteger(env, 'ARCP_ENDPOINT_CHECK_TIMEOUT', 3, 1, 60) * 1000,
     },
     heartbeatTimeout: readInteger(env, 'AGENT_HEARTBEAT_TIMEOUT', 60, 1, 86_400),
+    memoryMaxRecords: readInteger(env, 'ARCP_MEMORY_MAX_RECORDS', 10_000, 1, 1_000_000),
   };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { dpopOptionsFromEnv, type DPoPModuleOptions } from '@app/dpop';
 import { readBaseUrl, readBoolean, readEnv, readInteger, readList, type Env } from './env.util.js';
+import { EndpointAllowList } from '../auth/endpoint-address.policy.js';
 import { readSigningKey, type SigningKeyConfig } from './signing-key.config.js';
 
 /** Injection token of the {@link AppConfig}. */
@@ -46,8 +47,15 @@ export interface AppConfig {
   readonly tokenTtl: TokenTtls;
   /** `ARCP_TOKEN_LEEWAY`: seconds of clock tolerance on our own tokens' `exp`. Default 0. */
   readonly tokenLeeway: number;
-  /** `ARCP_ENDPOINT_CHECK` (false) and `ARCP_ENDPOINT_CHECK_TIMEOUT` (seconds, 3). */
-  readonly endpointCheck: { readonly enabled: boolean; readonly timeoutMs: number };
+  /**
+   * `ARCP_ENDPOINT_CHECK` (false), `ARCP_ENDPOINT_CHECK_TIMEOUT` (seconds, 3) and
+   * `ARCP_ENDPOINT_ALLOW` (host names and CIDR ranges the check may call although internal).
+   */
+  readonly endpointCheck: {
+    readonly enabled: boolean;
+    readonly timeoutMs: number;
+    readonly allow: readonly string[];
+  };
   /** `AGENT_HEARTBEAT_TIMEOUT`: seconds an agent counts as alive after its last heartbeat (60). */
   readonly heartbeatTimeout: number;
   /**
@@ -120,6 +128,12 @@ function readRedis(env: Env): AppConfig['redis'] {
   return { url, keyPrefix };
 }
 
+function readEndpointAllow(env: Env): string[] {
+  const entries = readList(env, 'ARCP_ENDPOINT_ALLOW') ?? [];
+  new EndpointAllowList(entries); // refuses a bad entry at start-up, naming the variable
+  return entries;
+}
+
 /**
  * Parses the environment into an {@link AppConfig}. Pure apart from reading a key file and
  * generating keys: tests pass their own record instead of `process.env`.
@@ -147,6 +161,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     endpointCheck: {
       enabled: readBoolean(env, 'ARCP_ENDPOINT_CHECK', false),
       timeoutMs: readInteger(env, 'ARCP_ENDPOINT_CHECK_TIMEOUT', 3, 1, 60) * 1000,
+      allow: readEndpointAllow(env),
     },
     heartbeatTimeout: readInteger(env, 'AGENT_HEARTBEAT_TIMEOUT', 60, 1, 86_400),
     memoryMaxRecords: readInteger(env, 'ARCP_MEMORY_MAX_RECORDS', 10_000, 1, 1_000_000),

@@ -77,6 +77,7 @@ describe('loadAppConfig', () => {
     [{ ARCP_SIGNING_KEY: 'not a pem' }, 'ARCP_SIGNING_KEY'],
     [{ ARCP_SIGNING_KEY_FILE: '/nonexistent/key.pem' }, 'ARCP_SIGNING_KEY_FILE'],
     [{ ARCP_ENDPOINT_CHECK: 'sometimes' }, 'ARCP_ENDPOINT_CHECK'],
+    [{ ARCP_ENDPOINT_ALLOW: '10.0.0.0/99' }, 'ARCP_ENDPOINT_ALLOW'],
     [{ ARCP_TPR_TOKEN_TTL_ACCESS: '0' }, 'ARCP_TPR_TOKEN_TTL_ACCESS'],
     [{ NODE_ENV: 'production', AGENT_KEYS: '' }, 'AGENT_KEYS must be set when NODE_ENV=production'],
   ])('refuses %j, naming %s', (env, variable) => {

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ConfigService } from '@nestjs/config';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
 import { DPoPGuard, DPoPModule, RedisJtiStore, type DPoPModuleOptions } from '@app/dpop';
 import type { Redis } from 'ioredis';
@@ -14,19 +15,33 @@ import { ensureRedisReady, redisModuleOptions } from './storage/redis-connection
 import { StorageModule } from './storage/storage.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
 
-/** The DPoP module, with its replay store in Redis when there is one, else in memory. */
-function dpopModule(config: AppConfig): DynamicModule {
-  const base: DPoPModuleOptions = {
+/** The DPoP options of the app's configuration (`ConfigService.get('arcp')`). */
+function dpopOptions(config: AppConfig): DPoPModuleOptions {
+  return {
     ...config.dpop,
     ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
     // TODO(lead, issue 11 finding 3): once the library has `allowedOrigins` (helper seclib), add:
     // allowedOrigins: config.publicUrl !== undefined ? [new URL(config.publicUrl).origin] : undefined,
   };
+}
+
+/**
+ * The DPoP module from the `ConfigService`, with its replay store in Redis when there is one,
+ * else in memory.
+ */
+function dpopModule(config: AppConfig): DynamicModule {
   const redis = config.redis;
-  if (redis === undefined) return DPoPModule.forRootAsync({ useFactory: () => base });
+  if (redis === undefined) {
+    return DPoPModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (configService: ConfigService) =>
+        dpopOptions(configService.getOrThrow<AppConfig>('arcp')),
+    });
+  }
   return DPoPModule.forRootAsync({
-    inject: [getRedisConnectionToken()],
-    useFactory: async (client: Redis): Promise<DPoPModuleOptions> => {
+    inject: [ConfigService, getRedisConnectionToken()],
+    useFactory: async (configService: ConfigService, client: Redis): Promise<DPoPModuleOptions> => {
+      const base = dpopOptions(configService.getOrThrow<AppConfig>('arcp'));
       // RedisJtiStore refuses (503) while its client is not ready: be ready before serving.
       await ensureRedisReady(client);
       const store = new RedisJtiStore(client, { keyPrefix: `${redis.keyPrefix}dpop:jti:` });

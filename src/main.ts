@@ -3,7 +3,8 @@ import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
-import { loadAppConfig, type AppConfig } from './config/app-config.js';
+import type { AppConfig } from './config/app-config.js';
+import { validateEnvironment } from './config/env.schema.js';
 import { describeStartupError } from './config/startup-error.js';
 
 const logger = new Logger('ARCP');
@@ -14,7 +15,7 @@ function message(error: unknown): string {
 
 function readConfig(): AppConfig {
   try {
-    return loadAppConfig(process.env);
+    return validateEnvironment(process.env).arcp;
   } catch (error) {
     // A configuration mistake: say which variable, without a stack trace.
     logger.error(`Invalid configuration: ${message(error)}`);

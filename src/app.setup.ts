@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { answerClientErrorsWithProblems } from '@app/dpop';
 import { installBodyLimits } from './common/body-limits.js';
+import { setupOpenApi } from './openapi/openapi.setup.js';
 
 /** The Express settings the app changes. */
 interface ExpressSettings {
@@ -21,5 +22,7 @@ export function configureApp(app: INestApplication): INestApplication {
   answerClientErrorsWithProblems(app.getHttpServer());
   // Size and depth bounded before anything parses or walks a body (see BODY_LIMITS).
   installBodyLimits(app);
+  // The OpenAPI document at /docs (UI) and /docs-json.
+  setupOpenApi(app);
   return app;
 }

@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DPoPAlgorithm } from 'nest-dpop';
+import { benchBodyLimits } from './app/body-limits.bench.js';
 import { benchHttp, deleteBenchKeys } from './http/http.bench.js';
 import { describeMachine } from './lib/machine.js';
 import { benchStores } from './stores/store.bench.js';
@@ -80,6 +81,7 @@ try {
   log(`  deleted ${await deleteBenchKeys()} Redis keys`);
 }
 
+log(await benchBodyLimits(QUICK ? 2 : 5)); // issue 11 finding 2: hostile vs normal body
 log('+ beside the peers (auth0, oidc-provider) and the event hook');
 const peers: PeerResult[] = [];
 for (const alg of ALGORITHMS) peers.push(await benchPeersAlgorithm(alg, QUICK ? 2 : 11));

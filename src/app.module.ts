@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ConfigService } from '@nestjs/config';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
 import { DPoPGuard, DPoPModule, RedisJtiStore, type DPoPModuleOptions } from 'nest-dpop';
 import type { Redis } from 'ioredis';
@@ -16,24 +17,46 @@ import { ensureRedisReady, redisModuleOptions } from './storage/redis-connection
 import { StorageModule } from './storage/storage.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
 
-/** The DPoP module, with its replay store in Redis when there is one, else in memory. */
-function dpopModule(config: AppConfig): DynamicModule {
-  const base: DPoPModuleOptions = {
+/** The DPoP options of the app's configuration (`ConfigService.get('arcp')`). */
+function dpopOptions(config: AppConfig): DPoPModuleOptions {
+  return {
     // The spec's clients send `Authorization: Bearer <token>` with a DPoP proof; DPoP is preferred.
     allowBearerBoundTokens: true,
     ...config.dpop,
     // ARCP's names, not the library's neutral defaults.
     problemTypeBase: PROBLEM_TYPE_BASE,
-    ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
+    // ARCP_PUBLIC_URL pins both the base htu is checked against and the one origin it may name.
+    ...(config.publicUrl !== undefined && {
+      publicUrl: config.publicUrl,
+      allowedOrigins: [new URL(config.publicUrl).origin],
+    }),
   };
+}
+
+/**
+ * The DPoP module from the `ConfigService`, with its replay store in Redis when there is one,
+ * else in memory.
+ */
+function dpopModule(config: AppConfig): DynamicModule {
   const redis = config.redis;
-  if (redis === undefined) return DPoPModule.forRootAsync({ useFactory: () => base });
+  if (redis === undefined) {
+    return DPoPModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (configService: ConfigService) =>
+        dpopOptions(configService.getOrThrow<AppConfig>('arcp')),
+    });
+  }
   return DPoPModule.forRootAsync({
-    inject: [getRedisConnectionToken()],
-    useFactory: async (client: Redis): Promise<DPoPModuleOptions> => {
+    inject: [ConfigService, getRedisConnectionToken()],
+    useFactory: async (configService: ConfigService, client: Redis): Promise<DPoPModuleOptions> => {
+      const base = dpopOptions(configService.getOrThrow<AppConfig>('arcp'));
       // RedisJtiStore refuses (503) while its client is not ready: be ready before serving.
       await ensureRedisReady(client);
-      const store = new RedisJtiStore(client, { keyPrefix: `${redis.keyPrefix}dpop:jti:` });
+      const store = new RedisJtiStore(client, {
+        keyPrefix: `${redis.keyPrefix}dpop:jti:`,
+        // The history-loss window needs the module's skew (see RedisJtiStore).
+        clockSkew: base.clockSkew,
+      });
       return { ...base, store };
     },
   });

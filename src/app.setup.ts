@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { answerClientErrorsWithProblems } from 'nest-dpop';
 import { PROBLEM_TYPE_BASE } from './common/problem.exception.js';
+import { installBodyLimits } from './common/body-limits.js';
+import { setupOpenApi } from './openapi/openapi.setup.js';
 
 /** The Express settings the app changes. */
 interface ExpressSettings {
@@ -19,5 +21,9 @@ export function configureApp(app: INestApplication): INestApplication {
   express.set('trust proxy', false);
   // Requests Node refuses before Nest runs (e.g. a 100 KB DPoP header) still get a problem+json.
   answerClientErrorsWithProblems(app.getHttpServer(), { problemTypeBase: PROBLEM_TYPE_BASE });
+  // Size and depth bounded before anything parses or walks a body (see BODY_LIMITS).
+  installBodyLimits(app);
+  // The OpenAPI document at /docs (UI) and /docs-json.
+  setupOpenApi(app);
   return app;
 }

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
-import { loadAppConfig, type AppConfig } from './config/app-config.js';
+import type { AppConfig } from './config/app-config.js';
+import { validateEnvironment } from './config/env.schema.js';
+import { describeStartupError } from './config/startup-error.js';
 
 const logger = new Logger('ARCP');
 
@@ -13,7 +15,7 @@ function message(error: unknown): string {
 
 function readConfig(): AppConfig {
   try {
-    return loadAppConfig(process.env);
+    return validateEnvironment(process.env).arcp;
   } catch (error) {
     // A configuration mistake: say which variable, without a stack trace.
     logger.error(`Invalid configuration: ${message(error)}`);
@@ -26,11 +28,45 @@ function dpopMode(config: AppConfig): string {
   return config.dpop.required ? 'required' : 'optional';
 }
 
-async function bootstrap(): Promise<void> {
-  const config = readConfig();
-  const app = configureApp(await NestFactory.create(AppModule.forRoot(config)));
+/**
+ * Nest's logger, quieter while starting: without the "successfully started" line, which `init()`
+ * prints before the port is bound (the app says it is listening itself, once it is), and without
+ * Nest's own report of a start-up failure (a stack trace), which the catch at the bottom turns
+ * into one line.
+ */
+class StartupLogger extends ConsoleLogger {
+  starting = true;
+
+  override log(text: unknown, ...rest: unknown[]): void {
+    if (this.starting && rest.at(-1) === 'NestApplication') return;
+    super.log(text, ...rest);
+  }
+
+  override error(text: unknown, ...rest: unknown[]): void {
+    const context = rest.at(-1);
+    if (this.starting && (context === 'ExceptionHandler' || context === 'NestApplication')) return;
+    super.error(text, ...rest);
+  }
+}
+
+async function bootstrap(config: AppConfig): Promise<void> {
+  const nestLogger = new StartupLogger();
+  // abortOnError: false, so that a start-up failure reaches the catch below (one line, exit 1)
+  // instead of Nest's stack trace and process.abort().
+  const app = configureApp(
+    await NestFactory.create(AppModule.forRoot(config), {
+      abortOnError: false,
+      logger: nestLogger,
+    }),
+  );
   app.enableShutdownHooks();
-  await app.listen(config.port);
+  try {
+    await app.listen(config.port);
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  nestLogger.starting = false;
 
   const { port } = (app.getHttpServer() as { address(): { port: number } }).address();
   const publicUrl = config.publicUrl ? ` (public URL ${config.publicUrl})` : '';
@@ -47,7 +83,10 @@ async function bootstrap(): Promise<void> {
   }
 }
 
-void bootstrap().catch((error: unknown) => {
-  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+const config = readConfig();
+void bootstrap(config).catch((error: unknown) => {
+  const known = describeStartupError(error, config.port);
+  if (known !== undefined) logger.error(`Cannot start: ${known}`);
+  else logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ProblemException, RequestValidationException } from '../common/problem.exception.js';
 import { Problems } from '../common/problems.js';
@@ -101,6 +102,7 @@ export class AgentsService {
       communication_mode: body.communication_mode,
       ...(jkt !== undefined && { dpop_jkt: jkt }),
       validation_id: validationId,
+      registration_id: `reg_${randomBytes(16).toString('hex')}`,
       registered_at: now,
       last_seen: now,
     };
@@ -112,6 +114,7 @@ export class AgentsService {
     const access = await this.tokens.issue('access', {
       agentId: agent.agent_id,
       agentType: agent.agent_type,
+      registrationId: agent.registration_id,
       ...(jkt !== undefined && { jkt }),
     });
     return { agent, access };
@@ -147,6 +150,12 @@ export class AgentsService {
     if (claims.agent_id !== agentId) throw Problems.insufficientPermissions(refusal);
     const agent = await this.registry.get(agentId);
     if (agent === undefined) throw Problems.agentNotFound(agentId);
+    // The token must be for this very registration, not an earlier one of the same agent_id
+    // (after a heartbeat timeout anyone with a registration key may register the id again). In
+    // every DPoP mode: a Bearer token has no key to tell the two owners apart.
+    if (claims.registration_id === undefined || claims.registration_id !== agent.registration_id) {
+      throw this.registrationSuperseded(agentId);
+    }
     // Defence in depth: the agent's registered key, not only the token's, must sign the proof.
     if (agent.dpop_jkt !== undefined && agent.dpop_jkt !== jkt) {
       throw Problems.insufficientPermissions(
@@ -154,6 +163,16 @@ export class AgentsService {
       );
     }
     return agent;
+  }
+
+  private registrationSuperseded(agentId: string): ProblemException {
+    return new ProblemException(
+      'token-invalid',
+      'Invalid or Expired Token',
+      401,
+      `This token was issued for an earlier registration of agent ${agentId}; register again`,
+      { agent_id: agentId, error_code: 'REGISTRATION_SUPERSEDED' },
+    );
   }
 
   private view(agent: AgentRecord): AgentView {

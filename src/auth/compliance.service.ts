@@ -55,7 +55,7 @@ export class ComplianceService implements BeforeApplicationShutdown {
       endpoint_check: 'skipped',
       created_at: Date.now(),
     };
-    await this.store.save(record, this.recordTtlMs);
+    await this.store.create(record, this.recordTtlMs);
 
     const task = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.run(record))

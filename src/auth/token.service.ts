@@ -17,6 +17,8 @@ export interface TokenSubject {
   /** The key to bind the token to (`cnf.jkt`); only ever from a verified DPoP proof. */
   jkt?: string;
   validationId?: string;
+  /** Access tokens: the registration they authorize (`registration_id`). */
+  registrationId?: string;
   /** Latest `exp` allowed, in ms: a validated token must not outlive its validation. */
   notAfter?: number;
 }
@@ -48,7 +50,8 @@ function isClaims(payload: JWTPayload): payload is JWTPayload & AgentTokenClaims
     typeof p.exp === 'number' &&
     (cnf === undefined ||
       (typeof cnf === 'object' && cnf !== null && typeof cnf.jkt === 'string')) &&
-    (p.validation_id === undefined || typeof p.validation_id === 'string')
+    (p.validation_id === undefined || typeof p.validation_id === 'string') &&
+    (p.registration_id === undefined || typeof p.registration_id === 'string')
   );
 }
 
@@ -88,6 +91,7 @@ export class TokenService {
       iat,
       exp,
       ...(subject.validationId !== undefined && { validation_id: subject.validationId }),
+      ...(subject.registrationId !== undefined && { registration_id: subject.registrationId }),
       ...(subject.jkt !== undefined && { cnf: { jkt: subject.jkt } }),
     };
     const token = await new SignJWT({ ...claims })

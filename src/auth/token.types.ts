@@ -23,6 +23,11 @@ export interface AgentTokenClaims {
   cnf?: { jkt: string };
   /** Validated tokens only: the validation they attest, consumed once at registration. */
   validation_id?: string;
+  /**
+   * Access tokens only: the registration they were issued for. An agent_id registered again
+   * (after its heartbeat timeout) gets a new one, and tokens of the old registration stop working.
+   */
+  registration_id?: string;
 }
 
 /** What the app hands back to the client for a token it issued. */

@@ -60,6 +60,18 @@ export const Problems = {
     });
   },
 
+  /** 503: a store is at its capacity (`ARCP_MEMORY_MAX_RECORDS`); the client may retry later. */
+  storageFull(code: 'REGISTRY_FULL' | 'VALIDATIONS_FULL', detail: string): ProblemException {
+    return new ProblemException(
+      'service-unavailable',
+      'Service Unavailable',
+      503,
+      detail,
+      { error_code: code },
+      { 'Retry-After': '60' },
+    );
+  },
+
   /** 503: a backing store (Redis) did not answer; the client may retry. */
   storageUnavailable(): ProblemException {
     const detail = 'Storage is unavailable; try again later';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
 import { readBaseUrl, readBoolean, readEnv, readInteger, readList, type Env } from './env.util.js';
+import { EndpointAllowList } from '../auth/endpoint-address.policy.js';
 import { readSigningKey, type SigningKeyConfig } from './signing-key.config.js';
 
 /** Injection token of the {@link AppConfig}. */
@@ -46,10 +47,23 @@ export interface AppConfig {
   readonly tokenTtl: TokenTtls;
   /** `ARCP_TOKEN_LEEWAY`: seconds of clock tolerance on our own tokens' `exp`. Default 0. */
   readonly tokenLeeway: number;
-  /** `ARCP_ENDPOINT_CHECK` (false) and `ARCP_ENDPOINT_CHECK_TIMEOUT` (seconds, 3). */
-  readonly endpointCheck: { readonly enabled: boolean; readonly timeoutMs: number };
+  /**
+   * `ARCP_ENDPOINT_CHECK` (false), `ARCP_ENDPOINT_CHECK_TIMEOUT` (seconds, 3) and
+   * `ARCP_ENDPOINT_ALLOW` (host names and CIDR ranges the check may call although internal).
+   */
+  readonly endpointCheck: {
+    readonly enabled: boolean;
+    readonly timeoutMs: number;
+    readonly allow: readonly string[];
+  };
   /** `AGENT_HEARTBEAT_TIMEOUT`: seconds an agent counts as alive after its last heartbeat (60). */
   readonly heartbeatTimeout: number;
+  /**
+   * `ARCP_MEMORY_MAX_RECORDS`: most agents, and most validations, the in-memory stores hold
+   * (10 000). At the cap expired (and, for validations, consumed) records are evicted first;
+   * then new ones are refused with a 503. Redis is bounded by key expiry and its own maxmemory.
+   */
+  readonly memoryMaxRecords: number;
 }
 
 /** ARCP's default agent types. */
@@ -65,6 +79,10 @@ const AGENT_TYPE = /^[A-Za-z0-9_-]{2,50}$/;
 
 function readAgentKeys(env: Env): { keys: string[]; devKey: string | undefined } {
   const keys = readList(env, 'AGENT_KEYS');
+  if (keys === undefined && readEnv(env, 'NODE_ENV') === 'production') {
+    // A generated key is printed in the log: fine on a laptop, an open door in production.
+    throw new Error('AGENT_KEYS must be set when NODE_ENV=production');
+  }
   if (keys === undefined) {
     // So that the quick start works: a random key, printed at start-up by main.ts.
     const devKey = `arcp-dev-${randomBytes(18).toString('base64url')}`;
@@ -110,6 +128,12 @@ function readRedis(env: Env): AppConfig['redis'] {
   return { url, keyPrefix };
 }
 
+function readEndpointAllow(env: Env): string[] {
+  const entries = readList(env, 'ARCP_ENDPOINT_ALLOW') ?? [];
+  new EndpointAllowList(entries); // refuses a bad entry at start-up, naming the variable
+  return entries;
+}
+
 /**
  * Parses the environment into an {@link AppConfig}. Pure apart from reading a key file and
  * generating keys: tests pass their own record instead of `process.env`.
@@ -137,7 +161,9 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     endpointCheck: {
       enabled: readBoolean(env, 'ARCP_ENDPOINT_CHECK', false),
       timeoutMs: readInteger(env, 'ARCP_ENDPOINT_CHECK_TIMEOUT', 3, 1, 60) * 1000,
+      allow: readEndpointAllow(env),
     },
     heartbeatTimeout: readInteger(env, 'AGENT_HEARTBEAT_TIMEOUT', 60, 1, 86_400),
+    memoryMaxRecords: readInteger(env, 'ARCP_MEMORY_MAX_RECORDS', 10_000, 1, 1_000_000),
   };
 }

@@ -16,6 +16,11 @@ export interface AgentRecord {
   /** The DPoP key the agent's access tokens are bound to, if any. */
   dpop_jkt?: string;
   validation_id: string;
+  /**
+   * This registration's id (`reg_` + 32 hex), new each time the agent_id is registered, and
+   * carried by its access tokens: a token authorizes exactly the registration it was issued for.
+   */
+  registration_id: string;
   registered_at: number;
   last_seen: number;
 }

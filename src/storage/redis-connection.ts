@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { RedisModuleOptions } from '@nestjs-modules/ioredis';
 import type { Redis } from 'ioredis';
 import { Problems } from '../common/problems.js';
+import { StartupError } from '../config/startup-error.js';
 
 const logger = new Logger('Redis');
 
@@ -23,12 +24,15 @@ export function redisModuleOptions(url: string): RedisModuleOptions {
     },
     onClientReady: (client) => {
       let last = '';
+      // Until the first `ready`, start-up (ensureRedisReady) reports the failure, in one line.
+      let started = false;
       client.on('error', (error: Error) => {
         // One line per distinct error, not one per reconnection attempt.
-        if (error.message !== last) logger.error(`Redis error: ${error.message}`);
+        if (started && error.message !== last) logger.error(`Redis error: ${error.message}`);
         last = error.message;
       });
       client.on('ready', () => {
+        started = true;
         last = '';
       });
     },
@@ -37,20 +41,32 @@ export function redisModuleOptions(url: string): RedisModuleOptions {
 
 /**
  * Resolves once the client is ready; connects a lazy client. Start-up waits on it, so a wrong
- * `REDIS_URL` stops the app with a clear error instead of failing every request later.
+ * `REDIS_URL` stops the app with a clear error instead of failing every request later. The
+ * first connection error fails at once (no silent wait for the timeout).
+ * @throws StartupError naming `REDIS_URL`
  */
 export async function ensureRedisReady(client: Redis, timeoutMs = 10_000): Promise<void> {
   if (client.status === 'ready') return;
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const done = (): void => {
+      clearTimeout(timer);
       client.off('ready', onReady);
-      reject(new Error(`REDIS_URL: Redis was not ready within ${timeoutMs} ms`));
+      client.off('error', onError);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new StartupError(`REDIS_URL: Redis was not ready within ${timeoutMs} ms`));
     }, timeoutMs);
     const onReady = (): void => {
-      clearTimeout(timer);
+      done();
       resolve();
     };
+    const onError = (error: Error): void => {
+      done();
+      reject(new StartupError(`REDIS_URL: Redis is not reachable (${error.message})`));
+    };
     client.once('ready', onReady);
+    client.on('error', onError);
   });
   if (client.status === 'wait') client.connect().catch(() => undefined); // the timeout reports it
   await ready;

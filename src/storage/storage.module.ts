@@ -29,10 +29,10 @@ class RedisClientCloser implements OnApplicationShutdown {
   }
 }
 
-function memoryProviders(): Provider[] {
+function memoryProviders(maxRecords: number): Provider[] {
   return [
-    { provide: ValidationStore, useFactory: () => new MemoryValidationStore() },
-    { provide: AgentRegistry, useFactory: () => new MemoryAgentRegistry() },
+    { provide: ValidationStore, useFactory: () => new MemoryValidationStore(maxRecords) },
+    { provide: AgentRegistry, useFactory: () => new MemoryAgentRegistry(maxRecords) },
     {
       provide: StorageProbe,
       useValue: { kind: 'memory', ping: () => Promise.resolve(true) } satisfies StorageProbe,
@@ -40,7 +40,7 @@ function memoryProviders(): Provider[] {
   ];
 }
 
-function redisProviders(prefix: string): Provider[] {
+function redisProviders(prefix: string, retainMs: number): Provider[] {
   const inject = [getRedisConnectionToken()];
   return [
     {
@@ -56,7 +56,7 @@ function redisProviders(prefix: string): Provider[] {
       inject,
       useFactory: async (client: Redis) => {
         await ensureRedisReady(client);
-        return new RedisAgentRegistry(client, prefix);
+        return new RedisAgentRegistry(client, prefix, retainMs);
       },
     },
     {
@@ -81,11 +81,17 @@ function redisProviders(prefix: string): Provider[] {
  */
 @Module({})
 export class StorageModule {
-  static forRoot(config: Pick<AppConfig, 'redis'>): DynamicModule {
+  static forRoot(
+    config: Pick<AppConfig, 'redis' | 'memoryMaxRecords' | 'heartbeatTimeout' | 'tokenTtl'>,
+  ): DynamicModule {
+    // An agent record outlives its last heartbeat by its access token's lifetime, then expires.
+    const retainMs = (config.heartbeatTimeout + config.tokenTtl.access) * 1000;
     return {
       module: StorageModule,
       global: true,
-      providers: config.redis ? redisProviders(config.redis.keyPrefix) : memoryProviders(),
+      providers: config.redis
+        ? redisProviders(config.redis.keyPrefix, retainMs)
+        : memoryProviders(config.memoryMaxRecords),
       exports: [ValidationStore, AgentRegistry, StorageProbe],
     };
   }

@@ -37,7 +37,16 @@ export interface ValidationRecord {
  * expire on their own (TTL); consumption is one-shot.
  */
 export interface ValidationStore {
-  /** Creates or replaces the record; it expires `ttlMs` from now. */
+  /**
+   * Stores a new validation; it expires `ttlMs` from now. It replaces the agent's previous
+   * validation, if any (that one is deleted): at most one validation per agent_id is kept.
+   * @throws ProblemException 503 when a capped store is full
+   */
+  create(record: ValidationRecord, ttlMs: number): Promise<void>;
+  /**
+   * Updates an existing record (a finished check); it expires `ttlMs` from now. A record that
+   * is gone (replaced or expired) stays gone.
+   */
   save(record: ValidationRecord, ttlMs: number): Promise<void>;
   get(validationId: string): Promise<ValidationRecord | undefined>;
   /**

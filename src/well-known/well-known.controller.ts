@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Inject, Req } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Req, Res } from '@nestjs/common';
 import { DPOP_RESOLVED_OPTIONS, SkipDPoP, type ResolvedDPoPOptions } from 'nest-dpop';
 import type { JWK } from 'jose';
 import { publicBaseUrl, type BaseUrlRequest } from '../common/public-url.js';
@@ -15,10 +15,23 @@ export class WellKnownController {
     private readonly serverKey: ServerKeyService,
   ) {}
 
-  /** What a client needs to run the flow; the DPoP algorithms are the configured ones. */
+  /**
+   * What a client needs to run the flow; the DPoP algorithms are the configured ones. With
+   * `ARCP_PUBLIC_URL` the links come from it alone and the document may be cached by anyone.
+   * Without it they come from the `Host` header, so the answer varies by Host and must not sit
+   * in a shared cache (one poisoned entry would send every client elsewhere).
+   */
   @Get('arcp-configuration')
-  @Header('Cache-Control', 'public, max-age=300')
-  configuration(@Req() request: BaseUrlRequest): Record<string, unknown> {
+  configuration(
+    @Req() request: BaseUrlRequest,
+    @Res({ passthrough: true }) response: { setHeader(name: string, value: string): unknown },
+  ): Record<string, unknown> {
+    if (this.config.publicUrl !== undefined) {
+      response.setHeader('Cache-Control', 'public, max-age=300');
+    } else {
+      response.setHeader('Cache-Control', 'private, no-store');
+      response.setHeader('Vary', 'Host');
+    }
     const base = publicBaseUrl(this.config.publicUrl, request, this.config.port);
     return {
       issuer: this.config.issuer,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_AGENT_TYPES, loadAppConfig } from '../../src/config/app-config.js';
+import { validateEnvironment } from '../../src/config/env.schema.js';
 
 const KEYS = { AGENT_KEYS: 'a-valid-agent-key' };
 
@@ -77,8 +78,19 @@ describe('loadAppConfig', () => {
     [{ ARCP_SIGNING_KEY: 'not a pem' }, 'ARCP_SIGNING_KEY'],
     [{ ARCP_SIGNING_KEY_FILE: '/nonexistent/key.pem' }, 'ARCP_SIGNING_KEY_FILE'],
     [{ ARCP_ENDPOINT_CHECK: 'sometimes' }, 'ARCP_ENDPOINT_CHECK'],
+    [{ ARCP_ENDPOINT_ALLOW: '10.0.0.0/99' }, 'ARCP_ENDPOINT_ALLOW'],
     [{ ARCP_TPR_TOKEN_TTL_ACCESS: '0' }, 'ARCP_TPR_TOKEN_TTL_ACCESS'],
+    [{ NODE_ENV: 'production', AGENT_KEYS: '' }, 'AGENT_KEYS must be set when NODE_ENV=production'],
   ])('refuses %j, naming %s', (env, variable) => {
     expect(() => loadAppConfig({ ...KEYS, ...env })).toThrow(variable);
+    // The same refusal through the class-validator schema that main.ts (ConfigModule) uses.
+    expect(() => validateEnvironment({ ...KEYS, ...env })).toThrow(variable);
+  });
+
+  it('validateEnvironment gives the same AppConfig as loadAppConfig', () => {
+    const env = { ...KEYS, PORT: '8080', DPOP_REQUIRED: 'TRUE', ARCP_ENDPOINT_CHECK: 'yes' };
+    const { arcp } = validateEnvironment(env);
+    expect(arcp).toMatchObject({ port: 8080, dpop: { required: true } });
+    expect(arcp.endpointCheck.enabled).toBe(true);
   });
 });

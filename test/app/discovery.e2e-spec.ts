@@ -25,6 +25,15 @@ describe('discovery documents', () => {
     await h?.close();
   });
 
+  it('builds its links from ARCP_PUBLIC_URL whatever Host says, and may be cached', async () => {
+    const res = await request(h.server)
+      .get('/.well-known/arcp-configuration')
+      .set('Host', 'other-rs.example');
+    expect(res.body.token_endpoint).toBe(`${PUBLIC_URL}/auth/agent/request_temp_token`);
+    expect(JSON.stringify(res.body)).not.toContain('other-rs.example');
+    expect(res.headers['cache-control']).toBe('public, max-age=300');
+  });
+
   it('advertises the endpoints and the configured DPoP algorithms', async () => {
     const res = await send(h, 'GET', '/.well-known/arcp-configuration');
     expect(res.status).toBe(200);
@@ -86,6 +95,10 @@ describe('discovery documents', () => {
       expect(smuggled.body.token_endpoint).toMatch(
         /^http:\/\/localhost:\d+\/auth\/agent\/request_temp_token$/,
       );
+      // Links built from Host must never sit in a shared cache (finding 3: cache poisoning).
+      expect(res.headers.vary).toMatch(/\bHost\b/i);
+      expect(res.headers['cache-control']).toMatch(/\b(private|no-store)\b/);
+      expect(res.headers['cache-control']).not.toMatch(/\bpublic\b/);
     } finally {
       await local.close();
     }

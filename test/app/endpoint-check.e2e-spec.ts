@@ -23,9 +23,21 @@ describe('endpoint identity check (ARCP_ENDPOINT_CHECK=true)', () => {
   let agentBase: string;
   /** What the fake agent answers, per agent id in the path: /<agent_id>/health. */
   const answers = new Map<string, { status: number; body: string; delayMs?: number }>();
+  /** Where /<agent_id>/moved/health redirects to. */
+  const redirects = new Map<string, string>();
+  /** Every path the fake agent was asked for. */
+  const hits: string[] = [];
 
   beforeAll(async () => {
     agentServer = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      const moved = /^\/([^/]+)\/moved\/health$/.exec(req.url ?? '');
+      if (moved) {
+        const to = redirects.get(moved[1]!);
+        res.writeHead(302, { location: to ?? '/nowhere' });
+        res.end();
+        return;
+      }
       const match = /^\/([^/]+)\/health$/.exec(req.url ?? '');
       const answer = match ? answers.get(match[1]!) : undefined;
       const reply = (): void => {
@@ -37,7 +49,14 @@ describe('endpoint identity check (ARCP_ENDPOINT_CHECK=true)', () => {
     });
     await new Promise<void>((resolve) => agentServer.listen(0, '127.0.0.1', resolve));
     agentBase = `http://127.0.0.1:${(agentServer.address() as AddressInfo).port}`;
-    h = await bootApp({ env: { ARCP_ENDPOINT_CHECK: 'true', ARCP_ENDPOINT_CHECK_TIMEOUT: '1' } });
+    // Loopback is refused unless allowed: the test agent is allowed by its address.
+    h = await bootApp({
+      env: {
+        ARCP_ENDPOINT_CHECK: 'true',
+        ARCP_ENDPOINT_CHECK_TIMEOUT: '1',
+        ARCP_ENDPOINT_ALLOW: '127.0.0.1/32',
+      },
+    });
     key = await makeKey('EdDSA');
   });
   afterAll(async () => {
@@ -85,12 +104,14 @@ describe('endpoint identity check (ARCP_ENDPOINT_CHECK=true)', () => {
     expect(registered.status).toBe(200);
   });
 
+  // The client is told one generic failure, whatever went wrong (the detail is logged at debug):
+  // an endpoint check must not tell a prober "closed port" from "HTTP 500" from "not JSON".
   it.each([
     ['identity_mismatch', { status: 200, body: JSON.stringify({ agent_id: 'someone-else' }) }],
     ['health_check_failed', { status: 500, body: '{}' }],
     ['invalid_health_response', { status: 200, body: 'not json' }],
     ['endpoint_timeout', { status: 200, body: '{}', delayMs: 1500 }],
-  ])('fails with %s', async (type, answer) => {
+  ])('fails (%s) with the one generic endpoint_check_failed', async (_cause, answer) => {
     const agentId = newAgentId();
     answers.set(agentId, answer);
     const { temp, id } = await validate(agentId, `${agentBase}/${agentId}`);
@@ -98,11 +119,17 @@ describe('endpoint identity check (ARCP_ENDPOINT_CHECK=true)', () => {
     expect(done.body).toMatchObject({
       status: 'failed',
       endpoint_check: 'failed',
-      errors: [{ type, field: 'endpoint' }],
+      errors: [
+        {
+          type: 'endpoint_check_failed',
+          message: 'Endpoint health check failed',
+          field: 'endpoint',
+        },
+      ],
     });
   });
 
-  it('fails with endpoint_unreachable when nothing listens', async () => {
+  it('fails with the same generic failure when nothing listens', async () => {
     const agentId = newAgentId();
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -112,7 +139,7 @@ describe('endpoint identity check (ARCP_ENDPOINT_CHECK=true)', () => {
     const done = await pollValidation(h, temp, id, key);
     expect(done.body).toMatchObject({
       status: 'failed',
-      errors: [{ type: 'endpoint_unreachable' }],
+      errors: [{ type: 'endpoint_check_failed', message: 'Endpoint health check failed' }],
     });
   });
 
@@ -125,5 +152,82 @@ describe('endpoint identity check (ARCP_ENDPOINT_CHECK=true)', () => {
     const { temp, id } = await validate(agentId, `${agentBase}/${agentId}`);
     const done = await pollValidation(h, temp, id, key);
     expect(done.body).toMatchObject({ status: 'passed', warnings: [{ type: 'unhealthy_status' }] });
+  });
+
+  it('follows a redirect to an allowed address, re-checking the hop', async () => {
+    const agentId = newAgentId();
+    answers.set(agentId, { status: 200, body: JSON.stringify({ agent_id: agentId }) });
+    redirects.set(agentId, `${agentBase}/${agentId}/health`);
+    const { temp, id } = await validate(agentId, `${agentBase}/${agentId}/moved`);
+    const done = await pollValidation(h, temp, id, key);
+    expect(done.body).toMatchObject({ status: 'passed', endpoint_check: 'passed' });
+  });
+
+  it.each([
+    ['a private address', 'http://10.0.0.1/health'],
+    ['cloud metadata', 'http://169.254.169.254/latest/meta-data'],
+    ['IPv6 loopback (not allowed)', 'http://[::1]:1/health'],
+    ['a hex loopback spelling', 'http://0x7f000002/health'],
+    ['a non-http scheme', 'file:///etc/passwd'],
+  ])('refuses a redirect to %s without connecting', async (_name, location) => {
+    const agentId = newAgentId();
+    redirects.set(agentId, location);
+    const { temp, id } = await validate(agentId, `${agentBase}/${agentId}/moved`);
+    const done = await pollValidation(h, temp, id, key);
+    expect(done.body).toMatchObject({
+      status: 'failed',
+      errors: [{ type: 'endpoint_check_failed' }],
+    });
+  });
+});
+
+describe('endpoint check without an allow-list refuses internal addresses', () => {
+  let h: Harness;
+  let key: TestKey;
+  let agentServer: Server;
+  let port: number;
+  let hits = 0;
+  beforeAll(async () => {
+    agentServer = createServer((_req, res) => {
+      hits++;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => agentServer.listen(0, '127.0.0.1', resolve));
+    port = (agentServer.address() as AddressInfo).port;
+    h = await bootApp({ env: { ARCP_ENDPOINT_CHECK: 'true', ARCP_ENDPOINT_CHECK_TIMEOUT: '1' } });
+    key = await makeKey('EdDSA');
+  });
+  afterAll(async () => {
+    await h?.close();
+    agentServer.closeAllConnections();
+    await new Promise((resolve) => agentServer.close(resolve));
+  });
+
+  it.each([
+    ['127.0.0.1'],
+    ['0x7f000001'],
+    ['2130706433'],
+    ['127.1'],
+    ['[::ffff:127.0.0.1]'],
+    ['localhost'],
+  ])('%s: refused, and the server is never called', async (host) => {
+    const agentId = newAgentId();
+    const temp = await requestTempToken(h, agentId, key);
+    const res = await send(h, 'POST', '/auth/agent/validate_compliance', {
+      token: temp,
+      key,
+      body: validationBody(agentId, { endpoint: `http://${host}:${port}` }),
+    });
+    // Some spellings are already refused as URLs (422); the rest fail the check.
+    if (res.status === 202) {
+      const done = await pollValidation(h, temp, res.body.validation_id as string, key);
+      expect(done.body).toMatchObject({
+        status: 'failed',
+        errors: [{ type: 'endpoint_check_failed' }],
+      });
+    } else {
+      expect(res.status).toBe(422);
+    }
+    expect(hits).toBe(0);
   });
 });

@@ -31,10 +31,11 @@ describe.each(STORES)('server tokens (%s store)', (store) => {
     key = await makeKey('EdDSA');
     thief = await makeKey('ES256');
     agentId = newAgentId();
-    ({ temp, validated } = await validatedToken(h, agentId, key));
-    // A second validation for the same agent gives a registered agent and a fresh access token,
-    // while `validated` above stays unspent for the mixing tests.
+    // A registered agent and a fresh access token; then a second validation for the same agent,
+    // whose `validated` token stays unspent for the mixing tests. (In this order: a new
+    // validation replaces the agent's previous one, so an earlier one would be gone.)
     ({ access } = await registeredAgent(h, agentId, key));
+    ({ temp, validated } = await validatedToken(h, agentId, key));
   });
   afterAll(async () => {
     await h?.close();

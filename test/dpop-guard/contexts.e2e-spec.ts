@@ -96,7 +96,7 @@ describe('finding 4: decorator precedence, the method decorator wins over its cl
     const reply = await get(`${base}/skipped-class/bound`, { Authorization: `DPoP ${stolen}` });
     expect({ status: reply.status, code: reply.body?.code }).toEqual({
       status: 401,
-      code: 'ERR_DPOP_TOKEN_NOT_BOUND',
+      code: 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
     });
     // Without a token at all it is refused too (it is bound, not skipped).
     const bare = await get(`${base}/skipped-class/bound`);
@@ -156,15 +156,21 @@ describe('finding 4: contexts the guard cannot check (rpc, ws) are refused on bo
     await expect(g.canActivate(contextFor(type, 'plain'))).resolves.toBe(false);
   });
 
-  it.each(['rpc', 'ws'] as const)('%s: lets @SkipDPoP() handlers through, even when required', async (type) => {
-    const g = await guard({ required: true });
-    await expect(g.canActivate(contextFor(type, 'skipped'))).resolves.toBe(true);
-  });
+  it.each(['rpc', 'ws'] as const)(
+    '%s: lets @SkipDPoP() handlers through, even when required',
+    async (type) => {
+      const g = await guard({ required: true });
+      await expect(g.canActivate(contextFor(type, 'skipped'))).resolves.toBe(true);
+    },
+  );
 
-  it.each(['rpc', 'ws'] as const)('%s: lets unbound handlers through when DPoP is optional', async (type) => {
-    const g = await guard({ required: false });
-    await expect(g.canActivate(contextFor(type, 'plain'))).resolves.toBe(true);
-  });
+  it.each(['rpc', 'ws'] as const)(
+    '%s: lets unbound handlers through when DPoP is optional',
+    async (type) => {
+      const g = await guard({ required: false });
+      await expect(g.canActivate(contextFor(type, 'plain'))).resolves.toBe(true);
+    },
+  );
 
   it('lets everything through when DPoP is disabled', async () => {
     const g = await guard({ enabled: false, required: true });

@@ -65,7 +65,8 @@ async function graphql(
     headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify({ query }),
   });
-  return { status: response.status, headers: response.headers, body: await response.json() };
+  const body = (await response.json()) as GraphqlReply['body'];
+  return { status: response.status, headers: response.headers, body };
 }
 
 /** The DPoP refusal inside a GraphQL error: its stable code. */
@@ -142,9 +143,7 @@ describe.each([
 
   it('a proof for another URL is refused', async () => {
     const proof = await makeProof(key, { htm: 'POST', htu: 'http://other.example/graphql' });
-    expect(dpopCode(await graphql(url, '{ open }', { DPoP: proof }))).toBe(
-      'ERR_DPOP_HTU_MISMATCH',
-    );
+    expect(dpopCode(await graphql(url, '{ open }', { DPoP: proof }))).toBe('ERR_DPOP_HTU_MISMATCH');
   });
 
   if (options.required) {

@@ -1,6 +1,7 @@
 import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
 import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
+import { resolveAllowedOrigins } from './request-url.util.js';
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -45,6 +46,7 @@ export function resolveDPoPOptions(options: DPoPModuleOptions = {}): ResolvedDPo
     ),
     keyCacheSize: wholeNumber('keyCacheSize', options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize),
     clock: options.clock ?? Date.now,
+    allowedOrigins: resolveAllowedOrigins(options.allowedOrigins, options.publicUrl),
   };
 }
 

@@ -144,24 +144,26 @@ export class DPoPGuard implements CanActivate {
    * What a refusal does. Default: on an HTTP response (http, GraphQL over HTTP), set the problem's
    * headers (`WWW-Authenticate`, `Cache-Control`, `DPoP-Nonce`, `Retry-After`) and throw the
    * {@link DPoPException} (an RFC 7807 problem; in GraphQL an error whose `extensions` carry
-   * `code` `UNAUTHENTICATED` / `BAD_REQUEST` / `SERVICE_UNAVAILABLE` and the `problem`). Where
-   * there is no HTTP response (rpc, ws), return `false`, so that the transport refuses in its own
-   * way (Nest's `Forbidden resource`).
+   * `code` `UNAUTHENTICATED` / `BAD_REQUEST` / `SERVICE_UNAVAILABLE` and the `problem`). In other
+   * contexts (rpc, ws) return `false`, so that the transport refuses in its own way (Nest's
+   * `Forbidden resource` as an `RpcException` / `WsException`).
    *
    * Override for a custom error shape or audit logging. Throw to refuse with your own error,
    * return `false` for the transport's refusal; returning `true` lets the request through.
    */
   protected handleRefusal(error: DPoPError, context: ExecutionContext): boolean | Promise<boolean> {
+    const type = context.getType<string>();
+    // rpc, ws: no HTTP answer to shape; the transport's own refusal says it.
+    if (type !== 'http' && type !== 'graphql') return false;
     const request = this.getRequest(context);
     const response = this.getResponse(context);
-    if (request === undefined && response === undefined) return false;
     const route = this.routePolicy(context);
     const exception = this.toException(
       error,
       request === undefined ? undefined : pathOf(request),
       route.tokenEndpoint,
     );
-    const graphql = context.getType<string>() === 'graphql';
+    const graphql = type === 'graphql';
     for (const [name, value] of Object.entries(exception.headers)) {
       // The GraphQL server writes its own body and content type.
       if (graphql && name === 'Content-Type') continue;

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { answerClientErrorsWithProblems } from '@app/dpop';
+import { answerClientErrorsWithProblems, answerMultipleHostsWithProblem } from '@app/dpop';
 
 /** The Express settings the app changes. */
 interface ExpressSettings {
@@ -18,5 +18,7 @@ export function configureApp(app: INestApplication): INestApplication {
   express.set('trust proxy', false);
   // Requests Node refuses before Nest runs (e.g. a 100 KB DPoP header) still get a problem+json.
   answerClientErrorsWithProblems(app.getHttpServer());
+  // Two Host headers: 400 on every route (RFC 9112 §3.2), before routing.
+  answerMultipleHostsWithProblem(app.getHttpServer());
   return app;
 }

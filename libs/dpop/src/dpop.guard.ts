@@ -271,7 +271,7 @@ export class DPoPGuard implements CanActivate {
     request: DPoPHttpRequest,
     bound: boolean,
   ): Promise<VerifiedDPoPProof | undefined> {
-    if (hasMultipleHostHeaders(request as { rawHeaders?: readonly string[] })) {
+    if (hasMultipleHostHeaders(request)) {
       // RFC 9112 §3.2: Node keeps the first Host, a proxy in front may have used the last.
       throw new DPoPError('ERR_DPOP_MULTIPLE_HOSTS', 'The request has more than one Host header');
     }

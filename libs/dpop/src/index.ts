@@ -62,4 +62,7 @@ export {
   jwtConfirmationJkt,
   type PresentedAccessToken,
 } from './access-token.util.js';
-export { answerClientErrorsWithProblems } from './problem-client-error.handler.js';
+export {
+  answerClientErrorsWithProblems,
+  answerMultipleHostsWithProblem,
+} from './problem-client-error.handler.js';

@@ -150,13 +150,16 @@ export function requestUrlWarning(options: {
  * Whether the request carried more than one `Host` header (RFC 9112 §3.2: answer 400). Node
  * keeps the first one in `headers.host`; a proxy in front may have used the last.
  */
-export function hasMultipleHostHeaders(request: { rawHeaders?: readonly string[] }): boolean {
-  const raw = request.rawHeaders;
+export function hasMultipleHostHeaders(request: DPoPHttpRequest): boolean {
+  // Node's `IncomingMessage` has `rawHeaders`; a Fastify request keeps it on `raw`.
+  const raw =
+    (request as { rawHeaders?: unknown }).rawHeaders ??
+    (request.raw as { rawHeaders?: unknown } | undefined)?.rawHeaders;
   if (!Array.isArray(raw)) return false;
   let seen = false;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
+    const name: unknown = raw[i];
+    if (typeof name === 'string' && name.length === 4 && name.toLowerCase() === 'host') {
       if (seen) return true;
       seen = true;
     }

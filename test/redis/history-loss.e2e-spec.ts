@@ -55,7 +55,7 @@ function client(server: RedisServer): Redis {
 }
 
 async function instance(server: RedisServer, prefix: string): Promise<string> {
-  const store = new RedisJtiStore(client(server), { keyPrefix: prefix, clockSkew: CLOCK_SKEW } as never);
+  const store = new RedisJtiStore(client(server), { keyPrefix: prefix, clockSkew: CLOCK_SKEW });
   const { app, base } = await startGuardApp({ store, clockSkew: CLOCK_SKEW });
   apps.push(app);
   return base;
@@ -96,12 +96,12 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
     await server.start();
     load.phase = 'up';
 
-    // Replay every used proof, to both instances, concurrently with the honest load, while the
-    // store is finding out and after it has.
+    // Replay every used proof (twice at once, to the instance whose URL it names), concurrently
+    // with the honest load, while the stores are finding out and after they have.
     const replays: { status: number; code: unknown }[] = [];
     const replayAll = async () => {
       const replies = await Promise.all(
-        used.flatMap((o) => bases.map((base) => postItems(base, o.proof).then(summary))),
+        used.flatMap((o) => [1, 2].map(() => postItems(o.target, o.proof).then(summary))),
       );
       replays.push(...replies);
     };
@@ -115,9 +115,6 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
     const outcomes = await load.stop();
     debugReport('history loss', outcomes);
 
-    expect(tally(replays, (r) => `${r.status} ${r.code}`)).toEqual(
-      expect.not.objectContaining({ '200 undefined': expect.anything() }),
-    );
     expect(replays.filter((r) => r.status === 200)).toEqual([]);
     for (const r of replays) {
       expect(['401 ERR_DPOP_REPLAY', '503 ERR_DPOP_STORE_UNAVAILABLE']).toContain(
@@ -157,6 +154,6 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
     await expect(store.recordIfNew('a', 1000, { iat: Math.floor(Date.now() / 1000) })).rejects.toMatchObject({
       code: 'ERR_DPOP_STORE_UNAVAILABLE',
     });
-    (store as unknown as { onModuleDestroy?: () => void }).onModuleDestroy?.();
+    store.onModuleDestroy();
   });
 });

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { JtiStore } from './jti-store.interface.js';
 import { storedJti } from './jti-key.util.js';
+import { DPOP_DEFAULTS } from './dpop.constants.js';
 
 /** Options of {@link RedisJtiStore}. */
 export interface RedisJtiStoreOptions {
@@ -12,7 +14,34 @@ export interface RedisJtiStoreOptions {
    * Default 2000. Set `0` to rely on the client's own `commandTimeout`.
    */
   timeoutMs?: number;
+  /**
+   * The history marker: a key without expiry whose value names the store's current epoch
+   * (`<random id>.<time of the last detected loss in ms>`). Shared by every instance on the same
+   * Redis. Default `<keyPrefix>#history` (no stored jti starts with `#` and is that short).
+   */
+  historyKey?: string;
+  /**
+   * The module's `clockSkew`, in seconds (default 60, as the module's). After a detected loss a
+   * proof must have an `iat` later than the detection time plus this: a proof used just before
+   * the loss may carry an `iat` up to `clockSkew` in the future. Honest clients are refused
+   * (`ERR_DPOP_REPLAY`, they retry with a fresh proof) for this long after a loss.
+   */
+  clockSkew?: number;
+  /**
+   * With a `Cluster`, how often the marker is read, in milliseconds (default 1000): there the
+   * marker cannot share a round trip with each proof's key, which lives on another node.
+   */
+  historyCheckIntervalMs?: number;
+  /** Clock in milliseconds, for tests. Default `Date.now`. */
+  now?: () => number;
 }
+
+/** What the store knows about its history. */
+type HistoryState =
+  /** Not checked since start-up or since the connection dropped: refuse (503). */
+  | 'unknown'
+  /** The marker names our epoch: history is intact since {@link RedisJtiStore} adopted it. */
+  | 'known';
 
 /**
  * A {@link JtiStore} on Redis, shared by every instance that uses the same server or cluster.
@@ -23,18 +52,52 @@ export interface RedisJtiStoreOptions {
  * Fails closed: a client that is not connected, a Redis error or a timeout rejects with
  * {@link JtiStoreUnavailableError}, which the guard answers with 503.
  *
+ * **Lost history.** Replay protection is only as good as Redis' memory: a restart without
+ * persistence, a flush, an eviction or a failover to a replica that missed the last writes
+ * forgets jtis that are still inside the acceptance window. The store notices:
+ * - a marker key (`historyKey`, no expiry) names the current epoch; on a single `Redis` its
+ *   `GET` is sent with every proof's `SET`, in the same round trip (both are written together
+ *   and answered in order), so a flush is seen by the very next proof; with a `Cluster` it is
+ *   read every `historyCheckIntervalMs`;
+ * - when the connection drops the history is "unknown" until it is checked again on `ready`;
+ *   a reconnect to another server process (`run_id` changed: a restart, even with persistence,
+ *   or a failover) counts as a loss, since its last writes may be missing;
+ * - a missing or foreign marker, or a new `run_id`, starts a new epoch at the detection time
+ *   `T` (written to the marker, so every instance adopts the same `T`). For one acceptance
+ *   window after `T`, only proofs with `iat > T + clockSkew` are accepted: every proof that
+ *   could have been seen before the loss is refused as a replay, and fresh proofs pass.
+ * - while the store cannot tell (before the first check, during one), it refuses with 503.
+ *
  * Operational notes (measured in `test/redis/`):
  * - With a `Cluster`, one master down does not change the client's `status`: requests for its
  *   slots get 503 when ioredis gives up redirecting (`maxRedirections` × `retryDelayOnFailover`,
  *   about 1 s by default) or at `timeoutMs`, whichever comes first; the other slots keep working
  *   until `cluster-node-timeout`, after which the whole cluster refuses (still 503).
- * - Replay protection lasts as long as Redis keeps its keys: a restart without persistence
- *   forgets the jtis of the last `proofTtl + clockSkew` seconds. Use `appendonly yes` with
- *   `appendfsync always` (or accept up to a second of loss with `everysec`) where that matters.
+ * - With a `Cluster` the marker lives on one node: a master that loses its data while keeping
+ *   the cluster's connections (restart without persistence of that master only, with the
+ *   client reconnecting to it) is noticed only if the client's own `ready`/`close` events fire;
+ *   use persistence on every master.
  */
 export class RedisJtiStore implements JtiStore {
   private readonly keyPrefix: string;
   private readonly timeoutMs: number;
+  private readonly historyKey: string;
+  private readonly clockSkewMs: number;
+  private readonly now: () => number;
+  private readonly single: boolean;
+  private state: HistoryState = 'unknown';
+  /** The marker value of the epoch we are in. */
+  private epoch: string | undefined;
+  /** Detection time (ms) of the loss that started the current epoch. */
+  private lossAt = 0;
+  /** `run_id` of each server (address) at the last check. */
+  private readonly runIds = new Map<string, string>();
+  private checking: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly onReady = () => void this.checkHistory();
+  private readonly onClose = () => {
+    this.state = 'unknown';
+  };
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -42,9 +105,24 @@ export class RedisJtiStore implements JtiStore {
   ) {
     this.keyPrefix = options.keyPrefix ?? 'arcp:dpop:jti:';
     this.timeoutMs = options.timeoutMs ?? 2000;
+    this.historyKey = options.historyKey ?? this.keyPrefix + '#history';
+    this.clockSkewMs = (options.clockSkew ?? DPOP_DEFAULTS.clockSkew) * 1000;
+    this.now = options.now ?? Date.now;
+    this.single = !(client as Cluster).isCluster;
+    client.on('ready', this.onReady);
+    client.on('close', this.onClose);
+    client.on('end', this.onClose);
+    if (!this.single) {
+      this.timer = setInterval(
+        () => void this.checkHistory(),
+        options.historyCheckIntervalMs ?? 1000,
+      );
+      this.timer.unref();
+    }
+    if (client.status === 'ready') void this.checkHistory();
   }
 
-  recordIfNew(jti: string, ttlMs: number): Promise<boolean> {
+  recordIfNew(jti: string, ttlMs: number, proof?: { iat: number }): Promise<boolean> {
     // A client that is not ready would queue the command (ioredis' offline queue) and hold the
     // request open until it reconnects; refuse at once instead.
     const status = this.client.status;
@@ -53,29 +131,174 @@ export class RedisJtiStore implements JtiStore {
       if (status === 'wait') this.client.connect().catch(() => undefined);
       return Promise.reject(new JtiStoreUnavailableError());
     }
+    if (this.state !== 'known') {
+      // Cannot tell yet whether history was lost: find out (one round trip), refuse if that fails.
+      return this.checkHistory().then(() =>
+        this.state === 'known'
+          ? this.record(jti, ttlMs, proof)
+          : Promise.reject(new JtiStoreUnavailableError()),
+      );
+    }
+    return this.record(jti, ttlMs, proof);
+  }
+
+  private record(jti: string, ttlMs: number, proof: { iat: number } | undefined): Promise<boolean> {
+    // Within one window of a loss, a proof issued before it may have been used already.
+    if (this.now() < this.lossAt + ttlMs) {
+      if (proof === undefined) {
+        return Promise.reject(
+          new JtiStoreUnavailableError('DPoP replay store lost its history and needs the proof iat'),
+        );
+      }
+      const iatMs = proof.iat * 1000;
+      // Issued before the loss: treated as used, refused without writing anything.
+      if (!(iatMs > this.lossAt)) return Promise.resolve(false);
+      // Issued after it, but a proof used just before it may carry an iat this far in the
+      // future: cannot tell yet; an honest client retries with a fresh proof.
+      if (iatMs <= this.lossAt + this.clockSkewMs) {
+        return Promise.reject(
+          new JtiStoreUnavailableError(
+            'DPoP replay store lost its history a moment ago; retry with a fresh proof',
+          ),
+        );
+      }
+    }
     let command: Promise<string | null>;
+    let marker: Promise<string | null> | undefined;
     try {
       command = this.client.set(this.keyPrefix + storedJti(jti), '1', 'PX', Math.ceil(ttlMs), 'NX');
+      // Same connection, same tick: written with the SET and answered right after it, so it costs
+      // no round trip. If the marker still names our epoch after the SET, no flush came before it.
+      if (this.single) marker = this.client.get(this.historyKey);
     } catch (error) {
       return Promise.reject(error);
     }
     // One promise and one timer per call, no race/finally chain: this runs on every request, and
     // the lean form saves 1–2.5 µs of CPU per call (of about 20) over `Promise.race(…).finally(…)`.
     const timeoutMs = this.timeoutMs;
+    const epoch = this.epoch;
     return new Promise<boolean>((resolve, reject) => {
       const timer =
         timeoutMs > 0 ? setTimeout(rejectLate, timeoutMs, reject, timeoutMs) : undefined;
-      command.then(
-        (result) => {
+      const failed = (cause: unknown) => {
+        if (timer !== undefined) clearTimeout(timer);
+        reject(new JtiStoreUnavailableError(undefined, { cause }));
+      };
+      command.then((result) => {
+        if (marker === undefined) {
           if (timer !== undefined) clearTimeout(timer);
           resolve(result === 'OK');
-        },
-        (cause: unknown) => {
+          return;
+        }
+        marker.then((value) => {
           if (timer !== undefined) clearTimeout(timer);
-          reject(new JtiStoreUnavailableError(undefined, { cause }));
-        },
-      );
+          if (value !== epoch) {
+            // History lost (or a new epoch begun elsewhere): this proof cannot be judged.
+            this.state = 'unknown';
+            void this.checkHistory();
+            reject(new JtiStoreUnavailableError());
+            return;
+          }
+          resolve(result === 'OK');
+        }, failed);
+      }, failed);
+      // A failed marker read must not surface as an unhandled rejection when the SET failed first.
+      marker?.catch(() => undefined);
     });
+  }
+
+  /** Stops the periodic check (Cluster) and the event listeners; never closes the client. */
+  onModuleDestroy(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.client.off('ready', this.onReady);
+    this.client.off('close', this.onClose);
+    this.client.off('end', this.onClose);
+  }
+
+  /** Runs one check at a time; callers that come during one share it. */
+  private checkHistory(): Promise<void> {
+    this.checking ??= this.readHistory()
+      .catch(() => {
+        // Redis went away during the check: stay unknown until the next `ready`.
+        this.state = 'unknown';
+      })
+      .finally(() => {
+        this.checking = undefined;
+      });
+    return this.checking;
+  }
+
+  /**
+   * Reads the marker and the servers' `run_id`s and decides whether history was lost since the
+   * last check. Leaves `state` as `known` when it could tell.
+   */
+  private async readHistory(): Promise<void> {
+    if (this.client.status !== 'ready') return;
+    const [servers, marker] = await Promise.all([
+      this.serverInfo(),
+      this.client.get(this.historyKey),
+    ]);
+    // Another process behind an address we knew: a restart (even with persistence, whose last
+    // writes may be missing) or a failover to a replica that may lag.
+    let restarted = false;
+    for (const [address, { runId }] of servers) {
+      const known = this.runIds.get(address);
+      if (known !== undefined && known !== runId) restarted = true;
+      this.runIds.set(address, runId);
+    }
+    if (marker !== null && !restarted) {
+      // First check: adopt the marker (and its loss time, maybe long past). Later: our own
+      // epoch, or one another instance began after a loss it detected.
+      if (marker !== this.epoch) this.adopt(marker);
+    } else {
+      // At the very first check of this process a missing marker means a Redis that started
+      // empty, at its start time (the most recent start of any master); the writes that could be
+      // lost are older than that. Later, or after a restart, the loss is dated now: a flush or a
+      // failover may have happened at any time since the last check.
+      let lossAt = this.now();
+      if (this.epoch === undefined && !restarted && servers.size > 0) {
+        const uptimes = [...servers.values()].map((server) => server.uptimeMs);
+        lossAt -= Math.min(...uptimes);
+      }
+      const fresh = `${randomBytes(9).toString('base64url')}.${lossAt}`;
+      const written = restarted
+        ? await this.client.set(this.historyKey, fresh)
+        : await this.client.set(this.historyKey, fresh, 'NX');
+      // Another instance may have begun one a moment ago: adopt whichever the marker holds.
+      this.adopt(written === 'OK' ? fresh : ((await this.client.get(this.historyKey)) ?? fresh));
+    }
+    this.state = 'known';
+  }
+
+  private adopt(marker: string): void {
+    this.epoch = marker;
+    const at = Number(marker.slice(marker.lastIndexOf('.') + 1));
+    // An unreadable marker (written by something else): treat it as a loss just now.
+    this.lossAt = Number.isFinite(at) && at > 0 ? at : this.now();
+  }
+
+  /**
+   * `run_id` (it changes with every restart, and on failover) and uptime of the server, or of
+   * every reachable master of a Cluster, by address. A master that does not answer is left out:
+   * its slots fail on their own, and it is judged when it answers again.
+   */
+  private async serverInfo(): Promise<Map<string, { runId: string; uptimeMs: number }>> {
+    const nodes: Redis[] = this.single
+      ? [this.client as Redis]
+      : (this.client as Cluster).nodes('master');
+    const infos = await Promise.all(
+      nodes.map((node) => (this.single ? node.info('server') : node.info('server').catch(() => ''))),
+    );
+    const servers = new Map<string, { runId: string; uptimeMs: number }>();
+    infos.forEach((info, i) => {
+      const runId = /^run_id:([0-9a-f]+)/m.exec(info)?.[1];
+      const uptime = Number(/^uptime_in_seconds:([0-9]+)/m.exec(info)?.[1]);
+      const { host, port } = nodes[i]!.options;
+      if (runId !== undefined && Number.isFinite(uptime)) {
+        servers.set(`${host}:${port}`, { runId, uptimeMs: uptime * 1000 });
+      }
+    });
+    return servers;
   }
 }
 

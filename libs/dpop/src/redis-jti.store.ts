@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { JtiStore } from './jti-store.interface.js';
@@ -24,7 +25,7 @@ export interface RedisJtiStoreOptions {
    * The module's `clockSkew`, in seconds (default 60, as the module's). After a detected loss a
    * proof must have an `iat` later than the detection time plus this: a proof used just before
    * the loss may carry an `iat` up to `clockSkew` in the future. Honest clients are refused
-   * (`ERR_DPOP_REPLAY`, they retry with a fresh proof) for this long after a loss.
+   * (503, they retry with a fresh proof) for this long after a loss; keep it small.
    */
   clockSkew?: number;
   /**
@@ -35,6 +36,8 @@ export interface RedisJtiStoreOptions {
   /** Clock in milliseconds, for tests. Default `Date.now`. */
   now?: () => number;
 }
+
+const logger = new Logger('RedisJtiStore');
 
 /** What the store knows about its history. */
 type HistoryState =
@@ -65,7 +68,8 @@ type HistoryState =
  * - a missing or foreign marker, or a new `run_id`, starts a new epoch at the detection time
  *   `T` (written to the marker, so every instance adopts the same `T`). For one acceptance
  *   window after `T`, only proofs with `iat > T + clockSkew` are accepted: every proof that
- *   could have been seen before the loss is refused as a replay, and fresh proofs pass.
+ *   could have been seen before the loss is refused (503 with `Retry-After`: the store cannot
+ *   tell whether it was used), and fresh proofs pass once `clockSkew` has gone by.
  * - while the store cannot tell (before the first check, during one), it refuses with 503.
  *
  * Operational notes (measured in `test/redis/`):
@@ -93,6 +97,8 @@ export class RedisJtiStore implements JtiStore {
   /** `run_id` of each server (address) at the last check. */
   private readonly runIds = new Map<string, string>();
   private checking: Promise<void> | undefined;
+  /** Why the last check failed (the cause of the 503s until one succeeds). */
+  private checkError: unknown;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly onReady = () => void this.checkHistory();
   private readonly onClose = () => {
@@ -136,7 +142,7 @@ export class RedisJtiStore implements JtiStore {
       return this.checkHistory().then(() =>
         this.state === 'known'
           ? this.record(jti, ttlMs, proof)
-          : Promise.reject(new JtiStoreUnavailableError()),
+          : Promise.reject(new JtiStoreUnavailableError(undefined, { cause: this.checkError })),
       );
     }
     return this.record(jti, ttlMs, proof);
@@ -147,18 +153,18 @@ export class RedisJtiStore implements JtiStore {
     if (this.now() < this.lossAt + ttlMs) {
       if (proof === undefined) {
         return Promise.reject(
-          new JtiStoreUnavailableError('DPoP replay store lost its history and needs the proof iat'),
+          new JtiStoreUnavailableError(
+            'DPoP replay store lost its history and needs the proof iat',
+          ),
         );
       }
-      const iatMs = proof.iat * 1000;
-      // Issued before the loss: treated as used, refused without writing anything.
-      if (!(iatMs > this.lossAt)) return Promise.resolve(false);
-      // Issued after it, but a proof used just before it may carry an iat this far in the
-      // future: cannot tell yet; an honest client retries with a fresh proof.
-      if (iatMs <= this.lossAt + this.clockSkewMs) {
+      // Issued before the loss, or so soon after it that a proof used just before it could carry
+      // that iat (up to clockSkew in the future): it may have been used, and the store cannot
+      // tell. Refused without writing anything; an honest client retries with a fresh proof.
+      if (!(proof.iat * 1000 > this.lossAt + this.clockSkewMs)) {
         return Promise.reject(
           new JtiStoreUnavailableError(
-            'DPoP replay store lost its history a moment ago; retry with a fresh proof',
+            'DPoP replay store lost its history recently; retry with a fresh proof',
           ),
         );
       }
@@ -218,8 +224,9 @@ export class RedisJtiStore implements JtiStore {
   /** Runs one check at a time; callers that come during one share it. */
   private checkHistory(): Promise<void> {
     this.checking ??= this.readHistory()
-      .catch(() => {
-        // Redis went away during the check: stay unknown until the next `ready`.
+      .catch((error: unknown) => {
+        // Redis went away or refused during the check: stay unknown, try again on the next call.
+        this.checkError = error;
         this.state = 'unknown';
       })
       .finally(() => {
@@ -236,17 +243,29 @@ export class RedisJtiStore implements JtiStore {
     if (this.client.status !== 'ready') return;
     const [servers, marker] = await Promise.all([
       this.serverInfo(),
-      this.client.get(this.historyKey),
+      // With a Cluster the marker's node may be down while the others serve: the run_ids below
+      // still tell a restart or a failover of any master, so an unreadable marker is not fatal.
+      this.single
+        ? this.client.get(this.historyKey)
+        : this.client.get(this.historyKey).catch(() => undefined),
     ]);
-    // Another process behind an address we knew: a restart (even with persistence, whose last
-    // writes may be missing) or a failover to a replica that may lag.
+    // Another process behind an address we knew (a restart, even with persistence, whose last
+    // writes may be missing) or, after the first check, a master at a new address (a replica
+    // promoted by a failover, which may lag).
     let restarted = false;
     for (const [address, { runId }] of servers) {
       const known = this.runIds.get(address);
-      if (known !== undefined && known !== runId) restarted = true;
+      if (known === undefined ? this.epoch !== undefined : known !== runId) restarted = true;
       this.runIds.set(address, runId);
     }
-    if (marker !== null && !restarted) {
+    if (marker === undefined) {
+      if (this.epoch === undefined) throw new Error('DPoP history marker unreadable');
+      if (!restarted) {
+        this.state = 'known';
+        return;
+      }
+    }
+    if (typeof marker === 'string' && !restarted) {
       // First check: adopt the marker (and its loss time, maybe long past). Later: our own
       // epoch, or one another instance began after a loss it detected.
       if (marker !== this.epoch) this.adopt(marker);
@@ -264,6 +283,11 @@ export class RedisJtiStore implements JtiStore {
       const written = restarted
         ? await this.client.set(this.historyKey, fresh)
         : await this.client.set(this.historyKey, fresh, 'NX');
+      // A lost history is worth a line in the log of every instance that notices it.
+      logger.warn(
+        `DPoP replay history in Redis ${restarted ? 'may be incomplete (another server process)' : 'is missing'}: ` +
+          `for one acceptance window, only proofs issued after ${new Date(lossAt).toISOString()} are accepted`,
+      );
       // Another instance may have begun one a moment ago: adopt whichever the marker holds.
       this.adopt(written === 'OK' ? fresh : ((await this.client.get(this.historyKey)) ?? fresh));
     }
@@ -287,7 +311,9 @@ export class RedisJtiStore implements JtiStore {
       ? [this.client as Redis]
       : (this.client as Cluster).nodes('master');
     const infos = await Promise.all(
-      nodes.map((node) => (this.single ? node.info('server') : node.info('server').catch(() => ''))),
+      nodes.map((node) =>
+        this.single ? node.info('server') : node.info('server').catch(() => ''),
+      ),
     );
     const servers = new Map<string, { runId: string; uptimeMs: number }>();
     infos.forEach((info, i) => {

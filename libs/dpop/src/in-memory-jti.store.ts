@@ -42,7 +42,11 @@ export class InMemoryJtiStore implements JtiStore, OnModuleDestroy {
     this.timer.unref();
   }
 
-  /** Atomic in one process: the check and the write happen in one synchronous step. */
+  /**
+   * Atomic in one process: the check and the write happen in one synchronous step. The proof's
+   * `iat` (third parameter of {@link JtiStore.recordIfNew}) is not needed: this store cannot lose
+   * its history without losing the process, and with it every proof's acceptance.
+   */
   recordIfNew(jti: string, ttlMs: number): Promise<boolean> {
     const key = storedJti(jti);
     const now = this.now();

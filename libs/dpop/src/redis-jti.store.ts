@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
@@ -39,6 +39,16 @@ export interface RedisJtiStoreOptions {
 
 const logger = new Logger('RedisJtiStore');
 
+/**
+ * Records the jti (KEYS[1], for ARGV[1] ms, if new) and reads the history marker (KEYS[2]):
+ * `{1 or 0, marker}` (a missing marker ends the array early: Lua arrays stop at nil).
+ */
+const RECORD_SCRIPT =
+  "local r = redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') " +
+  "local m = redis.call('GET', KEYS[2]) " +
+  'if r then return {1, m} end return {0, m}';
+const RECORD_SCRIPT_SHA = createHash('sha1').update(RECORD_SCRIPT).digest('hex');
+
 /** What the store knows about its history. */
 type HistoryState =
   /** Not checked since start-up or since the connection dropped: refuse (503). */
@@ -49,7 +59,8 @@ type HistoryState =
 /**
  * A {@link JtiStore} on Redis, shared by every instance that uses the same server or cluster.
  *
- * One atomic command per proof: `SET <prefix><jti> 1 PX <ttl> NX`. It takes a client made by the
+ * One atomic command per proof: `SET <prefix><jti> 1 PX <ttl> NX` (on a single Redis inside a
+ * script that also reads the history marker, below). It takes a client made by the
  * application (ioredis `Redis` or `Cluster`) and never closes it: whoever made it owns it.
  *
  * Fails closed: a client that is not connected, a Redis error or a timeout rejects with
@@ -58,10 +69,10 @@ type HistoryState =
  * **Lost history.** Replay protection is only as good as Redis' memory: a restart without
  * persistence, a flush, an eviction or a failover to a replica that missed the last writes
  * forgets jtis that are still inside the acceptance window. The store notices:
- * - a marker key (`historyKey`, no expiry) names the current epoch; on a single `Redis` its
- *   `GET` is sent with every proof's `SET`, in the same round trip (both are written together
- *   and answered in order), so a flush is seen by the very next proof; with a `Cluster` it is
- *   read every `historyCheckIntervalMs`;
+ * - a marker key (`historyKey`, no expiry) names the current epoch; on a single `Redis` each
+ *   proof's `SET … NX` and a `GET` of the marker run in one small Lua script (one command, one
+ *   round trip, atomic), so a flush is seen by the very next proof; with a `Cluster` (where the
+ *   two keys live on different nodes) it is read every `historyCheckIntervalMs`;
  * - when the connection drops the history is "unknown" until it is checked again on `ready`;
  *   a reconnect to another server process (`run_id` changed: a restart, even with persistence,
  *   or a failover) counts as a loss, since its last writes may be missing;
@@ -169,13 +180,13 @@ export class RedisJtiStore implements JtiStore {
         );
       }
     }
-    let command: Promise<string | null>;
-    let marker: Promise<string | null> | undefined;
+    const key = this.keyPrefix + storedJti(jti);
+    const ttl = Math.ceil(ttlMs);
+    let command: Promise<unknown>;
     try {
-      command = this.client.set(this.keyPrefix + storedJti(jti), '1', 'PX', Math.ceil(ttlMs), 'NX');
-      // Same connection, same tick: written with the SET and answered right after it, so it costs
-      // no round trip. If the marker still names our epoch after the SET, no flush came before it.
-      if (this.single) marker = this.client.get(this.historyKey);
+      command = this.single
+        ? this.recordAndReadMarker(key, ttl)
+        : this.client.set(key, '1', 'PX', ttl, 'NX');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -186,31 +197,44 @@ export class RedisJtiStore implements JtiStore {
     return new Promise<boolean>((resolve, reject) => {
       const timer =
         timeoutMs > 0 ? setTimeout(rejectLate, timeoutMs, reject, timeoutMs) : undefined;
-      const failed = (cause: unknown) => {
-        if (timer !== undefined) clearTimeout(timer);
-        reject(new JtiStoreUnavailableError(undefined, { cause }));
-      };
-      command.then((result) => {
-        if (marker === undefined) {
+      command.then(
+        (result) => {
           if (timer !== undefined) clearTimeout(timer);
-          resolve(result === 'OK');
-          return;
-        }
-        marker.then((value) => {
-          if (timer !== undefined) clearTimeout(timer);
-          if (value !== epoch) {
+          if (!this.single) {
+            resolve(result === 'OK');
+            return;
+          }
+          const [recorded, marker] = result as [number, string | undefined];
+          if ((marker ?? null) !== epoch) {
             // History lost (or a new epoch begun elsewhere): this proof cannot be judged.
             this.state = 'unknown';
             void this.checkHistory();
             reject(new JtiStoreUnavailableError());
             return;
           }
-          resolve(result === 'OK');
-        }, failed);
-      }, failed);
-      // A failed marker read must not surface as an unhandled rejection when the SET failed first.
-      marker?.catch(() => undefined);
+          resolve(recorded === 1);
+        },
+        (cause: unknown) => {
+          if (timer !== undefined) clearTimeout(timer);
+          reject(new JtiStoreUnavailableError(undefined, { cause }));
+        },
+      );
     });
+  }
+
+  /**
+   * `SET key 1 PX ttl NX` and `GET <historyKey>` in one script: one command, one round trip,
+   * atomic. If the marker names our epoch when the SET runs, no loss came before it. `EVALSHA`,
+   * and `EVAL` once when the script cache is empty (a restarted Redis).
+   */
+  private recordAndReadMarker(key: string, ttl: number): Promise<unknown> {
+    return this.client
+      .evalsha(RECORD_SCRIPT_SHA, 2, key, this.historyKey, ttl)
+      .catch((error: unknown) =>
+        error instanceof Error && error.message.startsWith('NOSCRIPT')
+          ? this.client.eval(RECORD_SCRIPT, 2, key, this.historyKey, ttl)
+          : Promise.reject(error),
+      );
   }
 
   /** Stops the periodic check (Cluster) and the event listeners; never closes the client. */
@@ -283,11 +307,13 @@ export class RedisJtiStore implements JtiStore {
       const written = restarted
         ? await this.client.set(this.historyKey, fresh)
         : await this.client.set(this.historyKey, fresh, 'NX');
-      // A lost history is worth a line in the log of every instance that notices it.
-      logger.warn(
-        `DPoP replay history in Redis ${restarted ? 'may be incomplete (another server process)' : 'is missing'}: ` +
-          `for one acceptance window, only proofs issued after ${new Date(lossAt).toISOString()} are accepted`,
-      );
+      // A lost history is worth a line in the log of every instance that notices it (an empty
+      // Redis that started long ago is just a first start).
+      if (this.now() - lossAt < 10 * 60_000)
+        logger.warn(
+          `DPoP replay history in Redis ${restarted ? 'may be incomplete (another server process)' : 'is missing'}: ` +
+            `for one acceptance window, only proofs issued after ${new Date(lossAt).toISOString()} are accepted`,
+        );
       // Another instance may have begun one a moment ago: adopt whichever the marker holds.
       this.adopt(written === 'OK' ? fresh : ((await this.client.get(this.historyKey)) ?? fresh));
     }

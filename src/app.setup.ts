@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { answerClientErrorsWithProblems } from 'nest-dpop';
+import { answerClientErrorsWithProblems, answerMultipleHostsWithProblem } from 'nest-dpop';
 import { PROBLEM_TYPE_BASE } from './common/problem.exception.js';
 import { installBodyLimits } from './common/body-limits.js';
 import { setupOpenApi } from './openapi/openapi.setup.js';
@@ -21,6 +21,8 @@ export function configureApp(app: INestApplication): INestApplication {
   express.set('trust proxy', false);
   // Requests Node refuses before Nest runs (e.g. a 100 KB DPoP header) still get a problem+json.
   answerClientErrorsWithProblems(app.getHttpServer(), { problemTypeBase: PROBLEM_TYPE_BASE });
+  // Two Host headers: 400 on every route (RFC 9112 §3.2), before routing.
+  answerMultipleHostsWithProblem(app.getHttpServer());
   // Size and depth bounded before anything parses or walks a body (see BODY_LIMITS).
   installBodyLimits(app);
   // The OpenAPI document at /docs (UI) and /docs-json.

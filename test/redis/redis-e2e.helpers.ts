@@ -230,3 +230,23 @@ export function debugReport(title: string, outcomes: readonly Outcome[]): void {
       .join('\n')}\n`,
   );
 }
+
+/**
+ * Sends fresh proofs until one is accepted. A RedisJtiStore on a redis-server that just started
+ * (empty, so its history counts as lost since its start) refuses proofs issued within
+ * `clockSkew` of that start, so a suite waits here before it measures anything.
+ */
+export async function untilServing(
+  base: string,
+  key: TestKey,
+  htu = `${base}/items`,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const proof = await makeProof(key, { htm: 'POST', htu });
+    if ((await postItems(base, proof)).status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${base} never accepted a fresh proof`);
+    await sleep(50);
+  }
+}

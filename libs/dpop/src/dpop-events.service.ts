@@ -6,6 +6,9 @@ import type { DPoPEvent, DPoPEventListener, DPoPEventType } from './dpop-events.
 import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import type { VerifiedDPoPProof } from './dpop-proof.verifier.js';
 
+/** Stands in for the request of a context without one (rpc, ws). */
+const NO_REQUEST: DPoPHttpRequest = { headers: {} };
+
 /**
  * The guard's outcomes, handed to every {@link DPoPEventListener}: those given as
  * `forRoot({ listeners })` and those that {@link subscribe} (e.g. a provider of your own, in its
@@ -85,7 +88,7 @@ export class DPoPEvents {
   /** The request is refused with `error` (a store failure is reported as `store-unavailable`). */
   refused(
     context: ExecutionContext | undefined,
-    request: DPoPHttpRequest,
+    request: DPoPHttpRequest | undefined,
     error: DPoPError,
     started: number,
   ): void {
@@ -94,14 +97,16 @@ export class DPoPEvents {
     if (!this.listening && !log) return;
     const type: DPoPEventType =
       error.code === 'ERR_DPOP_STORE_UNAVAILABLE' ? 'store-unavailable' : 'refused';
-    const event = this.event(type, context, request, started, error, claimedJkt(request));
+    // rpc / ws contexts have no HTTP request: the event says so with empty request fields.
+    const from = request ?? NO_REQUEST;
+    const event = this.event(type, context, from, started, error, claimedJkt(from));
     if (log) {
       this.logger.debug(
         `DPoP ${type} ${event.code} jkt=${event.jkt ?? '-'} ${event.method} ${event.route} from ${event.clientAddress ?? '-'}`,
       );
     }
     if (this.listening) this.emit(event);
-    if (error.code === 'ERR_DPOP_USE_NONCE') this.nonceIssued(context, request);
+    if (error.code === 'ERR_DPOP_USE_NONCE') this.nonceIssued(context, from);
   }
 
   /** A fresh server nonce went out with the response. */

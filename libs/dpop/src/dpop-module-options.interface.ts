@@ -124,6 +124,17 @@ export interface DPoPModuleOptions {
   listeners?: DPoPEventListener[];
   /** Log each refusal at debug level through Nest's `Logger` (code, key thumbprint, route). Default `true`. */
   logRefusals?: boolean;
+  /**
+   * The public origins of this service (`scheme://host[:port]`, e.g.
+   * `['https://api.example.com', 'https://api.example.net:8443']`). The URL `htu` is compared
+   * with must have one of them (scheme, host and port), whatever it is built from (the `Host`
+   * header, trusted forwarded headers or `requestUrl`); any other is refused with
+   * `ERR_DPOP_HTU_MISMATCH`, so a proof made for another server with the same path does not pass
+   * here. `publicUrl` is the one-origin case: with both set, the origin of `publicUrl` must be
+   * listed (a contradiction stops the start-up). Default: none, and unless `publicUrl` or
+   * `requestUrl` is set, a start-up warning names this setting.
+   */
+  allowedOrigins?: string[];
 }
 
 /** {@link DPoPModuleOptions} with defaults applied and values checked; built once at start-up. */
@@ -151,4 +162,6 @@ export interface ResolvedDPoPOptions {
   readonly clock: () => number;
   readonly listeners: readonly DPoPEventListener[];
   readonly logRefusals: boolean;
+  /** `allowedOrigins` as `URL.origin` spells them; empty when none is set. */
+  readonly allowedOrigins: readonly string[];
 }

@@ -3,7 +3,7 @@ import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-optio
 import { DPoPNonceIssuer } from './dpop-nonce.issuer.js';
 import { parseBooleanSetting } from './syntax.util.js';
 import { assertValidDPoPOptions } from './dpop-options.validator.js';
-import { createRequestUrlResolver } from './request-url.util.js';
+import { createRequestUrlResolver, resolveAllowedOrigins } from './request-url.util.js';
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -67,6 +67,7 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     clock: options.clock ?? Date.now,
     listeners: options.listeners ?? [],
     logRefusals: options.logRefusals ?? true,
+    allowedOrigins: resolveAllowedOrigins(options.allowedOrigins, options.publicUrl),
   };
   // Checks publicUrl and trustedProxies now, with the other options, rather than when the guard
   // is first built.

@@ -85,6 +85,7 @@ describe('resolveDPoPOptions: every option is checked at start-up', () => {
       algorithms: ['ES256'],
       store: new InMemoryJtiStore(),
       publicUrl: 'https://api.example.com/arcp',
+      allowedOrigins: ['https://api.example.com'],
       trustedProxies: ['10.0.0.0/8'],
       forwardedHeaders: 'forwarded',
       strictAuthorizationScheme: false,

@@ -16,6 +16,7 @@ const OPTION_KEYS: Record<keyof DPoPModuleOptions, true> = {
   forwardedHeaders: true,
   strictAuthorizationScheme: true,
   allowBearerBoundTokens: true,
+  allowedOrigins: true,
   nonce: true,
   requestUrl: true,
   resolveTokenBinding: true,

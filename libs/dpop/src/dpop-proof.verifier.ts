@@ -102,7 +102,9 @@ export class DPoPProofVerifier {
     }
     let fresh: boolean;
     try {
-      fresh = await this.store.recordIfNew(replayKey(proof.jkt, proof.jti), this.replayWindowMs);
+      fresh = await this.store.recordIfNew(replayKey(proof.jkt, proof.jti), this.replayWindowMs, {
+        iat: proof.iat,
+      });
     } catch (cause) {
       if (cause instanceof DPoPError) throw cause;
       throw new DPoPError(

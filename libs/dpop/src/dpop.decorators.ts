@@ -5,6 +5,7 @@ import {
   DPOP_SKIP_KEY,
   DPOP_TOKEN_ENDPOINT_KEY,
 } from './dpop.constants.js';
+import { httpRequestOf } from './dpop-execution-context.util.js';
 import type { VerifiedDPoPProof } from './dpop-proof.verifier.js';
 
 /**
@@ -51,14 +52,15 @@ export const SkipDPoP = (): MethodDecorator & ClassDecorator => SetMetadata(DPOP
 export const DPoPTokenEndpoint = (): MethodDecorator & ClassDecorator =>
   SetMetadata(DPOP_TOKEN_ENDPOINT_KEY, true);
 
+/** The proof the guard verified, on the HTTP request of an `http` or `graphql` context. */
 function verifiedProof(ctx: ExecutionContext): VerifiedDPoPProof | undefined {
-  const request = ctx.switchToHttp().getRequest<Record<symbol, unknown>>();
-  return request[DPOP_REQUEST_RESULT] as VerifiedDPoPProof | undefined;
+  return httpRequestOf(ctx)?.[DPOP_REQUEST_RESULT] as VerifiedDPoPProof | undefined;
 }
 
 /**
  * The RFC 7638 thumbprint of the key that signed this request's verified proof, or `undefined`
- * when no proof was verified (combine with `@DPoPBound()` to make it always present).
+ * when no proof was verified (combine with `@DPoPBound()` to make it always present). Works in
+ * controllers and in GraphQL resolvers (over HTTP).
  *
  * @example
  * ```ts

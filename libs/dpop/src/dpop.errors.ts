@@ -13,7 +13,8 @@ export type DPoPProblemSlug =
   | 'token-not-dpop-bound'
   | 'dpop-nonce-required'
   | 'invalid-request'
-  | 'dpop-store-unavailable';
+  | 'dpop-store-unavailable'
+  | 'invalid-host';
 
 /** Every stable error code the verifier and guard can produce. */
 export type DPoPErrorCode =
@@ -39,7 +40,9 @@ export type DPoPErrorCode =
   | 'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF'
   | 'ERR_DPOP_INVALID_AUTHORIZATION'
   | 'ERR_DPOP_SCHEME_MISMATCH'
-  | 'ERR_DPOP_STORE_UNAVAILABLE';
+  | 'ERR_DPOP_STORE_UNAVAILABLE'
+  | 'ERR_DPOP_UNSUPPORTED_CONTEXT'
+  | 'ERR_DPOP_MULTIPLE_HOSTS';
 
 /** What each code means on the wire: problem slug, HTTP status and `WWW-Authenticate` error. */
 interface CodeInfo {
@@ -101,6 +104,10 @@ export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
   ERR_DPOP_SCHEME_MISMATCH: { slug: 'dpop-invalid', status: 401, challenge: 'invalid_token' },
   // The replay store could not answer: fail closed, and tell the client it may retry.
   ERR_DPOP_STORE_UNAVAILABLE: { slug: 'dpop-store-unavailable', status: 503, challenge: undefined },
+  // A context with no HTTP request (rpc, ws) on a bound or required route: nothing to check.
+  ERR_DPOP_UNSUPPORTED_CONTEXT: { slug: 'dpop-required', status: 401, challenge: undefined },
+  // RFC 9112 §3.2: a request with more than one Host header is answered 400.
+  ERR_DPOP_MULTIPLE_HOSTS: { slug: 'invalid-host', status: 400, challenge: 'invalid_request' },
 };
 
 /**

@@ -30,6 +30,7 @@ const TITLES: Record<string, string> = {
   'dpop-nonce-required': 'DPoP Nonce Required',
   'invalid-request': 'Invalid Authorization Header',
   'dpop-store-unavailable': 'DPoP Replay Store Unavailable',
+  'invalid-host': 'Invalid Host Header',
 };
 
 /**

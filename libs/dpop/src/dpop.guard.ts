@@ -1,4 +1,11 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { jwtConfirmationJkt, parseAuthorization } from './access-token.util.js';
 import {
@@ -14,7 +21,18 @@ import { createDPoPExceptionFactory, setDPoPHeaders } from './dpop.exception.js'
 import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
 import { DPoPProofVerifier, type VerifiedDPoPProof } from './dpop-proof.verifier.js';
 import { stripQueryAndFragment } from './http-uri.util.js';
-import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
+import {
+  httpRequestOf,
+  httpResponseOf,
+  setResponseHeader,
+  type DPoPHeaderWritable,
+} from './dpop-execution-context.util.js';
+import {
+  createRequestUrlResolver,
+  hasMultipleHostHeaders,
+  requestUrlWarning,
+  type RequestUrlResolver,
+} from './request-url.util.js';
 
 /** What the decorators say about one route. */
 interface RoutePolicy {
@@ -23,17 +41,14 @@ interface RoutePolicy {
   readonly tokenEndpoint: boolean;
 }
 
-/** The parts of a response the guard writes to: Node's `ServerResponse` or Fastify's reply. */
-interface HeaderWritable {
-  setHeader?: (name: string, value: string) => unknown;
-  header?: (name: string, value: string) => unknown;
-}
+/** Resolved options the start-up warning was already logged for (one per module). */
+const warnedAbout = new WeakSet<ResolvedDPoPOptions>();
 
 /**
- * Enforces DPoP (RFC 9449) on HTTP routes: use it with `@UseGuards(DPoPGuard)` or as an
- * `APP_GUARD`. A thin adapter: it reads the request, lets {@link DPoPProofVerifier} decide, puts
- * the verified proof on the request (`req.dpop` by default) and turns refusals into RFC 7807
- * problems with a `WWW-Authenticate: DPoP …` challenge.
+ * Enforces DPoP (RFC 9449): use it with `@UseGuards(DPoPGuard)` or as an `APP_GUARD`. A thin
+ * adapter: it reads the request, lets {@link DPoPProofVerifier} decide, puts the verified proof
+ * on the request (`req.dpop` by default) and turns refusals into RFC 7807 problems with a
+ * `WWW-Authenticate: DPoP …` challenge.
  *
  * What it enforces, per route:
  * - `enabled: false`: nothing.
@@ -43,11 +58,30 @@ interface HeaderWritable {
  *   key when it is bound); a bound token or the `DPoP` scheme without a proof is refused; with
  *   `required: true` a proof must be sent.
  *
+ * A method's `@SkipDPoP()` or `@DPoPBound()` wins over its class's, in both directions.
+ *
+ * Contexts: `http` (Express, Fastify) and `graphql` over HTTP (the request under the GraphQL
+ * context, as `GqlExecutionContext` reads it) are checked. Contexts without an HTTP request
+ * (`rpc`, `ws`, GraphQL subscriptions over WebSocket) cannot be: there the guard refuses bound
+ * routes, and every route when `required` is on, unless `@SkipDPoP()`; override
+ * {@link getRequest} to hand it a request it can check.
+ *
  * The guard checks the proof and the binding; it does not authenticate the access token itself.
  * The application's own auth must still verify the token's signature, audience and expiry.
  *
- * Override {@link getRequest} / {@link getResponse} for other transports, as with
- * `@nestjs/passport`'s `AuthGuard`.
+ * Extension points, as `@nestjs/passport`'s `AuthGuard` and `@nestjs/throttler`'s guard offer
+ * them: {@link shouldSkip}, {@link handleRefusal}, {@link getRequest}, {@link getResponse}.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class AuditedDPoPGuard extends DPoPGuard {
+ *   protected override handleRefusal(error: DPoPError, context: ExecutionContext): never {
+ *     audit.warn({ code: error.code });
+ *     return super.handleRefusal(error, context);
+ *   }
+ * }
+ * ```
  */
 @Injectable()
 export class DPoPGuard implements CanActivate {
@@ -55,6 +89,8 @@ export class DPoPGuard implements CanActivate {
   private readonly toException: ReturnType<typeof createDPoPExceptionFactory>;
   /** Route decorators by controller class, then handler (see {@link routePolicy}). */
   private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
+  /** The one verification of each request, shared by every guarded handler it reaches. */
+  private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
   private readonly resolveBinding: (
     token: string,
   ) => string | undefined | Promise<string | undefined>;
@@ -69,16 +105,29 @@ export class DPoPGuard implements CanActivate {
     this.resolveUrl = createRequestUrlResolver(options);
     this.toException = createDPoPExceptionFactory(options);
     this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
+    if (!warnedAbout.has(options)) {
+      warnedAbout.add(options);
+      const warning = requestUrlWarning(options);
+      if (warning !== undefined) new Logger('DPoPGuard').warn(warning);
+    }
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (!this.options.enabled || context.getType() !== 'http') return true;
+    if (await this.shouldSkip(context)) return true;
     const route = this.routePolicy(context);
-    if (route.skip) return true;
-
     const request = this.getRequest(context);
     const started = this.events.start();
     try {
+      if (request === undefined) {
+        // Nothing to check here: fail closed wherever a proof or a binding is demanded.
+        if (route.bound || this.options.required) {
+          throw new DPoPError(
+            'ERR_DPOP_UNSUPPORTED_CONTEXT',
+            `DPoP cannot be checked on a "${context.getType()}" context`,
+          );
+        }
+        return true;
+      }
       const proof = await this.verifyRequest(request, route.bound);
       if (proof !== undefined) {
         request[this.options.requestProperty] = proof;
@@ -90,15 +139,63 @@ export class DPoPGuard implements CanActivate {
     } catch (error) {
       if (!(error instanceof DPoPError)) throw error;
       this.events.refused(context, request, error, started);
-      const exception = this.toException(error, pathOf(request), route.tokenEndpoint);
-      setDPoPHeaders(this.getResponse(context), exception.headers);
-      throw exception;
+      return this.handleRefusal(error, context);
     }
   }
 
   /**
+   * Whether the guard lets this request through without looking at it. Default: DPoP disabled,
+   * or `@SkipDPoP()` on the handler (or on its class, unless the handler says `@DPoPBound()`).
+   * Override to skip more (e.g. an internal health probe); call `super.shouldSkip()` to keep the
+   * decorators working.
+   */
+  protected shouldSkip(context: ExecutionContext): boolean | Promise<boolean> {
+    return !this.options.enabled || this.routePolicy(context).skip;
+  }
+
+  /**
+   * What a refusal does. Default: on an HTTP response (http, GraphQL over HTTP), set the problem's
+   * headers (`WWW-Authenticate`, `Cache-Control`, `DPoP-Nonce`, `Retry-After`) and throw the
+   * {@link DPoPException} (an RFC 7807 problem; in GraphQL an error whose `extensions` carry
+   * `code` `UNAUTHENTICATED` / `BAD_REQUEST` / `SERVICE_UNAVAILABLE` and the `problem`). In other
+   * contexts (rpc, ws) return `false`, so that the transport refuses in its own way (Nest's
+   * `Forbidden resource` as an `RpcException` / `WsException`).
+   *
+   * Override for a custom error shape or audit logging. Throw to refuse with your own error,
+   * return `false` for the transport's refusal; returning `true` lets the request through.
+   */
+  protected handleRefusal(error: DPoPError, context: ExecutionContext): boolean | Promise<boolean> {
+    const type = context.getType<string>();
+    // rpc, ws: no HTTP answer to shape; the transport's own refusal says it.
+    if (type !== 'http' && type !== 'graphql') return false;
+    const request = this.getRequest(context);
+    const response = this.getResponse(context);
+    const route = this.routePolicy(context);
+    const exception = this.toException(
+      error,
+      request === undefined ? undefined : pathOf(request),
+      route.tokenEndpoint,
+    );
+    const graphql = type === 'graphql';
+    // The GraphQL server writes its own body and content type.
+    const headers = graphql
+      ? Object.fromEntries(Object.entries(exception.headers).filter(([n]) => n !== 'Content-Type'))
+      : exception.headers;
+    if (response !== undefined) setDPoPHeaders(response, headers);
+    if (graphql) {
+      // graphql-js copies an error's `extensions` into the GraphQL error it reports.
+      Object.assign(exception, {
+        message: exception.problem.detail,
+        extensions: { code: graphqlCode(exception.getStatus()), problem: exception.problem },
+      });
+    }
+    throw exception;
+  }
+
+  /**
    * The route's decorators, read once per handler: metadata is fixed at start-up, so there is
-   * no reason to walk it on every request.
+   * no reason to walk it on every request. The handler's `@SkipDPoP()` / `@DPoPBound()` decides
+   * when it has either; only otherwise does its class's.
    */
   private routePolicy(context: ExecutionContext): RoutePolicy {
     const handler = context.getHandler();
@@ -108,13 +205,21 @@ export class DPoPGuard implements CanActivate {
     if (byHandler === undefined) this.policies.set(controller, (byHandler = new WeakMap()));
     let policy = byHandler.get(handler);
     if (policy === undefined) {
-      const targets = [handler, controller];
-      const flag = (key: string) =>
-        this.reflector.getAllAndOverride<boolean>(key, targets) === true;
+      const on = (key: string, target: Function) => this.reflector.get(key, target) === true;
+      const method = { skip: on(DPOP_SKIP_KEY, handler), bound: on(DPOP_BOUND_KEY, handler) };
+      const level =
+        method.skip || method.bound
+          ? method
+          : { skip: on(DPOP_SKIP_KEY, controller), bound: on(DPOP_BOUND_KEY, controller) };
       policy = {
-        skip: flag(DPOP_SKIP_KEY),
-        bound: flag(DPOP_BOUND_KEY),
-        tokenEndpoint: flag(DPOP_TOKEN_ENDPOINT_KEY),
+        // Both on one level: bound, the stricter, wins.
+        skip: level.skip && !level.bound,
+        bound: level.bound,
+        tokenEndpoint:
+          this.reflector.getAllAndOverride<boolean>(DPOP_TOKEN_ENDPOINT_KEY, [
+            handler,
+            controller,
+          ]) === true,
       };
       byHandler.set(handler, policy);
     }
@@ -135,8 +240,8 @@ export class DPoPGuard implements CanActivate {
     const current = nonces.current(this.options.clock());
     if (proof.nonce === current) return;
     const response = this.getResponse(context);
-    setHeader(response, 'DPoP-Nonce', current);
-    setHeader(response, 'Cache-Control', 'no-store');
+    setResponseHeader(response, 'DPoP-Nonce', current);
+    setResponseHeader(response, 'Cache-Control', 'no-store');
     this.events.nonceIssued(context, request);
   }
 
@@ -157,14 +262,22 @@ export class DPoPGuard implements CanActivate {
     }
   }
 
-  /** The request object; override for non-standard transports. */
-  protected getRequest(context: ExecutionContext): DPoPHttpRequest {
-    return context.switchToHttp().getRequest<DPoPHttpRequest>();
+  /**
+   * The HTTP request to check: for `http` the request, for `graphql` the request under the
+   * GraphQL context (`req`, as the Apollo and Mercurius drivers put it), else `undefined` (the
+   * guard cannot check that context). Override for other transports, e.g. a WebSocket
+   * handshake request.
+   */
+  protected getRequest(context: ExecutionContext): DPoPHttpRequest | undefined {
+    return httpRequestOf(context);
   }
 
-  /** The response object; override for non-standard transports. */
-  protected getResponse(context: ExecutionContext): HeaderWritable {
-    return context.switchToHttp().getResponse<HeaderWritable>();
+  /**
+   * The response that gets the challenge and nonce headers, or `undefined` when there is none
+   * (then {@link handleRefusal} cannot send a problem). Override with {@link getRequest}.
+   */
+  protected getResponse(context: ExecutionContext): DPoPHeaderWritable | undefined {
+    return httpResponseOf(context);
   }
 
   /**
@@ -176,6 +289,10 @@ export class DPoPGuard implements CanActivate {
     request: DPoPHttpRequest,
     bound: boolean,
   ): Promise<VerifiedDPoPProof | undefined> {
+    if (hasMultipleHostHeaders(request)) {
+      // RFC 9112 §3.2: Node keeps the first Host, a proxy in front may have used the last.
+      throw new DPoPError('ERR_DPOP_MULTIPLE_HOSTS', 'The request has more than one Host header');
+    }
     const presented = parseAuthorization(request.headers.authorization);
     const token = presented?.token;
     const boundJkt = token === undefined ? undefined : await this.bindingOf(token);
@@ -220,6 +337,12 @@ export class DPoPGuard implements CanActivate {
       return undefined;
     }
 
+    // Verified already on this request (the guard applied twice, or several guarded fields of
+    // one GraphQL operation, which run concurrently): share that one verification, since a
+    // second one would only find the jti the first recorded.
+    const inFlight = this.verifications.get(request);
+    if (inFlight !== undefined) return inFlight;
+
     // RFC 9449 §7.2: a bound token received as a bearer token is refused, proof or not (without
     // a proof it was refused above), unless the compatibility option says otherwise.
     if (
@@ -239,13 +362,15 @@ export class DPoPGuard implements CanActivate {
         'DPoP htu cannot be checked: request URI is not valid',
       );
     }
-    return this.verifier.verify({
+    const verification = this.verifier.verify({
       proof,
       method: request.method ?? '',
       url,
       accessToken: token,
       expectedJkt: boundJkt,
     });
+    this.verifications.set(request, verification);
+    return verification;
   }
 }
 
@@ -255,7 +380,9 @@ function pathOf(request: DPoPHttpRequest): string | undefined {
   return typeof target === 'string' ? stripQueryAndFragment(target) : undefined;
 }
 
-function setHeader(response: HeaderWritable, name: string, value: string): void {
-  if (typeof response.setHeader === 'function') response.setHeader(name, value);
-  else if (typeof response.header === 'function') response.header(name, value);
+/** The GraphQL error code for a refusal's HTTP status (Apollo's names). */
+function graphqlCode(status: number): string {
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 503) return 'SERVICE_UNAVAILABLE';
+  return 'BAD_REQUEST';
 }

@@ -41,7 +41,11 @@ export class InMemoryJtiStore implements JtiStore, OnModuleDestroy {
     this.timer.unref();
   }
 
-  /** Atomic in one process: the check and the write happen in one synchronous step. */
+  /**
+   * Atomic in one process: the check and the write happen in one synchronous step. The proof's
+   * `iat` (third parameter of {@link JtiStore.recordIfNew}) is not needed: this store cannot lose
+   * its history without losing the process, and with it every proof's acceptance.
+   */
   recordIfNew(key: string, ttlMs: number): Promise<boolean> {
     const now = this.now();
     const expiry = this.entries.get(key);

@@ -70,7 +70,10 @@ export {
   jwtConfirmationJkt,
   type PresentedAccessToken,
 } from './access-token.util.js';
-export { answerClientErrorsWithProblems } from './problem-client-error.handler.js';
+export {
+  answerClientErrorsWithProblems,
+  answerMultipleHostsWithProblem,
+} from './problem-client-error.handler.js';
 export { type DPoPOptionsFactory, InjectDPoPOptions } from './dpop-options.factory.js';
 export { DPOP_OPTION_NAMES } from './dpop-options.validator.js';
 export { DPoPEvents } from './dpop-events.service.js';

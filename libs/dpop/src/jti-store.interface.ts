@@ -20,9 +20,16 @@ export interface JtiStore {
    * characters of the base64url alphabet, so a proof is identified by its key *and* its jti (one
    * client's jtis never block another's) and every entry has the same small size. Stores use it
    * as it is (the Redis store as `<prefix><key>`).
-   * @returns `true` when the key was new (the proof may proceed), `false` when it was already used.
+   * @param proof what the store may need to know about the proof: `iat`, its issue time in
+   *   seconds since the epoch (as in the JWT). A store that can lose its history (e.g.
+   *   {@link RedisJtiStore} after a Redis restart without persistence) uses it to refuse, for one
+   *   acceptance window after a detected loss, every proof issued before the loss; stores that
+   *   cannot lose history (the in-memory one) ignore it. Optional, so that older callers still
+   *   type-check; a store that needs it and does not get it during such a window refuses.
+   * @returns `true` when the key was new (the proof may proceed), `false` when it was already
+   *   used, or may have been (issued before a loss of history).
    */
-  recordIfNew(key: string, ttlMs: number): Promise<boolean>;
+  recordIfNew(key: string, ttlMs: number, proof?: { iat: number }): Promise<boolean>;
 }
 
 /**

@@ -1,6 +1,14 @@
-import { STATUS_CODES, type Server } from 'node:http';
+import {
+  STATUS_CODES,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { DPOP_DEFAULTS } from './dpop.constants.js';
+import type { DPoPHttpRequest } from './dpop-module-options.interface.js';
+import { hasMultipleHostHeaders } from './request-url.util.js';
 
 const CLIENT_ERRORS = {
   tooLarge: {
@@ -71,5 +79,50 @@ export function answerClientErrorsWithProblems(
         'Connection: close\r\n\r\n' +
         body,
     );
+  });
+}
+
+/**
+ * Makes the HTTP server answer a request with more than one `Host` header with a 400 problem
+ * (`invalid-host`, code `ERR_DPOP_MULTIPLE_HOSTS`) before any framework code runs, as RFC 9112
+ * §3.2 asks. Node keeps the first `Host`; a proxy in front may have routed on the last, so the
+ * request is ambiguous for every route, guarded or not (the guard refuses it too, on its routes).
+ *
+ * Call it once, after the application is created and before it listens: it wraps the request
+ * listeners installed so far (Express' or Fastify's).
+ *
+ * @example
+ * ```ts
+ * const app = await NestFactory.create(AppModule);
+ * answerMultipleHostsWithProblem(app.getHttpServer());
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-3.2
+ */
+export function answerMultipleHostsWithProblem(
+  server: Server,
+  options: { problemTypeBase?: string } = {},
+): void {
+  const base = options.problemTypeBase ?? DPOP_DEFAULTS.problemTypeBase;
+  const body = JSON.stringify({
+    type: base + 'invalid-host',
+    title: 'Invalid Host Header',
+    status: 400,
+    detail: 'The request has more than one Host header',
+    code: 'ERR_DPOP_MULTIPLE_HOSTS',
+  });
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', function (this: Server, request: IncomingMessage, response: ServerResponse) {
+    if (hasMultipleHostHeaders(request as unknown as DPoPHttpRequest)) {
+      response.writeHead(400, {
+        'Content-Type': 'application/problem+json',
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+        Connection: 'close',
+      });
+      response.end(body);
+      return;
+    }
+    for (const listener of listeners) listener.call(this, request, response);
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DPoPHttpRequest } from './dpop-module-options.interface.js';
-import { createRequestUrlResolver } from './request-url.util.js';
+import { createRequestUrlResolver, hasMultipleHostHeaders } from './request-url.util.js';
 
 const req = (
   url: string,
@@ -71,5 +71,41 @@ describe('createRequestUrlResolver', () => {
     expect(viaProxy(req('/a', headers, '10.1.2.3'))).toBe('https://api.example.com/a');
     expect(viaProxy(req('/a', headers, '::ffff:10.1.2.3'))).toBe('https://api.example.com/a');
     expect(viaProxy(req('/a', headers, '203.0.113.9'))).toBe('http://internal:8080/a');
+  });
+});
+
+describe('finding 3: createRequestUrlResolver with allowedOrigins', () => {
+  const pinned = createRequestUrlResolver({
+    allowedOrigins: ['https://api.example.com', 'http://127.0.0.1:3000'],
+  });
+  const tls = (url: string, host: string): DPoPHttpRequest => ({
+    ...req(url, { host }),
+    socket: { encrypted: true, remoteAddress: '203.0.113.9' },
+  });
+
+  it('keeps URLs on an allowed origin, in any spelling of its host', () => {
+    expect(pinned(tls('/a', 'api.example.com'))).toBe('https://api.example.com/a');
+    expect(pinned(tls('/a', 'API.example.com:443'))).toBe('https://API.example.com:443/a');
+    expect(pinned(req('/a', { host: '127.0.0.1:3000' }))).toBe('http://127.0.0.1:3000/a');
+  });
+
+  it.each([
+    ['another host', tls('/a', 'other-rs.example')],
+    ['another port', tls('/a', 'api.example.com:8443')],
+    ['another scheme', req('/a', { host: 'api.example.com' })],
+  ])('refuses %s', (_what, request) => {
+    expect(pinned(request)).toBeUndefined();
+  });
+});
+
+describe('finding 7: hasMultipleHostHeaders', () => {
+  it('counts Host headers in rawHeaders (Node) or raw.rawHeaders (Fastify), case-insensitively', () => {
+    const two = ['Host', 'a', 'X', '1', 'host', 'b'];
+    expect(hasMultipleHostHeaders({ headers: {}, rawHeaders: two })).toBe(true);
+    expect(hasMultipleHostHeaders({ headers: {}, raw: { rawHeaders: two } })).toBe(true);
+    expect(hasMultipleHostHeaders({ headers: {}, rawHeaders: ['Host', 'a', 'X-Host', 'b'] })).toBe(
+      false,
+    );
+    expect(hasMultipleHostHeaders({ headers: {} })).toBe(false);
   });
 });

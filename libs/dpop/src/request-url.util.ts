@@ -71,7 +71,104 @@ function fromTrustedProxy(list: BlockList, request: DPoPHttpRequest): boolean {
 }
 
 /**
+ * Normalises `allowedOrigins` (and checks it against `publicUrl`) once, at start-up.
+ * Each entry must be an http(s) origin: `scheme://host[:port]`, nothing after it but an optional
+ * `/`. With `publicUrl` as well, its origin must be one of them: anything else is a contradiction
+ * (the URL would be built from an origin that is not allowed) and is refused.
+ * @returns the origins as `URL.origin` spells them (lower-case, default port dropped); empty
+ *   when none is set (an empty list counts as none)
+ */
+export function resolveAllowedOrigins(
+  allowedOrigins: readonly string[] | undefined,
+  publicUrl?: string,
+): readonly string[] {
+  if (allowedOrigins === undefined) return [];
+  if (!Array.isArray(allowedOrigins)) {
+    throw new Error('DPoP option allowedOrigins must be an array of origins');
+  }
+  // An empty list is the same as none (e.g. built from an unset environment variable).
+  if (allowedOrigins.length === 0) return [];
+  const origins = allowedOrigins.map((entry: unknown) => {
+    const url = typeof entry === 'string' ? URL.parse(entry) : null;
+    if (
+      url === null ||
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.username !== '' ||
+      url.password !== '' ||
+      url.pathname !== '/' ||
+      url.search !== '' ||
+      url.hash !== '' ||
+      /[?#]/.test(entry as string) ||
+      !/^https?:\/\/[^/]+\/?$/i.test(entry as string)
+    ) {
+      throw new Error(
+        `DPoP option allowedOrigins: "${String(entry)}" is not an http(s) origin (scheme://host[:port])`,
+      );
+    }
+    return url.origin;
+  });
+  if (publicUrl !== undefined) {
+    const origin = URL.parse(publicUrl)?.origin;
+    if (origin === undefined || !origins.includes(origin)) {
+      throw new Error(
+        `DPoP options publicUrl and allowedOrigins contradict each other: the origin of publicUrl "${publicUrl}" is not in allowedOrigins`,
+      );
+    }
+  }
+  return [...new Set(origins)];
+}
+
+/**
+ * The start-up warning for settings under which the URL `htu` is compared with follows the
+ * client's `Host` header, or `undefined` when the origin is pinned (`publicUrl`,
+ * `allowedOrigins`) or the application builds the URL itself (`requestUrl`).
+ */
+export function requestUrlWarning(options: {
+  enabled?: boolean;
+  publicUrl?: string;
+  allowedOrigins?: readonly string[];
+  requestUrl?: RequestUrlResolver;
+}): string | undefined {
+  if (options.enabled === false || options.requestUrl !== undefined) return undefined;
+  if (options.publicUrl !== undefined || (options.allowedOrigins?.length ?? 0) > 0)
+    return undefined;
+  return (
+    'DPoP allowedOrigins is not set (nor publicUrl): htu is checked against whatever Host header ' +
+    'the client sends, so a proof made for another origin with the same path is accepted. ' +
+    'Set allowedOrigins (or publicUrl) to the public origin(s) of this service.'
+  );
+}
+
+/**
+ * Whether the request carried more than one `Host` header (RFC 9112 §3.2: answer 400). Node
+ * keeps the first one in `headers.host`; a proxy in front may have used the last.
+ */
+export function hasMultipleHostHeaders(request: DPoPHttpRequest): boolean {
+  // Node's `IncomingMessage` has `rawHeaders`; a Fastify request keeps it on `raw`.
+  const raw =
+    (request as { rawHeaders?: unknown }).rawHeaders ??
+    (request.raw as { rawHeaders?: unknown } | undefined)?.rawHeaders;
+  if (!Array.isArray(raw)) return false;
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name: unknown = raw[i];
+    if (typeof name === 'string' && name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}
+
+/** The origin of an absolute URL, or `undefined`. */
+function originOf(url: string): string | undefined {
+  return URL.parse(url)?.origin;
+}
+
+/**
  * Makes the resolver once at start-up, from the module options.
+ * - `allowedOrigins` given: whatever the URL is built from, its origin (scheme, host, port) must
+ *   be one of them, or the request is refused (`undefined`).
  * - `requestUrl` given: it decides.
  * - `publicUrl` given: that base (normalised once, here) plus the request path.
  * - otherwise: `http` or `https` from the connection itself, the validated `Host` header and the
@@ -84,8 +181,18 @@ export function createRequestUrlResolver(options: {
   requestUrl?: RequestUrlResolver;
   trustedProxies?: readonly string[];
   forwardedHeaders?: 'x-forwarded' | 'forwarded';
+  allowedOrigins?: readonly string[];
 }): RequestUrlResolver {
-  if (options.requestUrl) return options.requestUrl;
+  const allowed = new Set(resolveAllowedOrigins(options.allowedOrigins, options.publicUrl));
+  if (options.requestUrl) {
+    const custom = options.requestUrl;
+    if (allowed.size === 0) return custom;
+    return (request) => {
+      const url = custom(request);
+      const origin = url === undefined ? undefined : originOf(url);
+      return origin !== undefined && allowed.has(origin) ? url : undefined;
+    };
+  }
 
   if (options.publicUrl !== undefined) {
     const normalized = normalizeHttpUri(options.publicUrl);
@@ -127,6 +234,13 @@ export function createRequestUrlResolver(options: {
     if (!isHttpHost(host)) return undefined;
     const path = requestPath(request);
     if (path === undefined) return undefined;
-    return `${scheme}://${host}${path}`;
+    const url = `${scheme}://${host}${path}`;
+    if (allowed.size > 0) {
+      // The exact spelling first (no parse on the common path), then URL's own normalisation
+      // (case, default port, IPv6 forms).
+      const origin = `${scheme}://${host}`;
+      if (!allowed.has(origin) && !allowed.has(originOf(url) ?? '')) return undefined;
+    }
+    return url;
   };
 }

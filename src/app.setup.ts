@@ -22,7 +22,7 @@ export function configureApp(app: INestApplication): INestApplication {
   // Requests Node refuses before Nest runs (e.g. a 100 KB DPoP header) still get a problem+json.
   answerClientErrorsWithProblems(app.getHttpServer(), { problemTypeBase: PROBLEM_TYPE_BASE });
   // Two Host headers: 400 on every route (RFC 9112 §3.2), before routing.
-  answerMultipleHostsWithProblem(app.getHttpServer());
+  answerMultipleHostsWithProblem(app.getHttpServer(), { problemTypeBase: PROBLEM_TYPE_BASE });
   // Size and depth bounded before anything parses or walks a body (see BODY_LIMITS).
   installBodyLimits(app);
   // The OpenAPI document at /docs (UI) and /docs-json.

@@ -72,7 +72,7 @@ describe.each<TestPlatform>(['express', 'fastify'])(
       expect(JSON.parse(reply.body)).toMatchObject({
         status: 400,
         code: 'ERR_DPOP_MULTIPLE_HOSTS',
-        type: 'https://arcp.0x001.tech/docs/problems/invalid-host',
+        type: 'urn:nest-dpop:problem:invalid-host',
       });
     });
 
@@ -85,7 +85,7 @@ describe.each<TestPlatform>(['express', 'fastify'])(
         );
         expect({ path, status: reply.status }).toEqual({ path, status: 400 });
         expect(JSON.parse(reply.body)).toMatchObject({
-          type: 'https://arcp.0x001.tech/docs/problems/invalid-host',
+          type: 'urn:nest-dpop:problem:invalid-host',
           status: 400,
           code: 'ERR_DPOP_MULTIPLE_HOSTS',
         });

@@ -44,7 +44,11 @@ export class DPoPHealthIndicator {
     let timer: NodeJS.Timeout | undefined;
     try {
       const fresh = await Promise.race([
-        this.store.recordIfNew(`nest-dpop:health:${randomUUID()}`, 1000),
+        // As a proof issued now would be recorded: a store that refuses fresh proofs (e.g. Redis
+        // right after it lost its history) is not ready.
+        this.store.recordIfNew(`nest-dpop:health:${randomUUID()}`, 1000, {
+          iat: Math.floor(Date.now() / 1000),
+        }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no answer within ${timeoutMs} ms`)),

@@ -67,11 +67,20 @@ for lib in dpop dpop-client; do
 done
 rm -f "${canaries[@]}"
 
+# A loopback port that was free a moment ago ($1 = node): the apps list their origin in
+# allowedOrigins, so the port must be known before the app is built.
+free_port() {
+  "$1" -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
+
 # Boots dist/src/main.js with $1 = node, $2.. = env assignments; drives it; checks its log.
 boot_and_drive() {
   local node=$1 label=$2; shift 2
   local log="$work/$label.server.log"
-  env "$@" "$node" dist/src/main.js >"$log" 2>&1 &
+  # A free port, known before the app is built: the app lists its origin in allowedOrigins.
+  local port
+  port=$(free_port "$node")
+  env "$@" PORT="$port" "$node" dist/src/main.js >"$log" 2>&1 &
   local pid=$!
   local url=""
   for _ in $(seq 1 100); do
@@ -118,7 +127,7 @@ run_consumer() {
   # One tsc run type-checks and emits; any type error fails it.
   "$node" node_modules/typescript/bin/tsc -p tsconfig.json || return 1
   echo "[$name] strict type-check OK"
-  "$node" --test --test-reporter=spec dist/test/app.test.js || return 1
+  PORT=$(free_port "$node") "$node" --test --test-reporter=spec dist/test/app.test.js || return 1
   # The client's `dpop` bin, as npm linked it (shebang kept by the build).
   local jkt
   jkt=$(PATH="$bin:$PATH" node_modules/.bin/dpop keygen --out "$dir/agent.jwk" 2>/dev/null) || return 1

@@ -4,7 +4,7 @@ import { AppModule } from './app.module';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
   console.log(`LISTENING ${await app.getUrl()}`);
 }
 void bootstrap();

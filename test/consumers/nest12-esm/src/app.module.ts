@@ -11,7 +11,13 @@ export class MeController {
 }
 
 @Module({
-  imports: [DPoPModule.forRoot({ required: true })],
+  imports: [
+    DPoPModule.forRoot({
+      required: true,
+      // The one origin clients use: htu naming any other is refused (and no start-up warning).
+      allowedOrigins: [`http://127.0.0.1:${process.env.PORT ?? '3000'}`],
+    }),
+  ],
   controllers: [MeController],
   providers: [{ provide: APP_GUARD, useExisting: DPoPGuard }],
 })

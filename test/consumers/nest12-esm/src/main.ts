@@ -7,5 +7,5 @@ const app =
   process.env.ADAPTER === 'fastify'
     ? await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter())
     : await NestFactory.create(AppModule);
-await app.listen(0, '127.0.0.1');
+await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
 console.log(`LISTENING ${await app.getUrl()}`);

@@ -21,7 +21,7 @@ test('overrideProvider(JtiStore) swaps the replay store', async () => {
     .useValue(stub)
     .compile();
   const app = moduleRef.createNestApplication();
-  await app.listen(0, '127.0.0.1');
+  await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1'); // the origin in allowedOrigins
   try {
     const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/me`;
     const client = await DPoPGenerator.generate();
@@ -46,7 +46,7 @@ test('overrideProvider(DPoPGuard) reaches the global guard (APP_GUARD useExistin
     .useValue({ canActivate: () => true })
     .compile();
   const app = moduleRef.createNestApplication();
-  await app.listen(0, '127.0.0.1');
+  await app.listen(0, '127.0.0.1'); // DPoPGuard is overridden: any port
   try {
     const res = await fetch(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/me`);
     assert.equal(res.status, 200, 'no proof, but the guard is overridden');

@@ -68,7 +68,7 @@ const CHECKS = table(
   [
     [
       'signature, `typ`, asymmetric `alg`',
-      'yes (`node:crypto`, key cache; `typ` exactly `dpop+jwt`)',
+      'yes (`node:crypto`, key cache; `typ` as a media type, `application/` prefix allowed)',
       'yes (`jose.jwtVerify`: `typ` in any case, `application/` prefix allowed)',
       'yes (`jose.jwtVerify`, same `typ` rule; RS256 only when configured)',
     ],

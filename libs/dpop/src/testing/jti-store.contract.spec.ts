@@ -66,13 +66,13 @@ describe('runJtiStoreContract catches broken stores', () => {
     ).rejects.toThrow('new again after the ttl');
   });
 
-  it('a store that truncates jtis fails the long-jti test', async () => {
+  it('a store that truncates keys fails the long-key test', async () => {
     await expect(
       run(
         collect(() => new TruncatingStore()),
-        'keeps long jtis apart',
+        'keeps long keys apart',
       ),
-    ).rejects.toThrow('a jti differing in its last char');
+    ).rejects.toThrow('a key differing in its last char');
   });
 
   it('a store that says "new" every time fails the first test', async () => {

@@ -4,23 +4,28 @@ import { Redis } from 'ioredis';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
 import { RedisJtiStore } from './redis-jti.store.js';
-import { runJtiStoreContract } from './testing/index.js';
+import { runJtiStoreContract, seedRedisJtiStoreHistory } from './testing/index.js';
 
 /** Every Redis key these tests write starts with this, and is deleted afterwards. */
 const PREFIX = `test:jti-contract:${process.pid}:`;
 let redis: Redis;
 
-beforeAll(() => {
+beforeAll(async () => {
   redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: false, maxRetriesPerRequest: 1 });
-  return new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     redis.once('ready', () => resolve());
     redis.once('error', reject);
   });
+  // A fresh key prefix has no history marker, which the store must take for a loss (see
+  // test/redis/history-loss): these tests are about the contract, so their history is intact.
+  await seedRedisJtiStoreHistory(redis, { keyPrefix: PREFIX });
+  await seedRedisJtiStoreHistory(redis);
 });
 
 afterAll(async () => {
   const keys = await redis.keys(`${PREFIX}*`);
   if (keys.length > 0) await redis.del(...keys);
+  await redis.del('dpop:jti:#history', 'dpop:jti:#history#nonce-secret');
   await redis.quit();
 });
 

@@ -172,3 +172,29 @@ describe('RedisJtiStore with a lazyConnect client', () => {
     await lazy.quit();
   });
 });
+
+describe('InMemoryJtiStore with mixed TTLs', () => {
+  it('sweeps short-lived entries recorded behind a long-lived one', async () => {
+    let now = 0;
+    const store = new InMemoryJtiStore({ now: () => now });
+    await store.recordIfNew('live-proof', 181_000);
+    for (let i = 0; i < 5; i++) await store.recordIfNew(`probe-${i}`, 1000);
+    now = 2000;
+    expect(store.sweep()).toBe(5);
+    expect(store.size).toBe(1);
+    await expect(store.recordIfNew('live-proof', 181_000)).resolves.toBe(false);
+    store.onModuleDestroy();
+  });
+
+  it('when full, says how long until the first entry expires (Retry-After)', async () => {
+    let now = 0;
+    const store = new InMemoryJtiStore({ maxEntries: 2, now: () => now });
+    await store.recordIfNew('a', 30_000);
+    now = 10_000;
+    await store.recordIfNew('b', 181_000);
+    const error = await store.recordIfNew('c', 181_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JtiStoreUnavailableError);
+    expect((error as JtiStoreUnavailableError).retryAfter).toBe(20);
+    store.onModuleDestroy();
+  });
+});

@@ -110,7 +110,11 @@ describe('DPOP_* from a .env file loaded by ConfigModule.forRoot({ envFilePath }
     'after ConfigModule.forRoot({ validationSchema }) in the same imports: %s sees .env: %s',
     async (_form, sees, dpop) => {
       const accepting = {
-        '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
+        '~standard': {
+          version: 1 as const,
+          vendor: 'test',
+          validate: (value: unknown) => ({ value }),
+        },
       };
       @Module({
         imports: [ConfigModule.forRoot({ envFilePath, validationSchema: accepting }), dpop()],

@@ -113,7 +113,12 @@ export type DPoPEnvOptions = Pick<
  * all instances; at least 32 characters) and `DPOP_NONCE_WINDOW` (seconds). Unset variables are left out (so the defaults apply); a bad value throws at
  * start-up with a message naming the variable.
  *
- * @example DPoPModule.forRoot({ ...dpopOptionsFromEnv(), store })
+ * Call it when the providers are built (inside a `forRootAsync` factory), or let
+ * `forRoot({ fromEnv: true })` call it: never in `forRoot({ ...dpopOptionsFromEnv() })`, which
+ * reads `process.env` while the module file is imported, before `@nestjs/config` has loaded
+ * `.env`.
+ *
+ * @example DPoPModule.forRootAsync({ useFactory: () => ({ ...dpopOptionsFromEnv(), store }) })
  */
 export function dpopOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,

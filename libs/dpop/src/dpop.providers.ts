@@ -7,6 +7,7 @@ import { DPoPProofVerifier } from './dpop-proof.verifier.js';
 import { DPoPGuard } from './dpop.guard.js';
 import { DPoPExceptionFactory } from './dpop.exception.js';
 import { DPoPEvents } from './dpop-events.service.js';
+import { DPoPGraphqlCheck } from './dpop-graphql.check.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
 import { JtiStore } from './jti-store.interface.js';
 
@@ -40,4 +41,6 @@ export const dpopProviders: Provider[] = [
   DPoPEvents,
   DPoPGuard,
   DPoPExceptionFactory,
+  // Refuses the start-up when a GraphQL field resolver would be served without the guard.
+  DPoPGraphqlCheck,
 ];

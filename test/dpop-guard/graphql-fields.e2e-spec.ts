@@ -84,6 +84,18 @@ interface Setup {
   enhancers?: ('guards' | 'filters' | 'interceptors')[];
   introspection?: boolean;
   withGraphql?: boolean;
+  /** GraphQLModule.forRootAsync (options made by a factory) instead of forRoot. */
+  async?: boolean;
+}
+
+function graphqlOptions(setup: Setup): Omit<ApolloDriverConfig, 'driver'> {
+  return {
+    typeDefs,
+    path: '/graphql',
+    playground: false,
+    introspection: setup.introspection ?? false,
+    ...(setup.enhancers !== undefined && { fieldResolverEnhancers: setup.enhancers }),
+  };
 }
 
 async function start(setup: Setup): Promise<INestApplication> {
@@ -93,14 +105,15 @@ async function start(setup: Setup): Promise<INestApplication> {
       ...(setup.withGraphql === false
         ? []
         : [
-            GraphQLModule.forRoot<ApolloDriverConfig>({
-              driver: ApolloDriver,
-              typeDefs,
-              path: '/graphql',
-              playground: false,
-              introspection: setup.introspection ?? false,
-              ...(setup.enhancers !== undefined && { fieldResolverEnhancers: setup.enhancers }),
-            }),
+            setup.async === true
+              ? GraphQLModule.forRootAsync<ApolloDriverConfig>({
+                  driver: ApolloDriver,
+                  useFactory: () => Promise.resolve(graphqlOptions(setup)),
+                })
+              : GraphQLModule.forRoot<ApolloDriverConfig>({
+                  driver: ApolloDriver,
+                  ...graphqlOptions(setup),
+                }),
           ]),
     ],
     providers: [RootResolver, ...setup.resolvers, { provide: APP_GUARD, useClass: DPoPGuard }],
@@ -165,7 +178,9 @@ describe('issue 15: GraphQL field resolvers and the DPoP guard', () => {
   describe('start-up is refused without fieldResolverEnhancers: guards', () => {
     it('a @DPoPBound() field resolver: the message names the class, the field and the fix', async () => {
       const message = await refusal({ dpop: { required: false }, resolvers: [MethodBoundFields] });
-      expect(message).toMatch(/MethodBoundFields\.secret \(field Agent\.secret\)/);
+      expect(message).toMatch(
+        /^DPoP: GraphQL field resolvers MethodBoundFields\.secret \(field Agent\.secret, @DPoPBound\(\)\) need a DPoP check/,
+      );
       expect(message).toMatch(/fieldResolverEnhancers: \['guards'\]/);
       // The unbound field of the same class is not named.
       expect(message).not.toMatch(/note/);
@@ -181,6 +196,21 @@ describe('issue 15: GraphQL field resolvers and the DPoP guard', () => {
       const message = await refusal({ dpop: { required: true }, resolvers: [PlainFields] });
       expect(message).toMatch(/PlainFields\.note .*required: true/);
       expect(message).not.toMatch(/PlainFields\.id/);
+    });
+
+    it('GraphQLModule.forRootAsync: the options its factory made are read', async () => {
+      expect(
+        await refusal({ dpop: { required: false }, resolvers: [MethodBoundFields], async: true }),
+      ).toMatch(/MethodBoundFields\.secret .*fieldResolverEnhancers: \['guards'\]/);
+      app = await start({
+        dpop: { required: false },
+        resolvers: [MethodBoundFields],
+        enhancers: ['guards'],
+        async: true,
+      });
+      expect(dpopCode(await graphql(urlOf(app), '{ agent { secret } }'))).toBe(
+        'ERR_DPOP_TOKEN_NOT_BOUND',
+      );
     });
 
     it('enhancers other than guards do not count', async () => {

@@ -24,6 +24,8 @@ const TYPE_RESOLVER_METHOD = '__resolveType';
 /** One field resolver the guard would have to check. */
 interface GuardedFieldResolver {
   readonly resolver: string;
+  readonly method: string;
+  /** `Type.field` when the resolver names its type, else the field. */
   readonly field: string;
   readonly why: string;
 }
@@ -55,7 +57,9 @@ export class DPoPGraphqlCheck implements OnModuleInit {
     if (unguarded.length === 0) return;
     const fields = this.guardedFieldResolvers();
     if (fields.length === 0) return;
-    const list = fields.map((f) => `${f.resolver}.${f.field} (${f.why})`).join(', ');
+    const list = fields
+      .map((f) => `${f.resolver}.${f.method} (field ${f.field}, ${f.why})`)
+      .join('; ');
     throw new Error(
       `DPoP: GraphQL field resolvers ${list} need a DPoP check, but @nestjs/graphql runs no ` +
         `guard on field resolvers: add fieldResolverEnhancers: ['guards'] to the ` +
@@ -101,10 +105,8 @@ export class DPoPGraphqlCheck implements OnModuleInit {
           const field = typeof fieldName === 'string' && fieldName !== '' ? fieldName : name;
           found.push({
             resolver: resolverClass.name,
-            field:
-              typeof typeName === 'string' && typeName !== ''
-                ? `${name} (field ${typeName}.${field})`
-                : name,
+            method: name,
+            field: typeof typeName === 'string' && typeName !== '' ? `${typeName}.${field}` : field,
             why: policy.bound ? '@DPoPBound()' : 'required: true',
           });
         }

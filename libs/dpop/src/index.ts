@@ -30,7 +30,7 @@ export {
 } from './dpop-options.util.js';
 export { DPoPGuard } from './dpop.guard.js';
 export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './dpop.decorators.js';
-export { DPoPNonceIssuer, type DPoPNonceOptions } from './dpop-nonce.issuer.js';
+export { DPoPNonceIssuer, lowVarietySecret, type DPoPNonceOptions } from './dpop-nonce.issuer.js';
 export {
   DPoPProofVerifier,
   sha256Base64url,

@@ -245,6 +245,66 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
     expect(statuses).toContain('401 ERR_DPOP_USE_NONCE');
   });
 
+  it('two instances after a restart: one loss for both, and a nonce from one is accepted by the other', async () => {
+    const server = await startRedisServer();
+    const prefix = `test:history:${process.pid}:g:`;
+    await seedRedisJtiStoreHistory(await ready(client(server)), { keyPrefix: prefix });
+    const bases: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      // B reconnects a second and a half after A: it notices the restart after A handed out
+      // its nonce, and must join A's new epoch rather than begin one of its own.
+      const redis = client(server);
+      if (i === 1) redis.options.retryStrategy = () => 1500;
+      // Default clock skew: only the recovery nonces make the instances serve at once.
+      const store = new RedisJtiStore(await ready(redis), { keyPrefix: prefix });
+      const { app, base } = await startGuardApp({ store });
+      apps.push(app);
+      bases.push(base);
+    }
+    const [a, b] = bases as [string, string];
+    await server.stop();
+    await server.start();
+    // Both reconnect and check on their own; wait until each answers again.
+    const nonceFrom = async (base: string): Promise<string> => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const reply = await postItems(
+          base,
+          await makeProof(key, { htm: 'POST', htu: `${base}/items` }),
+        );
+        if (isUseNonce(reply)) return reply.headers.get('dpop-nonce')!;
+        if (Date.now() > deadline) throw new Error(`${base}: ${JSON.stringify(summary(reply))}`);
+        await sleep(50);
+      }
+    };
+    const nonce = await nonceFrom(a);
+    expect(
+      summary(
+        await postItems(
+          a,
+          await makeProof(key, { htm: 'POST', htu: `${a}/items`, claims: { nonce } }),
+        ),
+      ),
+    ).toEqual({ status: 200, code: undefined });
+    await nonceFrom(b);
+    const withNonce = (base: string) =>
+      makeProof(key, { htm: 'POST', htu: `${base}/items`, claims: { nonce } });
+    expect(summary(await postItems(b, await withNonce(b)))).toEqual({
+      status: 200,
+      code: undefined,
+    });
+    // After both have run their periodic checks, the loss is still the one A's nonce follows.
+    await sleep(2500);
+    expect(summary(await postItems(a, await withNonce(a)))).toEqual({
+      status: 200,
+      code: undefined,
+    });
+    expect(summary(await postItems(b, await withNonce(b)))).toEqual({
+      status: 200,
+      code: undefined,
+    });
+  });
+
   it('with recoveryNonces off, a proof that may predate the loss gets 503 with the real wait in Retry-After', async () => {
     const server = await startRedisServer();
     const prefix = `test:history:${process.pid}:f:`;

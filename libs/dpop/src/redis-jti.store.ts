@@ -51,7 +51,7 @@ export interface RedisJtiStoreOptions {
   timeoutMs?: number;
   /**
    * The history marker: a key without expiry whose value names the store's current epoch
-   * (`<random id>.<time of the last detected loss in ms>`). Shared by every instance on the same
+   * (`<random id>.<servers' signature>.<time of the last detected loss in ms>`). Shared by every instance on the same
    * Redis. Default `<keyPrefix>#history` (no stored jti starts with `#` and is that short). With
    * a `Cluster` there is one per hash slot group: `<historyKey>{<c>}`, next to the keys it guards.
    */
@@ -485,12 +485,16 @@ export class RedisJtiStore implements JtiStore {
       this.servers.set(address, server);
     }
     const everything = reasons.length > 0;
+    // The servers as this check saw them: a marker written under the same state was written by
+    // an instance that already noticed what this check notices (the same restart, failover or
+    // evictions) and began a new epoch after it, which every other instance then adopts.
+    const seen = serversSignature(servers);
 
     const lost: Bucket[] = [];
     markers.forEach((marker, i) => {
       const bucket = this.buckets[i]!;
       if (marker === undefined) return; // its node did not answer
-      if (everything || marker === null) lost.push(bucket);
+      if (marker === null || (everything && signatureOf(marker) !== seen)) lost.push(bucket);
       else if (marker !== bucket.epoch) adopt(bucket, marker, this.now());
     });
     if (lost.length > 0) {
@@ -498,7 +502,7 @@ export class RedisJtiStore implements JtiStore {
       // looks exactly like a flush), dated now: the loss may have happened at any time since the
       // last check, and a later date only refuses more.
       const lossAt = this.now();
-      const fresh = `${randomBytes(24).toString('base64url')}.${lossAt}`;
+      const fresh = `${randomBytes(24).toString('base64url')}.${seen}.${lossAt}`;
       await Promise.all(
         lost.map(async (bucket) => {
           const written = everything
@@ -535,6 +539,21 @@ export class RedisJtiStore implements JtiStore {
       this.nonces = new RecoveryNonces(Buffer.from(secret, 'utf8'));
     }
   }
+}
+
+/** A short digest of every server's address, `run_id` and `evicted_keys`. */
+function serversSignature(servers: ReadonlyMap<string, RedisServerState>): string {
+  const state = [...servers]
+    .map(([address, server]) => `${address}=${server.runId}:${server.evictedKeys}`)
+    .sort()
+    .join(',');
+  return createHash('sha256').update(state).digest('base64url').slice(0, 12);
+}
+
+/** The servers' signature a marker was written under (`<id>.<signature>.<loss time>`), if any. */
+function signatureOf(marker: string): string | undefined {
+  const parts = marker.split('.');
+  return parts.length === 3 ? parts[1] : undefined;
 }
 
 /** Enters the epoch a marker names; an unreadable marker is a loss at `fallback`. */

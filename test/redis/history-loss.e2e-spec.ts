@@ -160,6 +160,10 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
       await makeProof(key, { htm: 'POST', htu: `${base}/items` }),
     );
     expect(isUseNonce(plain)).toBe(true);
+    // And when a fresh proof without it passes again: the loss plus the clock skew, rounded up.
+    const wait = Number(plain.headers.get('retry-after'));
+    expect(wait).toBeGreaterThanOrEqual(1);
+    expect(wait).toBeLessThanOrEqual(CLOCK_SKEW + 1);
     // With the nonce, at once: accepted, whatever its iat.
     const nonce = plain.headers.get('dpop-nonce')!;
     const retry = await makeProof(key, { htm: 'POST', htu: `${base}/items`, claims: { nonce } });
@@ -303,6 +307,36 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
       status: 200,
       code: undefined,
     });
+  });
+
+  it("with server nonces required, the store's recovery nonce stands in for the module's: still one round trip", async () => {
+    const server = await startRedisServer();
+    const store = new RedisJtiStore(await ready(client(server)), {
+      keyPrefix: `test:history:${process.pid}:h:`,
+    });
+    const { app, base } = await startGuardApp({ store, nonce: true });
+    apps.push(app);
+    const send = async (nonce?: string) =>
+      postItems(
+        base,
+        await makeProof(key, {
+          htm: 'POST',
+          htu: `${base}/items`,
+          ...(nonce !== undefined && { claims: { nonce } }),
+        }),
+      );
+    // No nonce at all: the module's own challenge.
+    const first = await send();
+    expect(isUseNonce(first)).toBe(true);
+    // The module's nonce, but the store lost its history (a fresh prefix): the store's challenge.
+    const second = await send(first.headers.get('dpop-nonce')!);
+    expect(isUseNonce(second)).toBe(true);
+    const recovery = second.headers.get('dpop-nonce')!;
+    expect(recovery).not.toBe(first.headers.get('dpop-nonce'));
+    // The recovery nonce passes both checks, and the answer hands out the module's nonce again.
+    const third = await send(recovery);
+    expect(summary(third)).toEqual({ status: 200, code: undefined });
+    expect(third.headers.get('dpop-nonce')).toBe(first.headers.get('dpop-nonce'));
   });
 
   it('with recoveryNonces off, a proof that may predate the loss gets 503 with the real wait in Retry-After', async () => {

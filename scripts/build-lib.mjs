@@ -3,67 +3,54 @@
  * Builds the package in the current folder (libs/dpop or libs/dpop-client; their `build` and
  * `prepack` scripts run it there):
  *
- *   dist/cjs/   the implementation, CommonJS (tsc with tsconfig.lib.json), marked by its own
- *               package.json `{"type":"commonjs"}` so that Node and TypeScript read its .js and
- *               .d.ts as CommonJS inside this `type: module` package;
- *   dist/esm/   one thin ES module per `exports` entry, `export * from '../cjs/…'`.
+ *   dist/esm/  the ES module build (tsconfig.lib.json), the one every runtime that can
+ *              `require()` ES modules loads, for `import` and `require()` alike: the `exports`
+ *              conditions `module-sync` (Node >= 20.19, and Jest, offer it to require() exactly
+ *              when they can load ESM that way) and `import`;
+ *   dist/cjs/  the CommonJS build (tsconfig.cjs.json), the `default` condition, for runtimes
+ *              that cannot: Jest's CommonJS runtime (the setup `nest new` generates for
+ *              Nest 11), which has require(esm) only on Node >= 24.9 with vm modules. It has its own package.json
+ *              `{"type":"commonjs"}`, so that Node and TypeScript read its .js and .d.ts as
+ *              CommonJS inside this `type: module` package.
  *
- * One implementation, two doors: `require('nest-dpop')` and `import 'nest-dpop'` give the same
- * classes and symbols, which Nest's DI uses as tokens (JtiStore, DPoPGuard). Two builds would
- * give two of each (the dual-package hazard). CommonJS is the implementation because Jest's
- * CommonJS runtime (the Nest CLI's default setup) cannot load ES modules on Node < 24.9.
+ * So a process gets one copy of every class and symbol (Nest's DI uses them as tokens:
+ * JtiStore, DPoPGuard): the ESM build wherever require(esm) works, else CommonJS for every
+ * require(). Only a process that require()s the package where require(esm) is missing AND
+ * import()s it would see two copies.
  *
- * Then it checks what it built: every name the CommonJS entry exports is exported, as the same
- * value, by the ES module entry (Node finds them with its cjs-module-lexer, which knows tsc's
- * re-export forms), and the `bin` files keep their shebang.
+ * Then it checks what it built: both builds export the same names from every entry, and the
+ * `bin` files keep their shebang.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 rmSync('dist', { recursive: true, force: true });
-execFileSync(process.execPath, [tsc, '-p', 'tsconfig.lib.json'], { stdio: 'inherit' });
+for (const config of ['tsconfig.lib.json', 'tsconfig.cjs.json']) {
+  execFileSync(process.execPath, [tsc, '-p', config], { stdio: 'inherit' });
+}
 writeFileSync('dist/cjs/package.json', `${JSON.stringify({ type: 'commonjs' })}\n`);
-
-/** `to` as a relative specifier from the file `from` (`./x.js`, `../cjs/x.js`). */
-function specifier(from, to) {
-  const path = relative(dirname(from), to).replace(/\.d\.ts$/, '.js');
-  return path.startsWith('.') ? path : `./${path}`;
-}
-
-const entries = Object.entries(pkg.exports).filter(([, target]) => typeof target === 'object');
-for (const [subpath, { import: esm, default: cjs }] of entries) {
-  const name = `${pkg.name}${subpath.slice(1)}`;
-  const header = `// ${name} for import: the CommonJS build re-exported (one copy of every class).\n`;
-  mkdirSync(dirname(esm.default), { recursive: true });
-  writeFileSync(esm.default, `${header}export * from '${specifier(esm.default, cjs.default)}';\n`);
-  writeFileSync(esm.types, `${header}export * from '${specifier(esm.types, cjs.types)}';\n`);
-}
 
 const requireHere = createRequire(resolve('package.json'));
 const problems = [];
-for (const [subpath, { import: esm, default: cjs }] of entries) {
+for (const [subpath, target] of Object.entries(pkg.exports)) {
+  if (typeof target !== 'object') continue;
   const name = `${pkg.name}${subpath.slice(1)}`;
-  const required = requireHere(resolve(cjs.default));
-  const imported = await import(pathToFileURL(resolve(esm.default)).href);
-  const names = Object.keys(required);
-  if (names.length === 0) problems.push(`${name}: the CommonJS build exports nothing`);
-  for (const key of names) {
-    if (!(key in imported)) problems.push(`${name}: import lacks ${key}`);
-    else if (imported[key] !== required[key]) problems.push(`${name}: ${key} differs`);
+  const cjs = Object.keys(requireHere(resolve(target.default.default))).sort();
+  const esm = Object.keys(await import(pathToFileURL(resolve(target.import.default)).href)).sort();
+  if (esm.length === 0) problems.push(`${name}: exports nothing`);
+  if (cjs.join() !== esm.join()) {
+    problems.push(`${name}: the builds differ: ESM ${esm.join()} / CommonJS ${cjs.join()}`);
   }
-  for (const key of Object.keys(imported)) {
-    // `default` and (Node >= 23) `module.exports` are module.exports itself, not a name of it.
-    if (key !== 'default' && key !== 'module.exports' && !(key in required)) {
-      problems.push(`${name}: import has ${key}, require() has not`);
-    }
+  if (target['module-sync'] !== target.import.default) {
+    problems.push(`${name}: module-sync and import must be the same file`);
   }
-  console.log(`${name}: ${names.length} exports, the same through require() and import`);
+  console.log(`${name}: ${esm.length} exports, the same in both builds`);
 }
 for (const bin of Object.values(pkg.bin ?? {})) {
   if (!readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')) {

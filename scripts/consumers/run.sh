@@ -9,9 +9,11 @@
 # a key prefix of its own, removed afterwards). Any WARN or ERROR the server logs fails the run.
 #
 #   nest12-esm   Nest 12, ESM, Node 24, Express and Fastify (one install, two boots); ioredis 6,
-#                @nestjs/terminus 12; type-checked with nodenext and bundler resolution
+#                @nestjs/terminus 12; type-checked with nodenext and bundler resolution; a Jest
+#                spec under Jest's ESM runtime
 #   nest11-cjs   Nest 11, CommonJS (TypeScript module: commonjs), the machine's Node 20.19+,
-#                loading the packages' CommonJS build; ioredis 5, @nestjs/terminus 11;
+#                require() loading the packages' ESM build (module-sync), Jest their CommonJS
+#                build; ioredis 5, @nestjs/terminus 11;
 #                type-checked with node10 and node16 resolution; Jest as `nest new` sets it up
 #                (package.json "jest" and test/jest-e2e.json, ts-jest), `npx jest` and
 #                `npx jest --config ./test/jest-e2e.json`
@@ -141,12 +143,20 @@ run_consumer() {
     echo "[$name] strict type-check OK ($config)"
   done
   PORT=$(free_port "$node") "$node" --test --test-timeout=60000 --test-reporter=spec dist/test/app.test.js || return 1
-  if [ -f test/jest-e2e.json ]; then
-    # Jest exactly as the app configures it, on the app's Node (npx finds node_modules/.bin/jest).
-    PATH="$bin:$node24_bin:$PATH" PORT=$(free_port "$node") npx --no-install jest --ci || return 1
-    PATH="$bin:$node24_bin:$PATH" PORT=$(free_port "$node") npx --no-install jest --ci --config ./test/jest-e2e.json || return 1
-    echo "[$name] Jest OK (npx jest, npx jest --config ./test/jest-e2e.json)"
-  fi
+  case "$template" in
+    nest11-cjs)
+      # Jest exactly as the app configures it (Jest's CommonJS runtime, ts-jest), on the app's
+      # Node; npx finds node_modules/.bin/jest.
+      PATH="$bin:$node24_bin:$PATH" PORT=$(free_port "$node") npx --no-install jest --ci || return 1
+      PATH="$bin:$node24_bin:$PATH" PORT=$(free_port "$node") npx --no-install jest --ci --config ./test/jest-e2e.json || return 1
+      echo "[$name] Jest OK (npx jest, npx jest --config ./test/jest-e2e.json)"
+      ;;
+    nest12-esm)
+      # Jest's ESM runtime on the compiled tests (package.json "jest").
+      "$node" --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js --ci || return 1
+      echo "[$name] Jest (ESM) OK"
+      ;;
+  esac
   # The client's `dpop` bin, as npm linked it (shebang kept by the build).
   local jkt
   jkt=$(PATH="$bin:$PATH" node_modules/.bin/dpop keygen --out "$dir/agent.jwk" 2>/dev/null) || return 1

@@ -40,7 +40,7 @@ test('overrideProvider(JtiStore) swaps the replay store', async () => {
   }
 });
 
-test('require() and import() give the same DI tokens (the ESM entry re-exports the CommonJS build)', async () => {
+test('require() and import() give the same DI tokens (one copy of the package: its ESM build)', async () => {
   const required = require('nest-dpop') as typeof import('nest-dpop');
   // A real import() (TypeScript would turn `import()` into require() under module: commonjs).
   const importEsm = new Function('specifier', 'return import(specifier)') as (

@@ -41,7 +41,7 @@ test('overrideProvider(JtiStore) swaps the replay store', async () => {
   }
 });
 
-test('import and require() give the same DI tokens (the ESM entry re-exports the CommonJS build)', async () => {
+test('import and require() give the same DI tokens (one copy of the package)', async () => {
   const required = createRequire(import.meta.url)('nest-dpop') as typeof import('nest-dpop');
   const imported = await import('nest-dpop');
   assert.equal(JtiStore, required.JtiStore);

@@ -71,6 +71,52 @@ export function isInternalAddress(address: string): boolean {
   return blocked.check(address, 'ipv6');
 }
 
+/**
+ * Cloud metadata services (AWS, GCP, Azure, OCI: 169.254.169.254; AWS IPv6 fd00:ec2::254; ECS
+ * task metadata 169.254.170.2; Alibaba 100.100.100.200): they hand out credentials to whoever
+ * asks from inside, so no allow-list entry may cover them.
+ */
+const METADATA_ADDRESSES = ['169.254.169.254', '169.254.170.2', '100.100.100.200', 'fd00:ec2::254'];
+const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata.goog']);
+
+/** The server itself: loopback, and the unspecified addresses Linux connects to loopback. */
+const SELF_ADDRESSES = ['127.0.0.1', '::1', '0.0.0.0', '::'];
+
+/** Ranges inside which an entry is "loopback on its own", which a developer may mean. */
+const loopbackOnly = new BlockList();
+loopbackOnly.addSubnet('127.0.0.0', 8, 'ipv4');
+loopbackOnly.addAddress('::1', 'ipv6');
+
+function familyOf(address: string): 'ipv4' | 'ipv6' {
+  return isIP(address) === 4 ? 'ipv4' : 'ipv6';
+}
+
+/**
+ * Refuses an entry that reopens what the policy closes: a range covering a metadata address
+ * (`0.0.0.0/0`, `::/0`, `169.254.0.0/16`…), or one covering loopback together with other
+ * addresses (`0.0.0.0/1`). Loopback alone (`127.0.0.1`, `127.0.0.0/8`, `::1`) stays allowed:
+ * that is a deliberate choice for a local agent, not a range written too wide.
+ */
+function assertSafeRange(entry: string, address: string, prefix: number): void {
+  const range = new BlockList();
+  range.addSubnet(address, prefix, familyOf(address));
+  const metadata = METADATA_ADDRESSES.find((a) => range.check(a, familyOf(a)));
+  if (metadata !== undefined) {
+    throw new Error(
+      `ARCP_ENDPOINT_ALLOW: "${entry}" covers the cloud metadata address ${metadata}; list only the ranges your agents use`,
+    );
+  }
+  const self = SELF_ADDRESSES.find((a) => range.check(a, familyOf(a)));
+  const onlyLoopback =
+    (isIP(address) === 4 && prefix >= 8 && loopbackOnly.check(address, 'ipv4')) ||
+    (isIP(address) === 6 && prefix === 128 && loopbackOnly.check(address, 'ipv6'));
+  if (self !== undefined && !onlyLoopback) {
+    throw new Error(
+      `ARCP_ENDPOINT_ALLOW: "${entry}" covers ${self} (this server) along with other addresses; list loopback on its own (127.0.0.1, ::1) if the check must call this host`,
+    );
+  }
+}
+
 /** `ARCP_ENDPOINT_ALLOW`: host names and CIDR ranges the check may call even if internal. */
 export class EndpointAllowList {
   private readonly hosts = new Set<string>();
@@ -87,8 +133,14 @@ export class EndpointAllowList {
         if (prefix > (family === 4 ? 32 : 128)) {
           throw new Error(`ARCP_ENDPOINT_ALLOW: "${entry}" has a prefix longer than the address`);
         }
+        assertSafeRange(entry, address, prefix);
         this.ranges.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
       } else if (!cidr && /^[A-Za-z0-9.-]{1,253}$/.test(entry)) {
+        if (METADATA_HOSTS.has(entry.toLowerCase().replace(/\.$/, ''))) {
+          throw new Error(
+            `ARCP_ENDPOINT_ALLOW: "${entry}" is a cloud metadata service; the check must never call it`,
+          );
+        }
         this.hosts.add(entry.toLowerCase());
       } else {
         throw new Error(`ARCP_ENDPOINT_ALLOW: "${entry}" is neither a host name nor a CIDR range`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
+import { dpopOptionsFromEnv, lowVarietySecret, type DPoPModuleOptions } from 'nest-dpop';
 import { readBaseUrl, readBoolean, readEnv, readInteger, readList, type Env } from './env.util.js';
 import { EndpointAllowList } from '../auth/endpoint-address.policy.js';
 import { readSigningKey, type SigningKeyConfig } from './signing-key.config.js';
@@ -77,11 +77,22 @@ export const DEFAULT_AGENT_TYPES = [
 
 const AGENT_TYPE = /^[A-Za-z0-9_-]{2,50}$/;
 
+/**
+ * `NODE_ENV` names production: `production` or `prod`, in any case. Deployments spell it
+ * `Production` or `PROD` too, and each must get production's refusals, not a development key.
+ */
+export function isProduction(env: Env): boolean {
+  const value = readEnv(env, 'NODE_ENV')?.toLowerCase();
+  return value === 'production' || value === 'prod';
+}
+
 function readAgentKeys(env: Env): { keys: string[]; devKey: string | undefined } {
   const keys = readList(env, 'AGENT_KEYS');
-  if (keys === undefined && readEnv(env, 'NODE_ENV') === 'production') {
+  if (keys === undefined && isProduction(env)) {
     // A generated key is printed in the log: fine on a laptop, an open door in production.
-    throw new Error('AGENT_KEYS must be set when NODE_ENV=production');
+    throw new Error(
+      `AGENT_KEYS must be set when NODE_ENV=production (NODE_ENV is "${readEnv(env, 'NODE_ENV')}")`,
+    );
   }
   if (keys === undefined) {
     // So that the quick start works: a random key, printed at start-up by main.ts.
@@ -93,6 +104,8 @@ function readAgentKeys(env: Env): { keys: string[]; devKey: string | undefined }
     if (key.length < 10 || key.length > 200) {
       throw new Error('AGENT_KEYS: every key must be 10 to 200 characters long');
     }
+    const weak = lowVarietySecret(key);
+    if (weak !== undefined) throw new Error(`AGENT_KEYS: a key ${weak}`);
   }
   return { keys, devKey: undefined };
 }
@@ -118,6 +131,18 @@ function readRedis(env: Env): AppConfig['redis'] {
   const parsed = URL.parse(url);
   if (parsed === null || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
     throw new Error('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  // ioredis fills in what the URL leaves out: no host becomes localhost, a path that is not a
+  // number becomes database 0. Either would connect somewhere the operator did not name.
+  if (parsed.hostname === '' || !url.includes('//')) {
+    throw new Error(
+      `REDIS_URL must name a host (redis://host:6379), got "${url}": ioredis would silently use localhost:6379`,
+    );
+  }
+  if (!/^\/?(?:[0-9]{1,5})?$/.test(parsed.pathname)) {
+    throw new Error(
+      `REDIS_URL: the path must be a database number (redis://host:6379/0), got "${parsed.pathname}"`,
+    );
   }
   const keyPrefix = readEnv(env, 'ARCP_REDIS_PREFIX') ?? 'arcp:';
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(keyPrefix)) {

@@ -21,6 +21,9 @@ export function redisModuleOptions(url: string): RedisModuleOptions {
       connectTimeout: 5_000,
       commandTimeout: 2_000,
       maxRetriesPerRequest: 1,
+      // Back within half a second of Redis (ioredis' default backs off to 2 s): after a restart
+      // the replay store re-checks its history on reconnect and clients recover in one round trip.
+      retryStrategy: (times: number) => Math.min(times * 50, 500),
     },
     onClientReady: (client) => {
       let last = '';

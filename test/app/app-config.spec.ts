@@ -94,3 +94,84 @@ describe('loadAppConfig', () => {
     expect(arcp.endpointCheck.enabled).toBe(true);
   });
 });
+
+/** A random-looking 32-character nonce secret. */
+const NONCE_SECRET = 'q3Z9-vK2xT7pLm4Rw8Ny1Bc6Hd0Jf5Gs';
+
+describe('issue 15: settings that started without a word are refused, naming the variable', () => {
+  it.each([
+    [
+      { DPOP_ENABLED: 'false', DPOP_REQUIRED: 'true' },
+      /DPOP_ENABLED=false contradicts DPOP_REQUIRED=true/,
+    ],
+    [{ DPOP_NONCE_SECRET: NONCE_SECRET }, /DPOP_NONCE_SECRET is set but nonces are off/],
+    [{ DPOP_NONCE_WINDOW: '30' }, /DPOP_NONCE_WINDOW is set but nonces are off/],
+    [
+      { DPOP_NONCE_REQUIRED: 'false', DPOP_NONCE_SECRET: NONCE_SECRET },
+      /DPOP_NONCE_SECRET is set but nonces are off/,
+    ],
+    [
+      { DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_SECRET: ' '.repeat(40) },
+      /DPOP_NONCE_SECRET is white space only/,
+    ],
+    [
+      { DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_SECRET: 'x'.repeat(40) },
+      /DPOP_NONCE_SECRET has only 1 different/,
+    ],
+    [
+      { DPOP_PROOF_TTL: '86400' },
+      /DPOP_PROOF_TTL must be a whole number of seconds from 1 to 3600/,
+    ],
+    [
+      { DPOP_CLOCK_SKEW: '86400' },
+      /DPOP_CLOCK_SKEW must be a whole number of seconds from 1 to 3600/,
+    ],
+    [{ NODE_ENV: 'Production', AGENT_KEYS: '' }, /AGENT_KEYS must be set when NODE_ENV=production/],
+    [
+      { NODE_ENV: 'prod', AGENT_KEYS: '' },
+      /AGENT_KEYS must be set when NODE_ENV=production \(NODE_ENV is "prod"\)/,
+    ],
+    [{ NODE_ENV: ' PROD ', AGENT_KEYS: '' }, /AGENT_KEYS must be set/],
+    [{ NODE_ENV: 'PRODUCTION', AGENT_KEYS: '' }, /AGENT_KEYS must be set/],
+    [{ AGENT_KEYS: 'aaaaaaaaaaaa' }, /AGENT_KEYS: a key has only 1 different characters/],
+    [
+      { AGENT_KEYS: 'good-agent-key-01, ' + 'ab'.repeat(8) },
+      /AGENT_KEYS: a key has only 2 different/,
+    ],
+    [
+      { ARCP_ENDPOINT_ALLOW: '0.0.0.0/0' },
+      /ARCP_ENDPOINT_ALLOW: "0\.0\.0\.0\/0" covers the cloud metadata address/,
+    ],
+    [
+      { ARCP_ENDPOINT_ALLOW: '10.0.0.0/8, ::/0' },
+      /ARCP_ENDPOINT_ALLOW: "::\/0" covers the cloud metadata address/,
+    ],
+    [
+      { ARCP_ENDPOINT_ALLOW: '120.0.0.0/5' },
+      /ARCP_ENDPOINT_ALLOW: "120\.0\.0\.0\/5" covers 127\.0\.0\.1/,
+    ],
+    [{ REDIS_URL: 'redis://' }, /REDIS_URL must name a host .* localhost:6379/],
+    [{ REDIS_URL: 'rediss://' }, /REDIS_URL must name a host/],
+    [{ REDIS_URL: 'redis:///2' }, /REDIS_URL must name a host/],
+    [{ REDIS_URL: 'redis:localhost' }, /REDIS_URL/],
+    [{ REDIS_URL: 'redis://:6379' }, /REDIS_URL/],
+    [{ REDIS_URL: 'redis://user:secret@' }, /REDIS_URL/],
+    [{ REDIS_URL: 'redis://cache.internal/abc' }, /REDIS_URL: the path must be a database number/],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadAppConfig({ ...KEYS, ...env })).toThrow(message);
+    expect(() => validateEnvironment({ ...KEYS, ...env })).toThrow(message);
+  });
+
+  it.each([
+    [{ NODE_ENV: 'development' }],
+    [{ NODE_ENV: 'production-like' }],
+    [{ DPOP_ENABLED: 'false' }],
+    [{ DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_SECRET: NONCE_SECRET, DPOP_NONCE_WINDOW: '30' }],
+    [{ DPOP_PROOF_TTL: '3600', DPOP_CLOCK_SKEW: '300' }],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/0' }],
+    [{ REDIS_URL: 'rediss://user:pw@cache.internal:6380' }],
+    [{ ARCP_ENDPOINT_ALLOW: '127.0.0.1,::1,10.0.0.0/8' }],
+  ])('still accepts %j', (env) => {
+    expect(() => validateEnvironment({ ...KEYS, ...env })).not.toThrow();
+  });
+});

@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
+import { seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
@@ -61,6 +62,11 @@ export async function bootApp(options: BootOptions = {}): Promise<Harness> {
     ...(redisPrefix !== undefined && { REDIS_URL, ARCP_REDIS_PREFIX: redisPrefix }),
     ...options.env,
   });
+  // A fresh key prefix has no replay-history marker, which RedisJtiStore must take for a loss
+  // (proofs would need one use_dpop_nonce round trip for a window): these suites start intact.
+  if (redisPrefix !== undefined && options.redisPrefix === undefined) {
+    await seedRedisHistory(`${redisPrefix}dpop:jti:`);
+  }
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config)],
   }).compile();
@@ -79,6 +85,17 @@ export async function bootApp(options: BootOptions = {}): Promise<Harness> {
         await deleteRedisKeys(redisPrefix);
     },
   };
+}
+
+/** Writes an intact replay history for a RedisJtiStore under `keyPrefix` (tests only). */
+async function seedRedisHistory(keyPrefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+  await redis.connect();
+  try {
+    await seedRedisJtiStoreHistory(redis, { keyPrefix });
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Deletes every key under `prefix` (the suites' own keys only). */

@@ -242,7 +242,8 @@ describe('DPoP optional (the default)', () => {
 describe('DPOP_ENABLED=false', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await bootApp({ env: { DPOP_ENABLED: 'false', DPOP_REQUIRED: 'true' } });
+    // (DPOP_REQUIRED=true with it is refused at start-up: app-config.spec.ts, issue 15.)
+    h = await bootApp({ env: { DPOP_ENABLED: 'false' } });
   });
   afterAll(async () => {
     await h?.close();

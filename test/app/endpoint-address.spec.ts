@@ -67,3 +67,41 @@ describe('EndpointAllowList', () => {
     },
   );
 });
+
+describe('issue 15: ARCP_ENDPOINT_ALLOW entries that reopen what the policy closes', () => {
+  it.each([
+    ['0.0.0.0/0', /covers the cloud metadata address 169\.254\.169\.254/],
+    ['::/0', /covers the cloud metadata address/],
+    ['::ffff:0:0/96', /covers the cloud metadata address 169\.254\.169\.254/],
+    ['169.254.0.0/16', /covers the cloud metadata address 169\.254\.169\.254/],
+    ['169.254.169.254', /covers the cloud metadata address 169\.254\.169\.254/],
+    ['128.0.0.0/1', /covers the cloud metadata address 169\.254\.169\.254/],
+    ['100.64.0.0/10', /covers the cloud metadata address 100\.100\.100\.200/],
+    ['fc00::/7', /covers the cloud metadata address fd00:ec2::254/],
+    ['0.0.0.0/1', /covers the cloud metadata address 100\.100\.100\.200/],
+    ['120.0.0.0/5', /covers 127\.0\.0\.1 \(this server\) along with other addresses/],
+    ['126.0.0.0/7', /covers 127\.0\.0\.1 \(this server\)/],
+    ['0.0.0.0/8', /covers 0\.0\.0\.0 \(this server\)/],
+    ['::/127', /covers ::1 \(this server\)/],
+    ['metadata.google.internal', /is a cloud metadata service/],
+    ['Metadata.Google.Internal.', /is a cloud metadata service/],
+  ])('refuses %j at start-up, naming the variable', (entry, message) => {
+    expect(() => new EndpointAllowList([entry])).toThrow(message);
+    expect(() => new EndpointAllowList([entry])).toThrow(/^ARCP_ENDPOINT_ALLOW: /);
+  });
+
+  it.each([
+    '127.0.0.1',
+    '127.0.0.1/32',
+    '127.0.0.0/8',
+    '::1',
+    '[::1]',
+    '10.0.0.0/8',
+    '192.168.1.0/24',
+  ])(
+    'still allows %j (loopback on its own is deliberate; private ranges hold no metadata)',
+    (entry) => {
+      expect(() => new EndpointAllowList([entry])).not.toThrow();
+    },
+  );
+});

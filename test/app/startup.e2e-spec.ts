@@ -17,7 +17,11 @@ interface Run {
   ms: number;
 }
 
-function start(env: Record<string, string>, timeoutMs = 15_000): Promise<Run> {
+/**
+ * Spawns the app and collects its output until it exits, or until `until` appears (then stops
+ * it: for settings that start with a warning).
+ */
+function start(env: Record<string, string>, timeoutMs = 15_000, until?: RegExp): Promise<Run> {
   const began = Date.now();
   return new Promise((resolve) => {
     const child = spawn(NODE24, ['node', 'dist/src/main.js'], {
@@ -27,8 +31,12 @@ function start(env: Record<string, string>, timeoutMs = 15_000): Promise<Run> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (until?.test(output)) child.kill('SIGTERM');
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -92,5 +100,62 @@ describe('start-up refusals (node dist/src/main.js)', () => {
     expect(run.output).not.toMatch(/successfully started|listening on/);
     expect(stackLines(run.output)).toEqual([]);
     expect(lines(run.output).filter((line) => /ERROR/.test(line))).toHaveLength(1);
+  });
+
+  describe('issue 15: settings that used to start without a word', () => {
+    it.each([
+      [
+        { NODE_ENV: 'Production' },
+        /Invalid configuration: AGENT_KEYS must be set when NODE_ENV=production/,
+      ],
+      [{ NODE_ENV: 'prod' }, /Invalid configuration: AGENT_KEYS must be set/],
+      [
+        { AGENT_KEYS: 'a-valid-agent-key', DPOP_ENABLED: 'false', DPOP_REQUIRED: 'true' },
+        /Invalid configuration: DPOP_ENABLED=false contradicts DPOP_REQUIRED=true/,
+      ],
+      [
+        { AGENT_KEYS: 'a-valid-agent-key', DPOP_NONCE_SECRET: 'q3Z9-vK2xT7pLm4Rw8Ny1Bc6Hd0Jf5Gs' },
+        /Invalid configuration: DPOP_NONCE_SECRET is set but nonces are off/,
+      ],
+      [
+        {
+          AGENT_KEYS: 'a-valid-agent-key',
+          DPOP_NONCE_REQUIRED: 'true',
+          DPOP_NONCE_SECRET: ' '.repeat(40),
+        },
+        /Invalid configuration: DPOP_NONCE_SECRET is white space only/,
+      ],
+      [
+        { AGENT_KEYS: 'a-valid-agent-key', DPOP_CLOCK_SKEW: '86400' },
+        /Invalid configuration: DPOP_CLOCK_SKEW must be a whole number of seconds from 1 to 3600/,
+      ],
+      [
+        { AGENT_KEYS: 'a-valid-agent-key', ARCP_ENDPOINT_ALLOW: '0.0.0.0/0' },
+        /Invalid configuration: ARCP_ENDPOINT_ALLOW: "0\.0\.0\.0\/0" covers the cloud metadata address/,
+      ],
+      [
+        { AGENT_KEYS: 'a-valid-agent-key', REDIS_URL: 'redis://' },
+        /Invalid configuration: REDIS_URL must name a host/,
+      ],
+    ])('%j: one line naming the variable, exit 1', async (env, message) => {
+      const run = await start({ PORT: '0', ...env });
+      expect(run.code).toBe(1);
+      expect(run.output).toMatch(message);
+      expect(run.output).not.toMatch(/development agent key|listening/);
+      expect(stackLines(run.output)).toEqual([]);
+      expect(lines(run.output).filter((line) => /ERROR/.test(line))).toHaveLength(1);
+    });
+
+    it('DPOP_PROOF_TTL=600 starts, with one warning line naming proofTtl', async () => {
+      const run = await start(
+        { AGENT_KEYS: 'a-valid-agent-key', PORT: '0', DPOP_PROOF_TTL: '600' },
+        15_000,
+        /ARCP listening/,
+      );
+      expect(run.output).toMatch(/ARCP listening/);
+      const warnings = lines(run.output).filter((line) => /RFC 9449 §11\.1/.test(line));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/WARN.*DPoP option proofTtl is 600 s/);
+    });
   });
 });

@@ -11,6 +11,7 @@ import {
   RedisJtiStore,
   type DPoPModuleOptions,
 } from 'nest-dpop';
+import { seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import {
   ALGORITHMS,
   makeKey,
@@ -40,6 +41,8 @@ export function defineGuardSuite(platform: TestPlatform): void {
   beforeAll(async () => {
     for (const alg of ALGORITHMS) keys[alg] = await makeKey(alg);
     redis = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
+    // A fresh prefix: its missing history marker would count as a loss (test/redis/history-loss).
+    await seedRedisJtiStoreHistory(redis, { keyPrefix: REDIS_PREFIX });
   });
 
   afterAll(async () => {

@@ -102,7 +102,7 @@ describe.each<TestPlatform>(['express', 'fastify'])(
 
     it('refuses a nonce from an instance with another secret', async () => {
       const stranger = await startGuardApp(
-        { nonce: { secret: 'x'.repeat(40) }, publicUrl },
+        { nonce: { secret: 'another-instance-with-its-own-secret-0123' }, publicUrl },
         platform,
       );
       try {

@@ -116,7 +116,7 @@ describe('a bad DPOP_* value in a user app (issue 11, finding 8)', () => {
       await expect(
         NestFactory.create(UserAppModule, { logger, abortOnError: false }),
       ).rejects.toThrow(
-        /DPOP_PROOF_TTL must be a whole number of seconds from 1 to 86400, got "two minutes"/,
+        /DPOP_PROOF_TTL must be a whole number of seconds from 1 to 3600, got "two minutes"/,
       );
       // Nest's own exception handler reports it, as for any provider that fails at start-up.
       expect(logger.lines.join('\n')).toMatch(/DPOP_PROOF_TTL/);
@@ -129,5 +129,22 @@ describe('a bad DPOP_* value in a user app (issue 11, finding 8)', () => {
     process.env.DPOP_PROOF_TTL = '45';
     app = await NestFactory.create(UserAppModule, { logger: false, abortOnError: false });
     expect(app.get(DPoPProofVerifier).replayWindowMs).toBe((45 + 60 + 1) * 1000);
+  });
+});
+
+describe('issue 15: a long proof window starts with one warning line', () => {
+  it.each([
+    [{ proofTtl: 600 }, 1],
+    [{ proofTtl: 600, clockSkew: 301 }, 2],
+    [{ proofTtl: 300, clockSkew: 300 }, 0],
+  ])('%j: %i warning(s) naming the option', async (options, count) => {
+    @Module({ imports: [DPoPModule.forRoot(options)] })
+    class WindowApp {}
+    const logger = new RecordingLogger();
+    const context = await NestFactory.createApplicationContext(WindowApp, { logger });
+    await context.close();
+    const warnings = logger.lines.filter((line) => /RFC 9449 §11\.1/.test(line));
+    expect(warnings).toHaveLength(count);
+    if (count > 0) expect(warnings[0]).toMatch(/^DPoP option proofTtl is 600 s/);
   });
 });

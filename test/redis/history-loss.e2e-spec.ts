@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RedisJtiStore } from 'nest-dpop';
+import { seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -18,7 +19,14 @@ import {
   stopAllRedisServers,
   type RedisServer,
 } from '../support/redis-servers.js';
-import { debugReport, Load, postItems, summary, untilServing } from './redis-e2e.helpers.js';
+import {
+  debugReport,
+  isUseNonce,
+  Load,
+  postItems,
+  summary,
+  untilServing,
+} from './redis-e2e.helpers.js';
 
 /** Module and store share it: after a loss, proofs need an iat past the loss plus this. */
 const CLOCK_SKEW = 1;
@@ -54,8 +62,15 @@ function client(server: RedisServer): Redis {
   return redis;
 }
 
+/** Resolves once the client can take commands (the store refuses, 503, until then). */
+async function ready(redis: Redis): Promise<Redis> {
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  return redis;
+}
+
 async function instance(server: RedisServer, prefix: string): Promise<string> {
-  const store = new RedisJtiStore(client(server), { keyPrefix: prefix, clockSkew: CLOCK_SKEW });
+  const redis = await ready(client(server));
+  const store = new RedisJtiStore(redis, { keyPrefix: prefix, clockSkew: CLOCK_SKEW });
   const { app, base } = await startGuardApp({ store, clockSkew: CLOCK_SKEW });
   apps.push(app);
   return base;
@@ -109,9 +124,11 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
 
     expect(replays.filter((r) => r.status === 200)).toEqual([]);
     for (const r of replays) {
-      expect(['401 ERR_DPOP_REPLAY', '503 ERR_DPOP_STORE_UNAVAILABLE']).toContain(
-        `${r.status} ${r.code}`,
-      );
+      expect([
+        '401 ERR_DPOP_REPLAY',
+        '401 ERR_DPOP_USE_NONCE',
+        '503 ERR_DPOP_STORE_UNAVAILABLE',
+      ]).toContain(`${r.status} ${r.code}`);
     }
     // No 500, no network error, and honest traffic resumed.
     expect(outcomes.filter((o) => o.status === 0 || (o.status >= 500 && o.status !== 503))).toEqual(
@@ -125,23 +142,128 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
     expect(new Set(accepted).size).toBe(accepted.length);
   });
 
-  it('notices a flush without a reconnect, on the very next proof', async () => {
+  it('notices a flush without a reconnect on the very next proof, and a client recovers in one round trip', async () => {
     const server = await startRedisServer();
-    const base = await instance(server, `test:history:${process.pid}:b:`);
-    await untilServing(base, key);
-    const proof = await makeProof(key, { htm: 'POST', htu: `${base}/items` });
-    expect((await postItems(base, proof)).status).toBe(200);
+    const prefix = `test:history:${process.pid}:b:`;
+    await seedRedisJtiStoreHistory(client(server), { keyPrefix: prefix });
+    const base = await instance(server, prefix);
+    const used = await makeProof(key, { htm: 'POST', htu: `${base}/items` });
+    expect((await postItems(base, used)).status).toBe(200);
     await server.command('FLUSHALL');
-    const replay = summary(await postItems(base, proof));
-    expect(['401 ERR_DPOP_REPLAY', '503 ERR_DPOP_STORE_UNAVAILABLE']).toContain(
-      `${replay.status} ${replay.code}`,
+
+    // The replay is the very next proof: refused, with a nonce handed out after the loss.
+    const replay = await postItems(base, used);
+    expect(isUseNonce(replay)).toBe(true);
+    // A fresh proof without the nonce could be one made before the loss: the same answer.
+    const plain = await postItems(
+      base,
+      await makeProof(key, { htm: 'POST', htu: `${base}/items` }),
     );
-    // After the detection, the old proof stays refused and fresh ones pass (past the skew).
-    await untilServing(base, key);
-    expect(summary(await postItems(base, proof))).toEqual({
-      status: 503,
-      code: 'ERR_DPOP_STORE_UNAVAILABLE',
+    expect(isUseNonce(plain)).toBe(true);
+    // With the nonce, at once: accepted, whatever its iat.
+    const nonce = plain.headers.get('dpop-nonce')!;
+    const retry = await makeProof(key, { htm: 'POST', htu: `${base}/items`, claims: { nonce } });
+    expect(summary(await postItems(base, retry))).toEqual({ status: 200, code: undefined });
+    // The retry is now in the new history; the old proof still cannot pass.
+    expect(summary(await postItems(base, retry))).toEqual({ status: 401, code: 'ERR_DPOP_REPLAY' });
+    expect(isUseNonce(await postItems(base, used))).toBe(true);
+    // A nonce of another secret (or made up) does not help.
+    const forged = await makeProof(key, {
+      htm: 'POST',
+      htu: `${base}/items`,
+      claims: { nonce: `${Date.now().toString(36)}.AAAAAAAAAAAAAAAAAAAAAA` },
     });
+    expect(isUseNonce(await postItems(base, forged))).toBe(true);
+  });
+
+  it('FLUSHDB, then an app start: the missing marker is a loss dated now, so a used proof stays refused', async () => {
+    const server = await startRedisServer();
+    const prefix = `test:history:${process.pid}:d:`;
+    await seedRedisJtiStoreHistory(client(server), { keyPrefix: prefix });
+    // Past the clock skew of the server's start: dating the loss at that start would accept it.
+    await sleep(2500);
+    const first = await instance(server, prefix);
+    const used = await makeProof(key, { htm: 'POST', htu: `${first}/items` });
+    expect((await postItems(first, used)).status).toBe(200);
+    await apps.pop()!.close();
+    await server.command('FLUSHDB');
+
+    const started = new RedisJtiStore(await ready(client(server)), {
+      keyPrefix: prefix,
+      clockSkew: CLOCK_SKEW,
+    });
+    const { app, base } = await startGuardApp({ store: started, clockSkew: CLOCK_SKEW });
+    apps.push(app);
+    // Same proof, same URL origin path: only the port differs, so it is re-made for this app
+    // with the same jti and iat: exactly the record the flush removed.
+    const payload = JSON.parse(Buffer.from(used.split('.')[1]!, 'base64url').toString()) as {
+      jti: string;
+      iat: number;
+    };
+    const again = await makeProof(key, {
+      htm: 'POST',
+      htu: `${base}/items`,
+      iat: payload.iat,
+      claims: { jti: payload.jti },
+    });
+    expect(isUseNonce(await postItems(base, again))).toBe(true);
+  });
+
+  it('a client of the default settings gets 200 within 3 s of a restarted, empty Redis', async () => {
+    const server = await startRedisServer();
+    const prefix = `test:history:${process.pid}:e:`;
+    const redis = await ready(client(server));
+    await seedRedisJtiStoreHistory(redis, { keyPrefix: prefix });
+    // Default clockSkew (60 s): without recovery nonces fresh proofs would wait a minute.
+    const { app, base } = await startGuardApp({
+      store: new RedisJtiStore(redis, { keyPrefix: prefix }),
+    });
+    apps.push(app);
+    expect(
+      (await postItems(base, await makeProof(key, { htm: 'POST', htu: `${base}/items` }))).status,
+    ).toBe(200);
+    await server.stop();
+    await server.start();
+    const restarted = Date.now();
+    const statuses: string[] = [];
+    let nonce: string | undefined;
+    for (;;) {
+      const proof = await makeProof(key, {
+        htm: 'POST',
+        htu: `${base}/items`,
+        ...(nonce !== undefined && { claims: { nonce } }),
+      });
+      const reply = await postItems(base, proof);
+      statuses.push(`${reply.status} ${String(reply.body?.code ?? '')}`.trim());
+      if (reply.status === 200) break;
+      if (Date.now() - restarted > 3000)
+        throw new Error(`no 200 within 3 s: ${statuses.join(', ')}`);
+      if (isUseNonce(reply)) nonce = reply.headers.get('dpop-nonce')!;
+      else await sleep(Math.min(1000, 1000 * Number(reply.headers.get('retry-after') ?? 1)) / 10);
+    }
+    expect(Date.now() - restarted).toBeLessThan(3000);
+    expect(statuses).toContain('401 ERR_DPOP_USE_NONCE');
+  });
+
+  it('with recoveryNonces off, a proof that may predate the loss gets 503 with the real wait in Retry-After', async () => {
+    const server = await startRedisServer();
+    const prefix = `test:history:${process.pid}:f:`;
+    const store = new RedisJtiStore(await ready(client(server)), {
+      keyPrefix: prefix,
+      recoveryNonces: false,
+    });
+    const { app, base } = await startGuardApp({ store });
+    apps.push(app);
+    // A fresh prefix: no marker, a loss dated now; the default skew is 60 s.
+    const reply = await postItems(
+      base,
+      await makeProof(key, { htm: 'POST', htu: `${base}/items` }),
+    );
+    expect(summary(reply)).toEqual({ status: 503, code: 'ERR_DPOP_STORE_UNAVAILABLE' });
+    const wait = Number(reply.headers.get('retry-after'));
+    expect(wait).toBeGreaterThanOrEqual(55);
+    expect(wait).toBeLessThanOrEqual(62);
+    expect(reply.headers.get('dpop-nonce')).toBeNull();
   });
 
   it('refuses (503) while it cannot tell whether history was lost, i.e. before its first check', async () => {

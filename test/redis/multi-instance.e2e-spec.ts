@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
 import { RedisJtiStore, replayKey } from 'nest-dpop';
+import { seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -51,6 +52,9 @@ async function twoInstances(
     const client = connect();
     clients.push(client);
     client.on('error', () => {}); // reported through the store as 503s; nothing to log here
+    // Fresh redis-servers have no history marker, which the stores would take for a loss (see
+    // history-loss.e2e-spec.ts): these tests are about sharing an intact history.
+    if (i === 0) await seedRedisJtiStoreHistory(client, { keyPrefix });
     const { app, base } = await startGuardApp({
       publicUrl: PUBLIC_URL,
       // Fresh redis-servers: a small clockSkew keeps the start-up window (see RedisJtiStore) short.
@@ -86,8 +90,10 @@ describe.each([
 
   /** PTTL of a stored jti, read from the node that holds it. */
   const pttl = async (jti: string) => {
-    const node = cluster ? cluster.nodeForKey(keyPrefix + jti) : server!;
-    return Number(await node.command('PTTL', keyPrefix + jti));
+    // On a Cluster every key carries its first character as hash tag (next to its marker).
+    const stored = cluster ? `${keyPrefix}{${jti[0]}}${jti}` : keyPrefix + jti;
+    const node = cluster ? cluster.nodeForKey(stored) : server!;
+    return Number(await node.command('PTTL', stored));
   };
 
   beforeAll(async () => {

@@ -88,6 +88,8 @@ export interface Outcome {
   body: Record<string, unknown> | undefined;
   /** A network error instead of an HTTP answer (the app died or hung up). */
   error?: string;
+  /** Sent again with the server's nonce after a `use_dpop_nonce` answer (proof and jti are the retry's). */
+  retried?: boolean;
 }
 
 export interface LoadOptions {
@@ -126,51 +128,68 @@ export class Load {
     while (!this.stopped && this.seq < this.options.maxRequests) {
       const seq = this.seq++;
       const target = this.options.target(seq);
-      const { jti, label } = this.options.jti?.(seq) ?? { jti: randomUUID(), label: '' };
-      const proof = await makeProof(this.options.key, {
-        htm: 'POST',
-        htu: this.options.htu?.(seq, target) ?? `${target}/items`,
-        claims: { jti },
-      });
       const phase = this.phase;
       const startedAt = Date.now();
       const pace = sleep(this.options.intervalMs ?? 0);
-      try {
-        const reply = await postItems(target, proof);
+      let attempt = await this.send(seq, target);
+      // As a conforming client does (RFC 9449 §8): a use_dpop_nonce answer is retried once, at
+      // once, with a fresh proof carrying the nonce it handed out.
+      if ('reply' in attempt && isUseNonce(attempt.reply)) {
+        this.nonce = attempt.reply.headers.get('dpop-nonce') ?? undefined;
+        attempt = { ...(await this.send(seq, target)), retried: true };
+      }
+      const { proof, jti, label } = attempt;
+      const base = { seq, phase, label, proof, jti, target, startedAt, endedAt: Date.now() };
+      if ('reply' in attempt) {
+        const reply = attempt.reply;
+        const nonce = reply.headers.get('dpop-nonce');
+        if (nonce !== null) this.nonce = nonce;
         this.outcomes.push({
-          seq,
-          phase,
-          label,
-          proof,
-          jti,
-          target,
-          startedAt,
-          endedAt: Date.now(),
+          ...base,
+          retried: attempt.retried === true,
           status: reply.status,
           code: reply.body?.code,
           contentType: reply.headers.get('content-type'),
           retryAfter: reply.headers.get('retry-after'),
           body: reply.body,
         });
-      } catch (error) {
+      } else {
         this.outcomes.push({
-          seq,
-          phase,
-          label,
-          proof,
-          jti,
-          target,
-          startedAt,
-          endedAt: Date.now(),
+          ...base,
+          retried: attempt.retried === true,
           status: 0,
           code: undefined,
           contentType: null,
           retryAfter: null,
           body: undefined,
-          error: String((error as Error)?.cause ?? error),
+          error: attempt.error,
         });
       }
       await pace;
+    }
+  }
+
+  /** The last server nonce seen (a client keeps one per server and sends it along). */
+  private nonce: string | undefined;
+
+  private async send(
+    seq: number,
+    target: string,
+  ): Promise<
+    { proof: string; jti: string; label: string; retried?: boolean } & (
+      { reply: Reply } | { error: string }
+    )
+  > {
+    const { jti, label } = this.options.jti?.(seq) ?? { jti: randomUUID(), label: '' };
+    const proof = await makeProof(this.options.key, {
+      htm: 'POST',
+      htu: this.options.htu?.(seq, target) ?? `${target}/items`,
+      claims: { jti, ...(this.nonce !== undefined && { nonce: this.nonce }) },
+    });
+    try {
+      return { proof, jti, label, reply: await postItems(target, proof) };
+    } catch (error) {
+      return { proof, jti, label, error: String((error as Error)?.cause ?? error) };
     }
   }
 
@@ -231,10 +250,20 @@ export function debugReport(title: string, outcomes: readonly Outcome[]): void {
   );
 }
 
+/** A `401 use_dpop_nonce` answer with a nonce to retry with (RFC 9449 §8). */
+export function isUseNonce(reply: Reply): boolean {
+  return (
+    reply.status === 401 &&
+    reply.body?.code === 'ERR_DPOP_USE_NONCE' &&
+    reply.headers.get('dpop-nonce') !== null &&
+    /error="use_dpop_nonce"/.test(reply.headers.get('www-authenticate') ?? '')
+  );
+}
+
 /**
- * Sends fresh proofs until one is accepted. A RedisJtiStore on a redis-server that just started
- * (empty, so its history counts as lost since its start) refuses proofs issued within
- * `clockSkew` of that start, so a suite waits here before it measures anything.
+ * Sends fresh proofs until one is accepted, as a conforming client would: a `use_dpop_nonce`
+ * answer (a RedisJtiStore on a Redis whose history it takes for lost, e.g. one that just
+ * started) is retried with its nonce. A suite waits here before it measures anything.
  */
 export async function untilServing(
   base: string,
@@ -243,10 +272,17 @@ export async function untilServing(
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let nonce: string | undefined;
   for (;;) {
-    const proof = await makeProof(key, { htm: 'POST', htu });
-    if ((await postItems(base, proof)).status === 200) return;
+    const proof = await makeProof(key, {
+      htm: 'POST',
+      htu,
+      ...(nonce !== undefined && { claims: { nonce } }),
+    });
+    const reply = await postItems(base, proof);
+    if (reply.status === 200) return;
     if (Date.now() > deadline) throw new Error(`${base} never accepted a fresh proof`);
-    await sleep(50);
+    if (isUseNonce(reply)) nonce = reply.headers.get('dpop-nonce')!;
+    else await sleep(50);
   }
 }

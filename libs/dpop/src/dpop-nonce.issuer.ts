@@ -12,6 +12,24 @@ export interface DPoPNonceOptions {
   windowSeconds?: number;
 }
 
+/** Fewest different characters (or bytes) a secret may have; random ones have far more. */
+export const MIN_SECRET_VARIETY = 8;
+
+/**
+ * Why a secret is too uniform to be one, or `undefined` when it is not: white space only, or
+ * fewer than {@link MIN_SECRET_VARIETY} different characters (`"a".repeat(32)`, 32 spaces,
+ * `"abab…"`, a zeroed buffer). Long enough is not enough: such a value is a placeholder or a
+ * mistake, and nonces made with it are predictable.
+ */
+export function lowVarietySecret(secret: string | Uint8Array): string | undefined {
+  if (typeof secret === 'string' && secret.trim() === '') return 'is white space only';
+  const symbols = typeof secret === 'string' ? [...secret] : [...secret];
+  const different = new Set<string | number>(symbols).size;
+  return different < MIN_SECRET_VARIETY
+    ? `has only ${different} different ${typeof secret === 'string' ? 'characters' : 'bytes'} (at least ${MIN_SECRET_VARIETY} needed): use a random value, e.g. openssl rand -base64 32`
+    : undefined;
+}
+
 /**
  * Server-provided DPoP nonces (RFC 9449 §8 and §9), stateless and shared by every instance
  * that holds the same secret: a nonce is `<window>.<HMAC-SHA256(secret, window)>`, where the
@@ -42,6 +60,8 @@ export class DPoPNonceIssuer {
       if (this.secret.length < 32) {
         throw new Error('DPoP nonce secret must be at least 32 bytes long');
       }
+      const weak = lowVarietySecret(options.secret);
+      if (weak !== undefined) throw new Error(`DPoP nonce secret ${weak}`);
     }
     const windowSeconds = options.windowSeconds ?? 60;
     if (!Number.isFinite(windowSeconds) || windowSeconds < 1) {

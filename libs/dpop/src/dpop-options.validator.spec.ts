@@ -78,7 +78,7 @@ describe('resolveDPoPOptions: every option is checked at start-up', () => {
 
   it('accepts every option with a good value', () => {
     const options: Required<DPoPModuleOptions> = {
-      enabled: false,
+      enabled: true,
       required: true,
       proofTtl: 60,
       clockSkew: 5,
@@ -90,7 +90,7 @@ describe('resolveDPoPOptions: every option is checked at start-up', () => {
       forwardedHeaders: 'forwarded',
       strictAuthorizationScheme: false,
       allowBearerBoundTokens: true,
-      nonce: { secret: 's'.repeat(32) },
+      nonce: { secret: 'q3Z9-vK2xT7pLm4Rw8Ny1Bc6Hd0Jf5Gs' },
       requestUrl: () => undefined,
       resolveTokenBinding: () => undefined,
       problemTypeBase: 'urn:example:problems:',

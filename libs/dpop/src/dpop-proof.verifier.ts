@@ -102,9 +102,11 @@ export class DPoPProofVerifier {
     }
     let fresh: boolean;
     try {
-      fresh = await this.store.recordIfNew(replayKey(proof.jkt, proof.jti), this.replayWindowMs, {
-        iat: proof.iat,
-      });
+      fresh = await this.store.recordIfNew(
+        replayKey(proof.jkt, proof.jti),
+        this.replayWindowMs,
+        proof.nonce === undefined ? { iat: proof.iat } : { iat: proof.iat, nonce: proof.nonce },
+      );
     } catch (cause) {
       if (cause instanceof DPoPError) throw cause;
       throw new DPoPError(
@@ -292,7 +294,12 @@ export class DPoPProofVerifier {
     if (iat - now > this.clockSkew) {
       throw new DPoPError('ERR_DPOP_IAT_IN_FUTURE', 'DPoP proof iat is too far in the future');
     }
-    if (this.nonces !== undefined && !this.nonces.isValid(nonce, now * 1000)) {
+    if (
+      this.nonces !== undefined &&
+      !this.nonces.isValid(nonce, now * 1000) &&
+      // A replay store recovering from a loss of history hands out nonces of its own.
+      !(nonce !== undefined && this.store?.acceptsNonce?.(nonce) === true)
+    ) {
       throw new DPoPError(
         'ERR_DPOP_USE_NONCE',
         nonce === undefined

@@ -116,27 +116,67 @@ export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
  */
 export class DPoPError extends Error {
   override readonly name = 'DPoPError';
+  /**
+   * The server nonce to hand out with this refusal (`DPoP-Nonce`), when it is not the module's
+   * current one: e.g. the recovery nonce of a replay store that lost its history.
+   */
+  readonly nonce?: string;
+  /** Seconds the client should wait before it tries again (`Retry-After`), when known. */
+  readonly retryAfter?: number;
 
   constructor(
     /** Stable machine-readable code, e.g. `ERR_DPOP_REPLAY`. */
     readonly code: DPoPErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: DPoPErrorOptions,
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.nonce !== undefined) this.nonce = options.nonce;
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
+}
+
+/** Options of {@link DPoPError}. */
+export interface DPoPErrorOptions {
+  cause?: unknown;
+  /** See {@link DPoPError.nonce}. */
+  nonce?: string;
+  /** See {@link DPoPError.retryAfter}; whole seconds, at least 1. */
+  retryAfter?: number;
 }
 
 /**
  * The replay store could not record a jti (unreachable, timed out, full). The guard turns it
- * into a 503: a proof is never let through unchecked.
+ * into a 503 with `Retry-After` (the error's `retryAfter`, else 1 second): a proof is never let
+ * through unchecked.
  */
 export class JtiStoreUnavailableError extends DPoPError {
   constructor(
     message = 'DPoP replay store unavailable; try again later',
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfter?: number },
   ) {
     super('ERR_DPOP_STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The replay store lost its history (a Redis restart without persistence, a flush, evictions)
+ * and cannot tell whether this proof was used before the loss. A proof that carries a server
+ * nonce handed out after the loss cannot have been, so the store asks for one (RFC 9449 §8):
+ * the guard answers `401` with `WWW-Authenticate: DPoP error="use_dpop_nonce"` and this error's
+ * `nonce` in `DPoP-Nonce`, and a conforming client retries at once with a fresh proof carrying
+ * it. `retryAfter` says when a fresh proof without a nonce is accepted again.
+ */
+export class JtiStoreNonceRequiredError extends DPoPError {
+  declare readonly nonce: string;
+  declare readonly retryAfter: number;
+
+  constructor(
+    nonce: string,
+    retryAfter: number,
+    message = 'DPoP replay history was reset; retry with a fresh proof carrying the server nonce',
+  ) {
+    super('ERR_DPOP_USE_NONCE', message, { nonce, retryAfter });
   }
 }
 

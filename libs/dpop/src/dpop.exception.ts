@@ -79,8 +79,12 @@ export function createDPoPExceptionFactory(options: {
   const clock = options.clock ?? Date.now;
   return (error, instance, tokenEndpoint = false) => {
     const info = DPOP_ERROR_INFO[error.code];
-    if (error.code === 'ERR_DPOP_USE_NONCE' && options.nonces !== undefined) {
-      const nonce = options.nonces.current(clock());
+    // The error's own nonce (a replay store recovering from a loss) or the module's current one.
+    const nonce =
+      error.code === 'ERR_DPOP_USE_NONCE'
+        ? (error.nonce ?? options.nonces?.current(clock()))
+        : undefined;
+    if (nonce !== undefined) {
       if (tokenEndpoint) {
         // RFC 9449 §8: an authorization server answers 400 with an OAuth error body.
         const { problem } = build(error, info, instance);
@@ -116,9 +120,12 @@ export function createDPoPExceptionFactory(options: {
       'Cache-Control': 'no-store',
       ...extraHeaders,
     };
-    if (info.status === 503) {
-      headers['Retry-After'] = '1';
-    } else {
+    // The real wait when the error knows it (a store full until its oldest entry expires, a
+    // history loss whose window ends at a known time), else "try again in a second".
+    if (info.status === 503 || error.retryAfter !== undefined) {
+      headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfter ?? 1)));
+    }
+    if (info.status !== 503) {
       // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.
       headers['WWW-Authenticate'] = info.challenge
         ? `DPoP error=${quoted(info.challenge)}, error_description=${quoted(error.message)}, ${algs}`

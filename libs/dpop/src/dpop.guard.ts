@@ -8,14 +8,9 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { jwtConfirmationJkt, parseAuthorization } from './access-token.util.js';
-import {
-  DPOP_BOUND_KEY,
-  DPOP_REQUEST_RESULT,
-  DPOP_RESOLVED_OPTIONS,
-  DPOP_SKIP_KEY,
-  DPOP_TOKEN_ENDPOINT_KEY,
-} from './dpop.constants.js';
+import { DPOP_REQUEST_RESULT, DPOP_RESOLVED_OPTIONS } from './dpop.constants.js';
 import { DPoPError } from './dpop.errors.js';
+import { dpopRoutePolicy, type DPoPRoutePolicy } from './dpop-route-policy.util.js';
 import { DPoPEvents } from './dpop-events.service.js';
 import { createDPoPExceptionFactory, setDPoPHeaders } from './dpop.exception.js';
 import type { DPoPHttpRequest, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
@@ -34,12 +29,7 @@ import {
   type RequestUrlResolver,
 } from './request-url.util.js';
 
-/** What the decorators say about one route. */
-interface RoutePolicy {
-  readonly skip: boolean;
-  readonly bound: boolean;
-  readonly tokenEndpoint: boolean;
-}
+type RoutePolicy = DPoPRoutePolicy;
 
 /** Resolved options the start-up warning was already logged for (one per module). */
 const warnedAbout = new WeakSet<ResolvedDPoPOptions>();
@@ -205,22 +195,7 @@ export class DPoPGuard implements CanActivate {
     if (byHandler === undefined) this.policies.set(controller, (byHandler = new WeakMap()));
     let policy = byHandler.get(handler);
     if (policy === undefined) {
-      const on = (key: string, target: Function) => this.reflector.get(key, target) === true;
-      const method = { skip: on(DPOP_SKIP_KEY, handler), bound: on(DPOP_BOUND_KEY, handler) };
-      const level =
-        method.skip || method.bound
-          ? method
-          : { skip: on(DPOP_SKIP_KEY, controller), bound: on(DPOP_BOUND_KEY, controller) };
-      policy = {
-        // Both on one level: bound, the stricter, wins.
-        skip: level.skip && !level.bound,
-        bound: level.bound,
-        tokenEndpoint:
-          this.reflector.getAllAndOverride<boolean>(DPOP_TOKEN_ENDPOINT_KEY, [
-            handler,
-            controller,
-          ]) === true,
-      };
+      policy = dpopRoutePolicy(this.reflector, handler, controller);
       byHandler.set(handler, policy);
     }
     return policy;

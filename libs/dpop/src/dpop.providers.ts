@@ -2,11 +2,12 @@ import { Logger, type Provider } from '@nestjs/common';
 import { DPOP_RESOLVED_OPTIONS } from './dpop.constants.js';
 import { DPOP_MODULE_OPTIONS } from './dpop.module-definition.js';
 import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
-import { resolveDPoPOptions } from './dpop-options.util.js';
+import { dpopOptionsWarnings, resolveDPoPOptions } from './dpop-options.util.js';
 import { DPoPProofVerifier } from './dpop-proof.verifier.js';
 import { DPoPGuard } from './dpop.guard.js';
 import { DPoPExceptionFactory } from './dpop.exception.js';
 import { DPoPEvents } from './dpop-events.service.js';
+import { DPoPGraphqlCheck } from './dpop-graphql.check.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
 import { JtiStore } from './jti-store.interface.js';
 
@@ -16,11 +17,7 @@ export const dpopProviders: Provider[] = [
     provide: DPOP_RESOLVED_OPTIONS,
     useFactory: (options: DPoPModuleOptions) => {
       const resolved = resolveDPoPOptions(options);
-      if (resolved.nonces?.ephemeral) {
-        new Logger('DPoPModule').warn(
-          'DPoP nonces use a random per-process secret: set a shared secret when several instances serve the same clients',
-        );
-      }
+      for (const warning of dpopOptionsWarnings(resolved)) new Logger('DPoPModule').warn(warning);
       return resolved;
     },
     inject: [DPOP_MODULE_OPTIONS],
@@ -40,4 +37,6 @@ export const dpopProviders: Provider[] = [
   DPoPEvents,
   DPoPGuard,
   DPoPExceptionFactory,
+  // Refuses the start-up when a GraphQL field resolver would be served without the guard.
+  DPoPGraphqlCheck,
 ];

@@ -30,7 +30,7 @@ export {
 } from './dpop-options.util.js';
 export { DPoPGuard } from './dpop.guard.js';
 export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './dpop.decorators.js';
-export { DPoPNonceIssuer, type DPoPNonceOptions } from './dpop-nonce.issuer.js';
+export { DPoPNonceIssuer, lowVarietySecret, type DPoPNonceOptions } from './dpop-nonce.issuer.js';
 export {
   DPoPProofVerifier,
   sha256Base64url,
@@ -42,7 +42,9 @@ export {
 export {
   DPoPError,
   JtiStoreUnavailableError,
+  JtiStoreNonceRequiredError,
   DPOP_ERROR_INFO,
+  type DPoPErrorOptions,
   type DPoPErrorCode,
   type DPoPProblemSlug,
 } from './dpop.errors.js';
@@ -54,12 +56,18 @@ export {
   type DPoPProblemDetails,
   type DPoPOAuthErrorBody,
 } from './dpop.exception.js';
-export { JtiStore, InjectJtiStore } from './jti-store.interface.js';
+export {
+  JtiStore,
+  InjectJtiStore,
+  type JtiStoreProofInfo,
+  type JtiStoreReadiness,
+} from './jti-store.interface.js';
 export { replayKey } from './jti-key.util.js';
 export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './in-memory-jti.store.js';
 export {
   RedisJtiStore,
   type RedisJtiStoreClient,
+  type RedisJtiStoreNode,
   type RedisJtiStoreOptions,
 } from './redis-jti.store.js';
 export { normalizeHttpUri } from './http-uri.util.js';

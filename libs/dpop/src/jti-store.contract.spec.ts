@@ -4,23 +4,28 @@ import { Redis } from 'ioredis';
 import { JtiStoreUnavailableError } from './dpop.errors.js';
 import { InMemoryJtiStore } from './in-memory-jti.store.js';
 import { RedisJtiStore } from './redis-jti.store.js';
-import { runJtiStoreContract } from './testing/index.js';
+import { runJtiStoreContract, seedRedisJtiStoreHistory } from './testing/index.js';
 
 /** Every Redis key these tests write starts with this, and is deleted afterwards. */
 const PREFIX = `test:jti-contract:${process.pid}:`;
 let redis: Redis;
 
-beforeAll(() => {
+beforeAll(async () => {
   redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: false, maxRetriesPerRequest: 1 });
-  return new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     redis.once('ready', () => resolve());
     redis.once('error', reject);
   });
+  // A fresh key prefix has no history marker, which the store must take for a loss (see
+  // test/redis/history-loss): these tests are about the contract, so their history is intact.
+  await seedRedisJtiStoreHistory(redis, { keyPrefix: PREFIX });
+  await seedRedisJtiStoreHistory(redis);
 });
 
 afterAll(async () => {
   const keys = await redis.keys(`${PREFIX}*`);
   if (keys.length > 0) await redis.del(...keys);
+  await redis.del('dpop:jti:#history', 'dpop:jti:#history#nonce-secret');
   await redis.quit();
 });
 
@@ -165,5 +170,31 @@ describe('RedisJtiStore with a lazyConnect client', () => {
     await new Promise<void>((resolve) => lazy.once('ready', () => resolve()));
     await expect(store.recordIfNew(randomUUID(), 1000)).resolves.toBe(true);
     await lazy.quit();
+  });
+});
+
+describe('InMemoryJtiStore with mixed TTLs', () => {
+  it('sweeps short-lived entries recorded behind a long-lived one', async () => {
+    let now = 0;
+    const store = new InMemoryJtiStore({ now: () => now });
+    await store.recordIfNew('live-proof', 181_000);
+    for (let i = 0; i < 5; i++) await store.recordIfNew(`probe-${i}`, 1000);
+    now = 2000;
+    expect(store.sweep()).toBe(5);
+    expect(store.size).toBe(1);
+    await expect(store.recordIfNew('live-proof', 181_000)).resolves.toBe(false);
+    store.onModuleDestroy();
+  });
+
+  it('when full, says how long until the first entry expires (Retry-After)', async () => {
+    let now = 0;
+    const store = new InMemoryJtiStore({ maxEntries: 2, now: () => now });
+    await store.recordIfNew('a', 30_000);
+    now = 10_000;
+    await store.recordIfNew('b', 181_000);
+    const error = await store.recordIfNew('c', 181_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JtiStoreUnavailableError);
+    expect((error as JtiStoreUnavailableError).retryAfter).toBe(20);
+    store.onModuleDestroy();
   });
 });

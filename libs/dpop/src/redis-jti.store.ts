@@ -1,13 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { JtiStoreUnavailableError } from './dpop.errors.js';
-import { JtiStore } from './jti-store.interface.js';
+import { JtiStoreNonceRequiredError, JtiStoreUnavailableError } from './dpop.errors.js';
+import type { JtiStore, JtiStoreProofInfo, JtiStoreReadiness } from './jti-store.interface.js';
 import { DPOP_DEFAULTS } from './dpop.constants.js';
+import {
+  BUCKET_TAGS,
+  RecoveryNonces,
+  evictionHazard,
+  parseRedisInfo,
+  type RedisServerState,
+} from './redis-history.util.js';
 
 /** A server connection as {@link RedisJtiStore} reads it (an ioredis `Redis`, or a Cluster node). */
 export interface RedisJtiStoreNode {
   readonly options: { host?: string; port?: number };
-  info(section: 'server'): Promise<string>;
+  /** `INFO` with its default sections (server, memory, stats: run_id, maxmemory, evictions). */
+  info(): Promise<string>;
 }
 
 /**
@@ -44,19 +52,27 @@ export interface RedisJtiStoreOptions {
   /**
    * The history marker: a key without expiry whose value names the store's current epoch
    * (`<random id>.<time of the last detected loss in ms>`). Shared by every instance on the same
-   * Redis. Default `<keyPrefix>#history` (no stored jti starts with `#` and is that short).
+   * Redis. Default `<keyPrefix>#history` (no stored jti starts with `#` and is that short). With
+   * a `Cluster` there is one per hash slot group: `<historyKey>{<c>}`, next to the keys it guards.
    */
   historyKey?: string;
   /**
    * The module's `clockSkew`, in seconds (default 60, as the module's). After a detected loss a
-   * proof must have an `iat` later than the detection time plus this: a proof used just before
-   * the loss may carry an `iat` up to `clockSkew` in the future. Honest clients are refused
-   * (503, they retry with a fresh proof) for this long after a loss; keep it small.
+   * proof without a recovery nonce must have an `iat` later than the detection time plus this:
+   * a proof used just before the loss may carry an `iat` up to `clockSkew` in the future.
    */
   clockSkew?: number;
   /**
-   * With a `Cluster`, how often the marker is read, in milliseconds (default 1000): there the
-   * marker cannot share a round trip with each proof's key, which lives on another node.
+   * After a detected loss, answer a proof that may predate it with `use_dpop_nonce` and a
+   * nonce handed out now (RFC 9449 §8), and accept proofs that carry such a nonce whatever
+   * their `iat`: a conforming client recovers in one round trip. Default `true`. With `false`
+   * those proofs get 503 with the real wait in `Retry-After` (about `clockSkew`).
+   */
+  recoveryNonces?: boolean;
+  /**
+   * How often the servers are checked in the background, in milliseconds (default 1000): a
+   * restart or failover (`run_id`), evictions (`evicted_keys`) and an eviction policy that may
+   * drop live records (`maxmemory-policy`). A flush is seen by the very next proof anyway.
    */
   historyCheckIntervalMs?: number;
   /** Clock in milliseconds, for tests. Default `Date.now`. */
@@ -66,8 +82,8 @@ export interface RedisJtiStoreOptions {
 const logger = new Logger('RedisJtiStore');
 
 /**
- * Records the jti (KEYS[1], for ARGV[1] ms, if new) and reads the history marker (KEYS[2]):
- * `{1 or 0, marker}` (a missing marker ends the array early: Lua arrays stop at nil).
+ * Records the jti (KEYS[1], for ARGV[1] ms, if new) and reads the history marker (KEYS[2]) that
+ * guards it: `{1 or 0, marker}` (a missing marker ends the array early: Lua arrays stop at nil).
  */
 const RECORD_SCRIPT =
   "local r = redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') " +
@@ -79,15 +95,28 @@ const RECORD_SCRIPT_SHA = createHash('sha1').update(RECORD_SCRIPT).digest('hex')
 type HistoryState =
   /** Not checked since start-up or since the connection dropped: refuse (503). */
   | 'unknown'
-  /** The marker names our epoch: history is intact since {@link RedisJtiStore} adopted it. */
-  | 'known';
+  /** Every marker names our epoch: history is intact since the store adopted it. */
+  | 'known'
+  /** A server may evict live records (see `evictionHazard`): refuse (503) until that changes. */
+  | 'unsafe';
+
+/** The keys one marker guards: all of them on a single Redis; one hash tag's on a Cluster. */
+interface Bucket {
+  /** `{c}` on a Cluster (so keys and marker share a slot), empty on a single Redis. */
+  readonly tag: string;
+  readonly markerKey: string;
+  /** The marker value of the epoch we are in; `undefined` until read. */
+  epoch: string | undefined;
+  /** Detection time (ms) of the loss that started the current epoch. */
+  lossAt: number;
+}
 
 /**
  * A {@link JtiStore} on Redis, shared by every instance that uses the same server or cluster.
  *
- * One atomic command per proof: `SET <prefix><key> 1 PX <ttl> NX`, where `key` is the proof's
- * 43-character replay key (see {@link JtiStore.recordIfNew}), on a single Redis inside a script
- * that also reads the history marker (below). It takes a client made by the
+ * One atomic command per proof: a small Lua script that runs `SET <prefix><key> 1 PX <ttl> NX`,
+ * where `key` is the proof's 43-character replay key (see {@link JtiStore.recordIfNew}), and
+ * reads the history marker that guards it (one round trip). It takes a client made by the
  * application (ioredis `Redis` or `Cluster`) and never closes it: whoever made it owns it.
  *
  * Fails closed: a client that is not connected, a Redis error or a timeout rejects with
@@ -95,19 +124,25 @@ type HistoryState =
  *
  * **Lost history.** Replay protection is only as good as Redis' memory: a restart without
  * persistence, a flush, an eviction or a failover to a replica that missed the last writes
- * forgets jtis that are still inside the acceptance window. The store notices:
- * - a marker key (`historyKey`, no expiry) names the current epoch; on a single `Redis` each
- *   proof's `SET … NX` and a `GET` of the marker run in one small Lua script (one command, one
- *   round trip, atomic), so a flush is seen by the very next proof; with a `Cluster` (where the
- *   two keys live on different nodes) it is read every `historyCheckIntervalMs`;
- * - when the connection drops the history is "unknown" until it is checked again on `ready`;
- *   a reconnect to another server process (`run_id` changed: a restart, even with persistence,
- *   or a failover) counts as a loss, since its last writes may be missing;
- * - a missing or foreign marker, or a new `run_id`, starts a new epoch at the detection time
- *   `T` (written to the marker, so every instance adopts the same `T`). For one acceptance
- *   window after `T`, only proofs with `iat > T + clockSkew` are accepted: every proof that
- *   could have been seen before the loss is refused (503 with `Retry-After`: the store cannot
- *   tell whether it was used), and fresh proofs pass once `clockSkew` has gone by.
+ * forgets jtis that are still inside the acceptance window. The store notices and recovers
+ * without an outage:
+ * - a marker key (`historyKey`, no expiry) names the current epoch and is read with every
+ *   proof, so a flush is seen by the very next one. On a `Cluster` every key carries one of 64
+ *   hash tags (`<prefix>{c}<key>`, `c` its first character) and each tag has its own marker in
+ *   the same slot, so the flush of any one master is seen just the same;
+ * - every `historyCheckIntervalMs`, and whenever the connection comes back, each server's
+ *   `INFO` is read: a new `run_id` (a restart, even with persistence, or a failover) or a rise in
+ *   `evicted_keys` counts as a loss; a `maxmemory-policy` that may evict live records under a
+ *   `maxmemory` limit makes the store refuse every proof (503, and the application does not
+ *   start: see {@link onApplicationBootstrap}) until it is `noeviction`;
+ * - a missing or foreign marker starts a new epoch at the detection time `T` (written to the
+ *   marker, so every instance adopts the same `T`; a marker that was never written, as on a
+ *   first deploy, is a loss too: nothing proves that no history was there). For one acceptance
+ *   window after `T`, a proof is accepted only if it cannot have been used before `T`: its
+ *   `iat` is later than `T + clockSkew`, or it carries a recovery nonce handed out after `T`.
+ *   Any other proof gets `401 use_dpop_nonce` with such a nonce in `DPoP-Nonce`
+ *   ({@link JtiStoreNonceRequiredError}), and a conforming client retries at once. The nonces
+ *   are MACed with a secret kept in Redis, so any instance accepts another's;
  * - while the store cannot tell (before the first check, during one), it refuses with 503.
  *
  * Operational notes (measured in `test/redis/`):
@@ -115,32 +150,36 @@ type HistoryState =
  *   slots get 503 when ioredis gives up redirecting (`maxRedirections` × `retryDelayOnFailover`,
  *   about 1 s by default) or at `timeoutMs`, whichever comes first; the other slots keep working
  *   until `cluster-node-timeout`, after which the whole cluster refuses (still 503).
- * - With a `Cluster` the marker lives on one node: a master that loses its data while keeping
- *   the cluster's connections (restart without persistence of that master only, with the
- *   client reconnecting to it) is noticed only if the client's own `ready`/`close` events fire;
- *   use persistence on every master.
+ * - Replicas are not read: a failover is seen by its new `run_id` (a loss).
  */
 export class RedisJtiStore implements JtiStore {
   private readonly keyPrefix: string;
   private readonly timeoutMs: number;
-  private readonly historyKey: string;
   private readonly clockSkewMs: number;
+  private readonly recovery: boolean;
   private readonly now: () => number;
   private readonly single: boolean;
+  private readonly buckets: readonly Bucket[];
+  /** Where the recovery nonces' secret is kept (shared by every instance). */
+  private readonly secretKey: string;
   private state: HistoryState = 'unknown';
-  /** The marker value of the epoch we are in. */
-  private epoch: string | undefined;
-  /** Detection time (ms) of the loss that started the current epoch. */
-  private lossAt = 0;
-  /** `run_id` of each server (address) at the last check. */
-  private readonly runIds = new Map<string, string>();
+  /** Why the store is `unsafe`. */
+  private unsafeReason: string | undefined;
+  /** Each server (address) as the last check saw it. */
+  private readonly servers = new Map<string, RedisServerState>();
+  /** Whether one check has completed (later, a new server is news). */
+  private checked = false;
+  private nonceSecret: string | undefined;
+  private nonces: RecoveryNonces | undefined;
+  /** The longest `ttlMs` seen: a readiness probe is judged against the proofs' window. */
+  private windowMs: number;
   private checking: Promise<void> | undefined;
   /** Why the last check failed (the cause of the 503s until one succeeds). */
   private checkError: unknown;
-  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly timer: NodeJS.Timeout;
   private readonly onReady = () => void this.checkHistory();
   private readonly onClose = () => {
-    this.state = 'unknown';
+    if (this.state === 'known') this.state = 'unknown';
   };
 
   constructor(
@@ -149,24 +188,81 @@ export class RedisJtiStore implements JtiStore {
   ) {
     this.keyPrefix = options.keyPrefix ?? DPOP_DEFAULTS.redisKeyPrefix;
     this.timeoutMs = options.timeoutMs ?? 2000;
-    this.historyKey = options.historyKey ?? this.keyPrefix + '#history';
+    const historyKey = options.historyKey ?? this.keyPrefix + '#history';
     this.clockSkewMs = (options.clockSkew ?? DPOP_DEFAULTS.clockSkew) * 1000;
+    this.recovery = options.recoveryNonces ?? true;
     this.now = options.now ?? Date.now;
+    this.windowMs = (DPOP_DEFAULTS.proofTtl + DPOP_DEFAULTS.clockSkew + 1) * 1000;
     this.single = client.isCluster !== true;
+    this.secretKey = historyKey + '#nonce-secret';
+    this.buckets = this.single
+      ? [{ tag: '', markerKey: historyKey, epoch: undefined, lossAt: 0 }]
+      : [...BUCKET_TAGS].map((c) => ({
+          tag: `{${c}}`,
+          markerKey: `${historyKey}{${c}}`,
+          epoch: undefined,
+          lossAt: 0,
+        }));
     client.on('ready', this.onReady);
     client.on('close', this.onClose);
     client.on('end', this.onClose);
-    if (!this.single) {
-      this.timer = setInterval(
-        () => void this.checkHistory(),
-        options.historyCheckIntervalMs ?? 1000,
-      );
-      this.timer.unref();
-    }
+    this.timer = setInterval(
+      () => void this.checkHistory(),
+      options.historyCheckIntervalMs ?? 1000,
+    );
+    this.timer.unref();
     if (client.status === 'ready') void this.checkHistory();
   }
 
-  recordIfNew(replayKey: string, ttlMs: number, proof?: { iat: number }): Promise<boolean> {
+  recordIfNew(replayKey: string, ttlMs: number, proof?: JtiStoreProofInfo): Promise<boolean> {
+    if (ttlMs > this.windowMs) this.windowMs = ttlMs;
+    return this.recordJudged(replayKey, ttlMs, proof, ttlMs);
+  }
+
+  /**
+   * A recovery nonce this store (or another instance on the same Redis) handed out, still
+   * current. See {@link JtiStore.acceptsNonce}.
+   */
+  acceptsNonce(nonce: string): boolean {
+    return this.nonces?.mintedAt(nonce, this.now()) !== undefined;
+  }
+
+  /**
+   * Judges a fresh proof as {@link recordIfNew} would, against the proofs' acceptance window,
+   * with a random key that Redis forgets after one second (a real write, so that a full or
+   * read-only Redis is not ready). See {@link JtiStore.probe}.
+   */
+  async probe(): Promise<JtiStoreReadiness> {
+    const key = randomBytes(32).toString('base64url').slice(0, 43);
+    const iat = Math.floor(this.now() / 1000);
+    try {
+      if (!(await this.recordJudged(key, 1000, { iat }, this.windowMs))) {
+        throw new JtiStoreUnavailableError('DPoP replay store refused a new key');
+      }
+      return 'ready';
+    } catch (error) {
+      if (error instanceof JtiStoreNonceRequiredError) return 'nonce-required';
+      throw error;
+    }
+  }
+
+  /**
+   * Refuses to let the application start on a Redis that may evict live replay records (see
+   * {@link RedisJtiStoreOptions.historyCheckIntervalMs}). A client that is not connected yet is
+   * left to the application's own start-up (its requests get 503 until it is).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.client.status !== 'ready') return;
+    await this.checkHistory();
+    if (this.state === 'unsafe') throw new Error(`RedisJtiStore: ${this.unsafeReason}`);
+  }
+
+  private recordJudged(
+    replayKey: string,
+    ttlMs: number,
+    proof: JtiStoreProofInfo | undefined,
+    windowMs: number,
+  ): Promise<boolean> {
     // A client that is not ready would queue the command (ioredis' offline queue) and hold the
     // request open until it reconnects; refuse at once instead.
     const status = this.client.status;
@@ -175,75 +271,121 @@ export class RedisJtiStore implements JtiStore {
       if (status === 'wait') this.client.connect().catch(() => undefined);
       return Promise.reject(new JtiStoreUnavailableError());
     }
-    if (this.state !== 'known') {
-      // Cannot tell yet whether history was lost: find out (one round trip), refuse if that fails.
-      return this.checkHistory().then(() =>
-        this.state === 'known'
-          ? this.record(replayKey, ttlMs, proof)
-          : Promise.reject(new JtiStoreUnavailableError(undefined, { cause: this.checkError })),
+    if (this.state === 'known') return this.record(replayKey, ttlMs, proof, windowMs);
+    if (this.state === 'unsafe') {
+      return Promise.reject(
+        new JtiStoreUnavailableError(`DPoP replay store refused: ${this.unsafeReason}`),
       );
     }
-    return this.record(replayKey, ttlMs, proof);
+    // Cannot tell yet whether history was lost: find out (one round trip), refuse if that fails.
+    return this.checkHistory().then(() =>
+      this.state === 'known'
+        ? this.record(replayKey, ttlMs, proof, windowMs)
+        : Promise.reject(this.unavailable()),
+    );
+  }
+
+  private unavailable(): JtiStoreUnavailableError {
+    return this.state === 'unsafe'
+      ? new JtiStoreUnavailableError(`DPoP replay store refused: ${this.unsafeReason}`)
+      : new JtiStoreUnavailableError(undefined, { cause: this.checkError });
+  }
+
+  private bucketOf(replayKey: string): Bucket {
+    if (this.single) return this.buckets[0]!;
+    const index = BUCKET_TAGS.indexOf(replayKey.charAt(0));
+    return this.buckets[index >= 0 ? index : replayKey.charCodeAt(0) & 63]!;
+  }
+
+  /**
+   * Within one window of its bucket's last loss, the refusal a proof that may predate the loss
+   * gets, else `undefined`. A proof cannot predate the loss if its `iat` is later than the loss
+   * plus `clockSkew` (a proof used just before the loss may carry an `iat` up to `clockSkew` in
+   * the future), or if it carries a recovery nonce handed out after the loss.
+   */
+  private lossRefusal(
+    bucket: Bucket,
+    windowMs: number,
+    proof: JtiStoreProofInfo | undefined,
+  ): Error | undefined {
+    const now = this.now();
+    if (now >= bucket.lossAt + windowMs) return undefined;
+    if (proof === undefined) {
+      return new JtiStoreUnavailableError(
+        'DPoP replay store lost its history and needs the proof iat',
+      );
+    }
+    if (proof.iat * 1000 > bucket.lossAt + this.clockSkewMs) return undefined;
+    if (proof.nonce !== undefined) {
+      const mintedAt = this.nonces?.mintedAt(proof.nonce, now);
+      if (mintedAt !== undefined && mintedAt > bucket.lossAt) return undefined;
+    }
+    // When a fresh proof without a nonce passes again: its iat (whole seconds, rounded down)
+    // must be past the loss plus the skew.
+    const retryAfter = Math.max(
+      1,
+      Math.ceil((bucket.lossAt + this.clockSkewMs + 1000 - now) / 1000),
+    );
+    if (!this.recovery || this.nonces === undefined) {
+      return new JtiStoreUnavailableError(
+        'DPoP replay store lost its history recently; retry with a fresh proof',
+        { retryAfter },
+      );
+    }
+    // Handed out after every bucket's loss, so that the retry passes whichever bucket its key
+    // falls in.
+    let latestLoss = 0;
+    for (const b of this.buckets) if (b.lossAt > latestLoss) latestLoss = b.lossAt;
+    return new JtiStoreNonceRequiredError(
+      this.nonces.mint(Math.max(now, latestLoss + 1)),
+      retryAfter,
+    );
   }
 
   private record(
     replayKey: string,
     ttlMs: number,
-    proof: { iat: number } | undefined,
+    proof: JtiStoreProofInfo | undefined,
+    windowMs: number,
   ): Promise<boolean> {
-    // Within one window of a loss, a proof issued before it may have been used already.
-    if (this.now() < this.lossAt + ttlMs) {
-      if (proof === undefined) {
-        return Promise.reject(
-          new JtiStoreUnavailableError(
-            'DPoP replay store lost its history and needs the proof iat',
-          ),
-        );
-      }
-      // Issued before the loss, or so soon after it that a proof used just before it could carry
-      // that iat (up to clockSkew in the future): it may have been used, and the store cannot
-      // tell. Refused without writing anything; an honest client retries with a fresh proof.
-      if (!(proof.iat * 1000 > this.lossAt + this.clockSkewMs)) {
-        return Promise.reject(
-          new JtiStoreUnavailableError(
-            'DPoP replay store lost its history recently; retry with a fresh proof',
-          ),
-        );
-      }
-    }
-    const key = this.keyPrefix + replayKey;
+    const bucket = this.bucketOf(replayKey);
+    const refusal = this.lossRefusal(bucket, windowMs, proof);
+    // Refused without writing anything: an honest client retries with a fresh proof.
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const key = this.keyPrefix + bucket.tag + replayKey;
     const ttl = Math.ceil(ttlMs);
     let command: Promise<unknown>;
     try {
-      command = this.single
-        ? this.recordAndReadMarker(key, ttl)
-        : this.client.set(key, '1', 'PX', ttl, 'NX');
+      command = this.recordAndReadMarker(key, bucket.markerKey, ttl);
     } catch (error) {
       return Promise.reject(error);
     }
     // One promise and one timer per call, no race/finally chain: this runs on every request, and
     // the lean form saves 1–2.5 µs of CPU per call (of about 20) over `Promise.race(…).finally(…)`.
     const timeoutMs = this.timeoutMs;
-    const epoch = this.epoch;
+    const epoch = bucket.epoch;
     return new Promise<boolean>((resolve, reject) => {
       const timer =
         timeoutMs > 0 ? setTimeout(rejectLate, timeoutMs, reject, timeoutMs) : undefined;
       command.then(
         (result) => {
           if (timer !== undefined) clearTimeout(timer);
-          if (!this.single) {
-            resolve(result === 'OK');
-            return;
-          }
           const [recorded, marker] = result as [number, string | undefined];
-          if ((marker ?? null) !== epoch) {
-            // History lost (or a new epoch begun elsewhere): this proof cannot be judged.
-            this.state = 'unknown';
-            void this.checkHistory();
-            reject(new JtiStoreUnavailableError());
+          if (marker !== undefined && marker === epoch) {
+            resolve(recorded === 1);
             return;
           }
-          resolve(recorded === 1);
+          // History lost since the marker was read (or another instance began a new epoch):
+          // find out, then judge this proof as the new epoch judges it.
+          if (this.state === 'known') this.state = 'unknown';
+          this.checkHistory().then(() => {
+            if (this.state !== 'known') return reject(this.unavailable());
+            // Already in the history we now know: a replay.
+            if (recorded !== 1) return resolve(false);
+            const late = this.lossRefusal(bucket, windowMs, proof);
+            if (late !== undefined) reject(late);
+            else resolve(true);
+          }, reject);
         },
         (cause: unknown) => {
           if (timer !== undefined) clearTimeout(timer);
@@ -254,23 +396,22 @@ export class RedisJtiStore implements JtiStore {
   }
 
   /**
-   * `SET key 1 PX ttl NX` and `GET <historyKey>` in one script: one command, one round trip,
-   * atomic. If the marker names our epoch when the SET runs, no loss came before it. `EVALSHA`,
-   * and `EVAL` once when the script cache is empty (a restarted Redis).
+   * The record script: `EVALSHA`, and `EVAL` once when the script cache is empty (a restarted
+   * Redis). Key and marker share a slot (same hash tag), so a Cluster runs it on one node.
    */
-  private recordAndReadMarker(key: string, ttl: number): Promise<unknown> {
+  private recordAndReadMarker(key: string, markerKey: string, ttl: number): Promise<unknown> {
     return this.client
-      .evalsha(RECORD_SCRIPT_SHA, 2, key, this.historyKey, ttl)
+      .evalsha(RECORD_SCRIPT_SHA, 2, key, markerKey, ttl)
       .catch((error: unknown) =>
         error instanceof Error && error.message.startsWith('NOSCRIPT')
-          ? this.client.eval(RECORD_SCRIPT, 2, key, this.historyKey, ttl)
+          ? this.client.eval(RECORD_SCRIPT, 2, key, markerKey, ttl)
           : Promise.reject(error),
       );
   }
 
-  /** Stops the periodic check (Cluster) and the event listeners; never closes the client. */
+  /** Stops the periodic check and the event listeners; never closes the client. */
   onModuleDestroy(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    clearInterval(this.timer);
     this.client.off('ready', this.onReady);
     this.client.off('close', this.onClose);
     this.client.off('end', this.onClose);
@@ -282,7 +423,7 @@ export class RedisJtiStore implements JtiStore {
       .catch((error: unknown) => {
         // Redis went away or refused during the check: stay unknown, try again on the next call.
         this.checkError = error;
-        this.state = 'unknown';
+        if (this.state === 'known') this.state = 'unknown';
       })
       .finally(() => {
         this.checking = undefined;
@@ -291,98 +432,116 @@ export class RedisJtiStore implements JtiStore {
   }
 
   /**
-   * Reads the marker and the servers' `run_id`s and decides whether history was lost since the
-   * last check. Leaves `state` as `known` when it could tell.
+   * Reads every server's `INFO`, every marker and the nonce secret, and decides whether history
+   * was lost since the last check. Leaves `state` as `known` when it could tell.
    */
   private async readHistory(): Promise<void> {
     if (this.client.status !== 'ready') return;
-    const [servers, marker] = await Promise.all([
-      this.serverInfo(),
-      // With a Cluster the marker's node may be down while the others serve: the run_ids below
-      // still tell a restart or a failover of any master, so an unreadable marker is not fatal.
-      this.single
-        ? this.client.get(this.historyKey)
-        : this.client.get(this.historyKey).catch(() => undefined),
-    ]);
-    // Another process behind an address we knew (a restart, even with persistence, whose last
-    // writes may be missing) or, after the first check, a master at a new address (a replica
-    // promoted by a failover, which may lag).
-    let restarted = false;
-    for (const [address, { runId }] of servers) {
-      const known = this.runIds.get(address);
-      if (known === undefined ? this.epoch !== undefined : known !== runId) restarted = true;
-      this.runIds.set(address, runId);
-    }
-    if (marker === undefined) {
-      if (this.epoch === undefined) throw new Error('DPoP history marker unreadable');
-      if (!restarted) {
-        this.state = 'known';
-        return;
-      }
-    }
-    if (typeof marker === 'string' && !restarted) {
-      // First check: adopt the marker (and its loss time, maybe long past). Later: our own
-      // epoch, or one another instance began after a loss it detected.
-      if (marker !== this.epoch) this.adopt(marker);
-    } else {
-      // At the very first check of this process a missing marker means a Redis that started
-      // empty, at its start time (the most recent start of any master); the writes that could be
-      // lost are older than that. Later, or after a restart, the loss is dated now: a flush or a
-      // failover may have happened at any time since the last check.
-      let lossAt = this.now();
-      if (this.epoch === undefined && !restarted && servers.size > 0) {
-        const uptimes = [...servers.values()].map((server) => server.uptimeMs);
-        lossAt -= Math.min(...uptimes);
-      }
-      const fresh = `${randomBytes(9).toString('base64url')}.${lossAt}`;
-      const written = restarted
-        ? await this.client.set(this.historyKey, fresh)
-        : await this.client.set(this.historyKey, fresh, 'NX');
-      // A lost history is worth a line in the log of every instance that notices it (an empty
-      // Redis that started long ago is just a first start).
-      if (this.now() - lossAt < 10 * 60_000)
-        logger.warn(
-          `DPoP replay history in Redis ${restarted ? 'may be incomplete (another server process)' : 'is missing'}: ` +
-            `for one acceptance window, only proofs issued after ${new Date(lossAt).toISOString()} are accepted`,
-        );
-      // Another instance may have begun one a moment ago: adopt whichever the marker holds.
-      this.adopt(written === 'OK' ? fresh : ((await this.client.get(this.historyKey)) ?? fresh));
-    }
-    this.state = 'known';
-  }
-
-  private adopt(marker: string): void {
-    this.epoch = marker;
-    const at = Number(marker.slice(marker.lastIndexOf('.') + 1));
-    // An unreadable marker (written by something else): treat it as a loss just now.
-    this.lossAt = Number.isFinite(at) && at > 0 ? at : this.now();
-  }
-
-  /**
-   * `run_id` (it changes with every restart, and on failover) and uptime of the server, or of
-   * every reachable master of a Cluster, by address. A master that does not answer is left out:
-   * its slots fail on their own, and it is judged when it answers again.
-   */
-  private async serverInfo(): Promise<Map<string, { runId: string; uptimeMs: number }>> {
+    // With a Cluster a node may be down while the others serve: its slots fail on their own,
+    // and it is judged when it answers again.
+    const tolerant = <T>(read: Promise<T>): Promise<T | undefined> =>
+      this.single ? read : read.catch(() => undefined);
     const nodes: RedisJtiStoreNode[] = this.single
       ? [this.client as unknown as RedisJtiStoreNode]
       : (this.client.nodes?.('master') ?? []);
-    const infos = await Promise.all(
-      nodes.map((node) =>
-        this.single ? node.info('server') : node.info('server').catch(() => ''),
-      ),
-    );
-    const servers = new Map<string, { runId: string; uptimeMs: number }>();
+    const [infos, markers, secret] = await Promise.all([
+      Promise.all(nodes.map((node) => tolerant(node.info()))),
+      Promise.all(this.buckets.map((bucket) => tolerant(this.client.get(bucket.markerKey)))),
+      tolerant(this.client.get(this.secretKey)),
+    ]);
+
+    const servers = new Map<string, RedisServerState>();
     infos.forEach((info, i) => {
-      const runId = /^run_id:([0-9a-f]+)/m.exec(info)?.[1];
-      const uptime = Number(/^uptime_in_seconds:([0-9]+)/m.exec(info)?.[1]);
+      const state = info === undefined ? undefined : parseRedisInfo(info);
       const { host, port } = nodes[i]!.options;
-      if (runId !== undefined && Number.isFinite(uptime)) {
-        servers.set(`${host}:${port}`, { runId, uptimeMs: uptime * 1000 });
-      }
+      if (state !== undefined) servers.set(`${host}:${port}`, state);
     });
-    return servers;
+    if (this.single && servers.size === 0) throw new Error('Redis INFO gave no run_id');
+    for (const [address, server] of servers) {
+      const hazard = evictionHazard(address, server);
+      if (hazard !== undefined) {
+        if (this.unsafeReason !== hazard) logger.error(hazard);
+        this.unsafeReason = hazard;
+        this.state = 'unsafe';
+        return;
+      }
+    }
+    this.unsafeReason = undefined;
+
+    // Another process behind an address we knew (a restart, even with persistence, whose last
+    // writes may be missing; a failover), a master at a new address after the first check, or
+    // keys evicted: any record anywhere may be gone.
+    const reasons: string[] = [];
+    for (const [address, server] of servers) {
+      const known = this.servers.get(address);
+      if (known === undefined) {
+        if (this.checked) reasons.push(`a new server at ${address}`);
+        else if (server.evictedKeys > 0) reasons.push(`${address} has evicted keys`);
+      } else if (known.runId !== server.runId) {
+        reasons.push(`another server process at ${address}`);
+      } else if (server.evictedKeys > known.evictedKeys) {
+        reasons.push(`${address} evicted keys`);
+      }
+      this.servers.set(address, server);
+    }
+    const everything = reasons.length > 0;
+
+    const lost: Bucket[] = [];
+    markers.forEach((marker, i) => {
+      const bucket = this.buckets[i]!;
+      if (marker === undefined) return; // its node did not answer
+      if (everything || marker === null) lost.push(bucket);
+      else if (marker !== bucket.epoch) adopt(bucket, marker, this.now());
+    });
+    if (lost.length > 0) {
+      // A missing marker is a loss whenever it is seen, the first check included (a first deploy
+      // looks exactly like a flush), dated now: the loss may have happened at any time since the
+      // last check, and a later date only refuses more.
+      const lossAt = this.now();
+      const fresh = `${randomBytes(24).toString('base64url')}.${lossAt}`;
+      await Promise.all(
+        lost.map(async (bucket) => {
+          const written = everything
+            ? await this.client.set(bucket.markerKey, fresh)
+            : await this.client.set(bucket.markerKey, fresh, 'NX');
+          // Another instance may have begun one a moment ago: adopt whichever the marker holds.
+          const value =
+            written === 'OK' ? fresh : ((await this.client.get(bucket.markerKey)) ?? fresh);
+          adopt(bucket, value, lossAt);
+        }),
+      );
+      const what = everything ? reasons.join(', ') : 'its marker is missing';
+      logger.warn(
+        `DPoP replay history in Redis may be incomplete (${what}): for one acceptance window, ` +
+          `proofs that may predate ${new Date(lossAt).toISOString()} are answered with ` +
+          (this.recovery ? 'use_dpop_nonce and a fresh nonce' : '503'),
+      );
+    }
+    await this.loadNonceSecret(secret);
+    this.checked = true;
+    this.state = 'known';
   }
+
+  /** The recovery nonces' secret, created by the first instance that finds none. */
+  private async loadNonceSecret(read: string | null | undefined): Promise<void> {
+    let secret = read;
+    if (secret === null) {
+      const fresh = randomBytes(32).toString('base64url');
+      const written = await this.client.set(this.secretKey, fresh, 'NX');
+      secret = written === 'OK' ? fresh : await this.client.get(this.secretKey);
+    }
+    if (typeof secret === 'string' && secret !== this.nonceSecret) {
+      this.nonceSecret = secret;
+      this.nonces = new RecoveryNonces(Buffer.from(secret, 'utf8'));
+    }
+  }
+}
+
+/** Enters the epoch a marker names; an unreadable marker is a loss at `fallback`. */
+function adopt(bucket: Bucket, marker: string, fallback: number): void {
+  bucket.epoch = marker;
+  const at = Number(marker.slice(marker.lastIndexOf('.') + 1));
+  bucket.lossAt = Number.isFinite(at) && at > 0 ? at : fallback;
 }
 
 /** Timer callback (shared, no closure per call): Redis did not answer in time. */

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { JtiStore } from '../jti-store.interface.js';
+import { JtiStoreNonceRequiredError } from '../dpop.errors.js';
+import { JtiStore, type JtiStoreReadiness } from '../jti-store.interface.js';
 
 /** Options of {@link DPoPHealthIndicator.isHealthy}. */
 export interface DPoPStoreHealthOptions {
@@ -15,10 +16,15 @@ export interface DPoPStoreHealthOptions {
 }
 
 /**
- * Is the replay store taking writes? It records one random probe jti, exactly as a request
- * would (for Redis, one `SET … PX … NX`), kept for one second: a store that is down, slow, full
- * or read-only is `down`, and with it every DPoP request would get 503, so the instance is not
- * ready. Provide it next to `TerminusModule`; the `JtiStore` comes from the global `DPoPModule`.
+ * Would the replay store accept a fresh proof? Judged as the store judges one: with the store's
+ * own {@link JtiStore.probe} when it has one (the bundled stores do; the Redis store makes a real
+ * one-second write, the memory store writes nothing), else by recording a random key for one
+ * second. `down` (and with it every DPoP request would get 503) when the store is unreachable,
+ * slow, full, read-only, may evict live records, or cannot tell whether it lost its history.
+ * While a store recovers from a loss of history, fresh proofs are accepted after one
+ * `use_dpop_nonce` round trip: that is `up`, with `replayHistory: 'recovering'`, since taking
+ * the instance out of service would turn a one-round-trip hiccup into an outage.
+ * Provide it next to `TerminusModule`; the `JtiStore` comes from the global `DPoPModule`.
  *
  * @example
  * ```ts
@@ -43,12 +49,8 @@ export class DPoPHealthIndicator {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
-      const fresh = await Promise.race([
-        // As a proof issued now would be recorded: a store that refuses fresh proofs (e.g. Redis
-        // right after it lost its history) is not ready.
-        this.store.recordIfNew(`nest-dpop:health:${randomUUID()}`, 1000, {
-          iat: Math.floor(Date.now() / 1000),
-        }),
+      const readiness = await Promise.race([
+        this.judge(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no answer within ${timeoutMs} ms`)),
@@ -57,9 +59,14 @@ export class DPoPHealthIndicator {
         }),
       ]);
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      // A random jti already "used" means the store does not record what it is given.
-      if (!fresh) return indicator.down({ store, message: 'store refused a new jti' });
-      return indicator.up({ store, latencyMs });
+      // A random key already "used" means the store does not record what it is given.
+      if (readiness === 'refused')
+        return indicator.down({ store, message: 'store refused a new jti' });
+      return indicator.up({
+        store,
+        latencyMs,
+        replayHistory: readiness === 'ready' ? 'intact' : 'recovering',
+      });
     } catch (error) {
       return indicator.down({
         store,
@@ -67,6 +74,19 @@ export class DPoPHealthIndicator {
       });
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  private async judge(): Promise<JtiStoreReadiness | 'refused'> {
+    if (typeof this.store.probe === 'function') return this.store.probe();
+    try {
+      const fresh = await this.store.recordIfNew(`nest-dpop:health:${randomUUID()}`, 1000, {
+        iat: Math.floor(Date.now() / 1000),
+      });
+      return fresh ? 'ready' : 'refused';
+    } catch (error) {
+      if (error instanceof JtiStoreNonceRequiredError) return 'nonce-required';
+      throw error;
     }
   }
 }

@@ -6,6 +6,8 @@
  *   `JtiStore` (Jest, Vitest or `node:test`).
  * - {@link DPoPTestKey}: keys and signed proofs for tests, on `node:crypto` alone;
  *   {@link unsignedBoundToken}: a JWT-shaped token bound to a key, for guard-only tests.
+ * - {@link seedRedisJtiStoreHistory}: lets a `RedisJtiStore` on a fresh Redis or key prefix
+ *   accept proofs at once (tests only).
  * @packageDocumentation
  */
 export {
@@ -19,3 +21,4 @@ export {
   type TestKeyAlgorithm,
   type TestProofInput,
 } from './dpop-test-key.js';
+export { seedRedisJtiStoreHistory, type SeedableRedisClient } from './redis-history.testing.js';

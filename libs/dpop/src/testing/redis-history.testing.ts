@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { DPOP_DEFAULTS } from '../dpop.constants.js';
+import { historyMarkerKeys } from '../redis-history.util.js';
+
+/** The part of an ioredis `Redis` or `Cluster` that {@link seedRedisJtiStoreHistory} uses. */
+export interface SeedableRedisClient {
+  readonly isCluster?: boolean;
+  /** ioredis' connection state; the seed waits for `ready` (a client may have no offline queue). */
+  readonly status?: string;
+  once?(event: 'ready', listener: () => void): unknown;
+  connect?(): Promise<unknown>;
+  set(key: string, value: string): Promise<unknown>;
+}
+
+/**
+ * FOR TESTS ONLY. Writes the history markers of a `RedisJtiStore` (same `keyPrefix` or
+ * `historyKey` as the store's) as if its history had been intact for ever, so that a store on
+ * a fresh key prefix or a fresh Redis accepts proofs at once instead of treating the missing
+ * markers as a loss of history (which it must do in production: a first deploy looks exactly
+ * like a flush, and proofs then need one `use_dpop_nonce` round trip for one acceptance window).
+ * Call it before the store's first check, i.e. before the store is made or its client connects.
+ *
+ * Never call it on a production Redis: it tells every store there that no jti was ever lost.
+ */
+export async function seedRedisJtiStoreHistory(
+  client: SeedableRedisClient,
+  options: { keyPrefix?: string; historyKey?: string } = {},
+): Promise<void> {
+  const historyKey =
+    options.historyKey ?? (options.keyPrefix ?? DPOP_DEFAULTS.redisKeyPrefix) + '#history';
+  if (client.status === 'wait') await client.connect?.();
+  else if (client.status !== undefined && client.status !== 'ready' && client.once !== undefined) {
+    await new Promise<void>((resolve) => client.once!('ready', resolve));
+  }
+  // `<epoch id>.<time of the last loss>`: a loss at 1 ms after 1970 is no loss at all.
+  const marker = `${randomBytes(24).toString('base64url')}.1`;
+  await Promise.all(
+    historyMarkerKeys(historyKey, client.isCluster === true).map((key) => client.set(key, marker)),
+  );
+}

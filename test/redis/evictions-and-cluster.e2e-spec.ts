@@ -1,0 +1,149 @@
+/**
+ * Two ways a Redis forgets live jtis without a restart or a flush of "the" marker: evictions
+ * (a `maxmemory-policy` other than `noeviction`), and, on a Cluster, a flush of one master. Each
+ * would let an attacker replay a used proof; RedisJtiStore must notice.
+ *
+ * Private redis-server processes only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { Cluster, Redis } from 'ioredis';
+import { RedisJtiStore, replayKey } from 'nest-dpop';
+import { seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { startGuardApp } from '../dpop-guard/guard-test.app.js';
+import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
+import {
+  sleep,
+  startCluster,
+  startRedisServer,
+  stopAllRedisServers,
+  type RedisServer,
+} from '../support/redis-servers.js';
+import { isUseNonce, jtiOf, postItems, summary } from './redis-e2e.helpers.js';
+
+let key: TestKey;
+const apps: INestApplication[] = [];
+const clients: (Redis | Cluster)[] = [];
+
+beforeAll(async () => {
+  key = await makeKey('EdDSA');
+});
+
+afterAll(async () => {
+  try {
+    await Promise.allSettled(apps.map((app) => app.close()));
+    for (const client of clients) client.disconnect();
+  } finally {
+    await stopAllRedisServers();
+  }
+});
+
+async function connect(server: RedisServer): Promise<Redis> {
+  const redis = new Redis({ host: server.host, port: server.port, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  clients.push(redis);
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  return redis;
+}
+
+async function serve(store: RedisJtiStore): Promise<string> {
+  const { app, base } = await startGuardApp({ store });
+  apps.push(app);
+  return base;
+}
+
+const fresh = (base: string) => makeProof(key, { htm: 'POST', htu: `${base}/items` });
+
+describe('evictions', () => {
+  it('refuses to start on a Redis that may evict live records (maxmemory + volatile-lru), and refuses every proof', async () => {
+    const server = await startRedisServer({
+      args: ['--maxmemory', '50mb', '--maxmemory-policy', 'volatile-lru'],
+    });
+    const redis = await connect(server);
+    const prefix = `test:evict:${process.pid}:a:`;
+    await seedRedisJtiStoreHistory(redis, { keyPrefix: prefix });
+    await expect(serve(new RedisJtiStore(redis, { keyPrefix: prefix }))).rejects.toThrow(
+      /maxmemory-policy volatile-lru.*set maxmemory-policy noeviction/,
+    );
+    const store = new RedisJtiStore(redis, { keyPrefix: prefix });
+    const refusal = await store
+      .recordIfNew(replayKey(key.jkt, 'x'), 1000, { iat: Math.floor(Date.now() / 1000) })
+      .catch((error: unknown) => error);
+    expect(refusal).toMatchObject({
+      code: 'ERR_DPOP_STORE_UNAVAILABLE',
+      message: expect.stringMatching(/may evict DPoP replay records/),
+    });
+    store.onModuleDestroy();
+  });
+
+  it('a policy switched at run time is refused within the check interval; evictions count as a loss', async () => {
+    const server = await startRedisServer();
+    const redis = await connect(server);
+    const prefix = `test:evict:${process.pid}:b:`;
+    await seedRedisJtiStoreHistory(redis, { keyPrefix: prefix });
+    const base = await serve(new RedisJtiStore(redis, { keyPrefix: prefix }));
+    const used = await fresh(base);
+    expect((await postItems(base, used)).status).toBe(200);
+
+    // Only keys with an expiry may go (the marker has none): exactly the jtis.
+    await server.command('CONFIG', 'SET', 'maxmemory-policy', 'volatile-random');
+    await server.command('CONFIG', 'SET', 'maxmemory', '1');
+    await server.command('SET', `${prefix}junk`, 'x').catch(() => undefined);
+    const stored = prefix + replayKey(key.jkt, jtiOf(used));
+    expect(await server.command('EXISTS', stored)).toBe('0');
+    await sleep(1500);
+    expect(summary(await postItems(base, await fresh(base)))).toEqual({
+      status: 503,
+      code: 'ERR_DPOP_STORE_UNAVAILABLE',
+    });
+
+    await server.command('CONFIG', 'SET', 'maxmemory', '0');
+    await server.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await sleep(1500);
+    // Its jti was evicted: without the check this replay would pass.
+    const replay = await postItems(base, used);
+    expect(isUseNonce(replay)).toBe(true);
+    const nonce = replay.headers.get('dpop-nonce')!;
+    const retry = await makeProof(key, { htm: 'POST', htu: `${base}/items`, claims: { nonce } });
+    expect(summary(await postItems(base, retry))).toEqual({ status: 200, code: undefined });
+  });
+});
+
+describe('a Redis Cluster', () => {
+  it('notices the flush of a master that does not hold the first marker: no used proof passes again', async () => {
+    const cluster = await startCluster(3);
+    const client = new Cluster([...cluster.startupNodes], {
+      redisOptions: { maxRetriesPerRequest: 1 },
+    });
+    client.on('error', () => undefined);
+    clients.push(client);
+    if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+    const prefix = `test:cluster-history:${process.pid}:`;
+    await seedRedisJtiStoreHistory(client, { keyPrefix: prefix });
+    const base = await serve(new RedisJtiStore(client, { keyPrefix: prefix }));
+
+    const used: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const proof = await fresh(base);
+      expect(summary(await postItems(base, proof))).toEqual({ status: 200, code: undefined });
+      used.push(proof);
+    }
+    // A master other than the one a single marker (`<prefix>#history`) would live on.
+    const victim = cluster.nodes.find((node) => node !== cluster.nodeForKey(`${prefix}#history`))!;
+    const onVictim = used.filter((proof) => {
+      const stored = replayKey(key.jkt, jtiOf(proof));
+      return cluster.nodeForKey(`${prefix}{${stored[0]}}${stored}`) === victim;
+    });
+    expect(onVictim.length).toBeGreaterThan(0);
+    await victim.command('FLUSHALL');
+
+    const replies = await Promise.all(used.map((proof) => postItems(base, proof)));
+    const outcomes = replies.map((reply) => `${reply.status} ${String(reply.body?.code)}`);
+    expect(outcomes.filter((o) => o.startsWith('200'))).toEqual([]);
+    for (const o of outcomes)
+      expect(['401 ERR_DPOP_REPLAY', '401 ERR_DPOP_USE_NONCE']).toContain(o);
+    expect(outcomes.filter((o) => o === '401 ERR_DPOP_USE_NONCE').length).toBeGreaterThanOrEqual(
+      onVictim.length,
+    );
+  }, 30_000);
+});

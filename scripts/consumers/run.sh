@@ -134,6 +134,10 @@ run_consumer() {
   PATH="$bin:$node24_bin:$PATH" npm install "${npm_quiet[@]}" || return 1
   "$node" -e 'const v = (p) => JSON.parse(require("fs").readFileSync("node_modules/" + p + "/package.json", "utf8")).version;
     console.log("[" + process.argv[1] + "] installed: " + ["@nestjs/core", "@nestjs/terminus", "ioredis", "nest-dpop", "nest-dpop-client", "typescript", "rxjs", "reflect-metadata"].map((p) => p + "@" + v(p)).join(" "))' "$name"
+  # A fresh key prefix has no replay-history marker, which RedisJtiStore must take for a loss of
+  # history (proofs would need a use_dpop_nonce round trip for a window, with a warning logged):
+  # the app starts on an intact history, as nest-dpop/testing writes it for tests.
+  redis_seed "$name" || { echo "[$name] could not seed its Redis key prefix"; return 1; }
   # tsconfig.json type-checks and emits; the others (noEmit) read the packages' types as other
   # module resolutions do. Any type error fails it. (ioredis 6's .d.ts import the untyped
   # redis-errors: with skipLibCheck false an app needs @types/redis-errors, as nest12-esm has.)
@@ -170,6 +174,19 @@ run_consumer() {
     *) boot_and_drive "$node" "$name express" || return 1 ;;
   esac
   cd "$repo"
+}
+
+# Writes an intact replay history under consumer $1's key prefix (seedRedisJtiStoreHistory from
+# the installed nest-dpop/testing, with the app's own ioredis, on Node 24).
+redis_seed() {
+  "$node24" -e '
+    const { Redis } = require("ioredis");
+    const { seedRedisJtiStoreHistory } = require("nest-dpop/testing");
+    const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true });
+    seedRedisJtiStoreHistory(redis, { keyPrefix: process.argv[1] })
+      .then(() => redis.quit())
+      .catch((error) => { console.error(error); process.exit(1); });
+  ' "$KEY_PREFIX"
 }
 
 # Removes consumer $1's keys from Redis, with the app's own ioredis (on Node 24).

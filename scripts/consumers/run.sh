@@ -14,7 +14,8 @@
 #   nest11-cjs   Nest 11, CommonJS (TypeScript module: commonjs), the machine's Node 20.19+,
 #                require() loading the packages' ESM build (module-sync), Jest their CommonJS
 #                build; ioredis 5, @nestjs/terminus 11;
-#                type-checked with node10 and node16 resolution; Jest as `nest new` sets it up
+#                type-checked with node10, node16 and (as `nest new` writes it) nodenext
+#                resolution; Jest as `nest new` sets it up
 #                (package.json "jest" and test/jest-e2e.json, ts-jest), `npx jest` and
 #                `npx jest --config ./test/jest-e2e.json`
 #   NAME@floor   the same app on the lowest minor of its Nest major (~11.0 / ~12.0), so that the

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # Consumer tests: the two packages as a stranger gets them. Packs nest-dpop and nest-dpop-client,
 # installs the tarballs with Nest from the registry into fresh apps OUTSIDE the repository, and per
-# app: type-checks under `strict` with `skipLibCheck: false` (so the packages' .d.ts too, with no
-# ioredis installed), runs the app's own test (overrideProvider(JtiStore)), boots it
-# and drives it with proofs from nest-dpop-client (200 with @JKT() == thumbprint, replay 401, no
-# proof 401). Any WARN or ERROR the server logs fails the run.
+# app: type-checks under `strict` with `skipLibCheck: false` (so the packages' .d.ts too), once
+# per tsconfig*.json of the app, runs the app's own tests (overrideProvider(JtiStore); import and
+# require() give the same classes), boots it and drives it with proofs from nest-dpop-client
+# (200 with @JKT() == thumbprint and the jti in Redis, replay 401, no proof 401, terminus
+# /health 200). Each app keeps its replay keys in the real Redis on 127.0.0.1:6379 (RedisJtiStore,
+# a key prefix of its own, removed afterwards). Any WARN or ERROR the server logs fails the run.
 #
-#   nest12-esm   Nest 12, ESM, Node 24, Express and Fastify (one install, two boots)
+#   nest12-esm   Nest 12, ESM, Node 24, Express and Fastify (one install, two boots); ioredis 6,
+#                @nestjs/terminus 12; type-checked with nodenext and bundler resolution; a Jest
+#                spec under Jest's ESM runtime
 #   nest11-cjs   Nest 11, CommonJS (TypeScript module: commonjs), the machine's Node 20.19+,
-#                loading the ESM-only packages through require(esm)
+#                require() loading the packages' ESM build (module-sync), Jest their CommonJS
+#                build; ioredis 5, @nestjs/terminus 11;
+#                type-checked with node10, node16 and (as `nest new` writes it) nodenext
+#                resolution; Jest as `nest new` sets it up
+#                (package.json "jest" and test/jest-e2e.json, ts-jest), `npx jest` and
+#                `npx jest --config ./test/jest-e2e.json`
 #   NAME@floor   the same app on the lowest minor of its Nest major (~11.0 / ~12.0), so that the
 #                peer range ^11.0.0 || ^12.0.0 is proven at both ends of both majors
 #
@@ -119,15 +128,40 @@ run_consumer() {
   fi
   local bin; bin=$(dirname "$node")
   echo "== consumer $name: node $("$node" --version)"
+  # The app's own replay keys in the shared Redis (see src/redis.module.ts).
+  export KEY_PREFIX="nest-dpop-consumer:$name:"
   # npm runs on the consumer's own Node; the npm cache (~/.npm) is shared with the repo's install.
   # (`|| return 1` on each step: errexit is off inside a function called from `||`.)
   PATH="$bin:$node24_bin:$PATH" npm install "${npm_quiet[@]}" || return 1
   "$node" -e 'const v = (p) => JSON.parse(require("fs").readFileSync("node_modules/" + p + "/package.json", "utf8")).version;
-    console.log("[" + process.argv[1] + "] installed: " + ["@nestjs/core", "nest-dpop", "nest-dpop-client", "typescript", "rxjs", "reflect-metadata"].map((p) => p + "@" + v(p)).join(" "))' "$name"
-  # One tsc run type-checks and emits; any type error fails it.
-  "$node" node_modules/typescript/bin/tsc -p tsconfig.json || return 1
-  echo "[$name] strict type-check OK"
-  PORT=$(free_port "$node") "$node" --test --test-reporter=spec dist/test/app.test.js || return 1
+    console.log("[" + process.argv[1] + "] installed: " + ["@nestjs/core", "@nestjs/terminus", "ioredis", "nest-dpop", "nest-dpop-client", "typescript", "rxjs", "reflect-metadata"].map((p) => p + "@" + v(p)).join(" "))' "$name"
+  # A fresh key prefix has no replay-history marker, which RedisJtiStore must take for a loss of
+  # history (proofs would need a use_dpop_nonce round trip for a window, with a warning logged):
+  # the app starts on an intact history, as nest-dpop/testing writes it for tests.
+  redis_seed "$name" || { echo "[$name] could not seed its Redis key prefix"; return 1; }
+  # tsconfig.json type-checks and emits; the others (noEmit) read the packages' types as other
+  # module resolutions do. Any type error fails it. (ioredis 6's .d.ts import the untyped
+  # redis-errors: with skipLibCheck false an app needs @types/redis-errors, as nest12-esm has.)
+  local config
+  for config in tsconfig.json $(ls tsconfig.*.json 2>/dev/null); do
+    "$node" node_modules/typescript/bin/tsc -p "$config" || { echo "[$name] $config: type errors"; return 1; }
+    echo "[$name] strict type-check OK ($config)"
+  done
+  PORT=$(free_port "$node") "$node" --test --test-timeout=60000 --test-reporter=spec dist/test/app.test.js || return 1
+  case "$template" in
+    nest11-cjs)
+      # Jest exactly as the app configures it (Jest's CommonJS runtime, ts-jest), on the app's
+      # Node; npx finds node_modules/.bin/jest.
+      PATH="$bin:$node24_bin:$PATH" PORT=$(free_port "$node") npx --no-install jest --ci || return 1
+      PATH="$bin:$node24_bin:$PATH" PORT=$(free_port "$node") npx --no-install jest --ci --config ./test/jest-e2e.json || return 1
+      echo "[$name] Jest OK (npx jest, npx jest --config ./test/jest-e2e.json)"
+      ;;
+    nest12-esm)
+      # Jest's ESM runtime on the compiled tests (package.json "jest").
+      "$node" --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js --ci || return 1
+      echo "[$name] Jest (ESM) OK"
+      ;;
+  esac
   # The client's `dpop` bin, as npm linked it (shebang kept by the build).
   local jkt
   jkt=$(PATH="$bin:$PATH" node_modules/.bin/dpop keygen --out "$dir/agent.jwk" 2>/dev/null) || return 1
@@ -143,9 +177,42 @@ run_consumer() {
   cd "$repo"
 }
 
+# Writes an intact replay history under consumer $1's key prefix (seedRedisJtiStoreHistory from
+# the installed nest-dpop/testing, with the app's own ioredis, on Node 24).
+redis_seed() {
+  "$node24" -e '
+    const { Redis } = require("ioredis");
+    const { seedRedisJtiStoreHistory } = require("nest-dpop/testing");
+    const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true });
+    seedRedisJtiStoreHistory(redis, { keyPrefix: process.argv[1] })
+      .then(() => redis.quit())
+      .catch((error) => { console.error(error); process.exit(1); });
+  ' "$KEY_PREFIX"
+}
+
+# Removes consumer $1's keys from Redis, with the app's own ioredis (on Node 24).
+redis_cleanup() {
+  local name=$1
+  (cd "$work/$name" 2>/dev/null && "$node24" -e '
+    const { Redis } = require("ioredis");
+    const [prefix, name] = process.argv.slice(1);
+    const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+    (async () => {
+      let removed = 0;
+      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
+        if (keys.length > 0) removed += await redis.unlink(...keys);
+      }
+      await redis.quit();
+      console.log(`[${name}] removed ${removed} Redis keys under ${prefix}`);
+    })().catch((error) => { console.error(error); process.exit(1); });
+  ' "nest-dpop-consumer:$name:" "$name") || echo "[$name] could not remove its Redis keys"
+}
+
 status=0
 for consumer in "${consumers[@]}"; do
   run_consumer "$consumer" || { echo "== consumer $consumer FAILED"; status=1; }
+  cd "$repo"
+  redis_cleanup "$consumer"
 done
 echo "== consumers: $([ $status -eq 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - started )) s"
 exit "$status"

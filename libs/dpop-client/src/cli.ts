@@ -318,5 +318,8 @@ if (major < 20 || (major === 20 && minor < 19)) {
   process.stderr.write(`dpop: Node.js 20.19 or later is needed; this is ${process.version}\n`);
   process.exitCode = 1;
 } else {
-  process.exitCode = await main(process.argv.slice(2));
+  // No top-level await: the package is built as CommonJS.
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -1,6 +1,10 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { DPoPGuard, DPoPModule, JKT } from 'nest-dpop';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import type { Redis } from 'ioredis';
+import { DPoPGuard, DPoPModule, JKT, RedisJtiStore, SkipDPoP } from 'nest-dpop';
+import { DPoPHealthIndicator } from 'nest-dpop/terminus';
+import { KEY_PREFIX, REDIS, RedisModule } from './redis.module';
 
 @Controller()
 export class MeController {
@@ -10,15 +14,37 @@ export class MeController {
   }
 }
 
+@SkipDPoP()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly dpop: DPoPHealthIndicator,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.dpop.isHealthy()]);
+  }
+}
+
 @Module({
   imports: [
-    DPoPModule.forRoot({
-      required: true,
-      // The one origin clients use: htu naming any other is refused (and no start-up warning).
-      allowedOrigins: [`http://127.0.0.1:${process.env.PORT ?? '3000'}`],
+    RedisModule,
+    TerminusModule,
+    DPoPModule.forRootAsync({
+      inject: [REDIS],
+      useFactory: (redis: Redis) => ({
+        required: true,
+        // The one origin clients use: htu naming any other is refused (and no start-up warning).
+        allowedOrigins: [`http://127.0.0.1:${process.env.PORT ?? '3000'}`],
+        // The real Redis (ioredis 5 here), shared by every instance of the app.
+        store: new RedisJtiStore(redis, { keyPrefix: KEY_PREFIX }),
+      }),
     }),
   ],
-  controllers: [MeController],
-  providers: [{ provide: APP_GUARD, useExisting: DPoPGuard }],
+  controllers: [MeController, HealthController],
+  providers: [{ provide: APP_GUARD, useExisting: DPoPGuard }, DPoPHealthIndicator],
 })
 export class AppModule {}

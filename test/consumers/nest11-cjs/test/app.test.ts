@@ -40,7 +40,7 @@ test('overrideProvider(JtiStore) swaps the replay store', async () => {
   }
 });
 
-test('require() and import() give the same DI tokens (one copy of the ESM package)', async () => {
+test('require() and import() give the same DI tokens (one copy of the package: its ESM build)', async () => {
   const required = require('nest-dpop') as typeof import('nest-dpop');
   // A real import() (TypeScript would turn `import()` into require() under module: commonjs).
   const importEsm = new Function('specifier', 'return import(specifier)') as (
@@ -49,6 +49,11 @@ test('require() and import() give the same DI tokens (one copy of the ESM packag
   const imported = await importEsm('nest-dpop');
   assert.equal(required.JtiStore, imported.JtiStore);
   assert.equal(required.DPoPGuard, imported.DPoPGuard);
+  assert.equal(required.DPoPModule, imported.DPoPModule);
+  // Every name the CommonJS build exports is there through import() too, as the same value.
+  for (const [name, value] of Object.entries(required)) {
+    assert.equal((imported as Record<string, unknown>)[name], value, `import(): ${name}`);
+  }
 });
 
 test('overrideProvider(DPoPGuard) reaches the global guard (APP_GUARD useExisting)', async () => {

@@ -7,5 +7,7 @@ const app =
   process.env.ADAPTER === 'fastify'
     ? await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter())
     : await NestFactory.create(AppModule);
+// SIGTERM (run.sh stops the app so) closes the Redis connection.
+app.enableShutdownHooks();
 await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
 console.log(`LISTENING ${await app.getUrl()}`);

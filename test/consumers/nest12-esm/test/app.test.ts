@@ -1,6 +1,7 @@
 // The app's own test: the replay store swapped with overrideProvider(JtiStore), real HTTP.
 import 'reflect-metadata';
 import { strict as assert } from 'node:assert';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { Test } from '@nestjs/testing';
 import { DPoPGuard, JtiStore } from 'nest-dpop';
@@ -38,6 +39,19 @@ test('overrideProvider(JtiStore) swaps the replay store', async () => {
   } finally {
     await app.close();
   }
+});
+
+test('import and require() give the same DI tokens (one copy of the package)', async () => {
+  const required = createRequire(import.meta.url)('nest-dpop') as typeof import('nest-dpop');
+  const imported = await import('nest-dpop');
+  assert.equal(JtiStore, required.JtiStore);
+  assert.equal(DPoPGuard, required.DPoPGuard);
+  // Every name the CommonJS build exports is there through import too, as the same value.
+  for (const [name, value] of Object.entries(required)) {
+    assert.equal((imported as Record<string, unknown>)[name], value, `import: ${name}`);
+  }
+  const testing = createRequire(import.meta.url)('nest-dpop/testing') as { DPoPTestKey: unknown };
+  assert.equal(DPoPTestKey, testing.DPoPTestKey);
 });
 
 test('overrideProvider(DPoPGuard) reaches the global guard (APP_GUARD useExisting)', async () => {

@@ -1,5 +1,5 @@
 /**
- * `nest-dpop/terminus`: a readiness check of the DPoP replay store for `@nestjs/terminus` 12
+ * `nest-dpop/terminus`: a readiness check of the DPoP replay store for `@nestjs/terminus` 11 or 12
  * (an optional peer dependency: only this subpath imports it).
  * @packageDocumentation
  */

@@ -272,7 +272,7 @@ by hand.
 | Memory | ${machine.memoryGiB} GiB |
 | OS | ${machine.os} |
 | Node.js | ${machine.node} |
-| Redis | ${machine.redis} (local, 127.0.0.1:6379) |
+| Redis | ${machine.redis} (${machine.redisUrl}) |
 
 A shared, noisy 2-core virtual machine: the load generator, the server and Redis share the
 cores. Read the **ratios**, measured side by side in one run; absolute times move from run to
@@ -285,9 +285,10 @@ run and from machine to machine.
 npm run bench        # builds, then runs dist/bench/run.js; a few minutes
 \`\`\`
 
-It needs Redis on 127.0.0.1:6379 (keys under \`bench:dpop:jti:\`, deleted at the end) and uses
-loopback only. \`BENCH_QUICK=1 npm run bench\` is a shorter smoke run that prints the tables and
-leaves this file alone. The benchmark is not part of \`npm test\`.
+It needs Redis at \`REDIS_URL\` (default \`redis://127.0.0.1:6379\`; keys under
+\`bench:dpop:jti:\`, deleted at the end) and otherwise uses loopback only.
+\`BENCH_QUICK=1 npm run bench\` is a shorter smoke run that prints the tables and leaves this
+file alone. The benchmark is not part of \`npm test\`.
 
 ## Targets (issue 6)
 

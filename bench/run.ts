@@ -2,7 +2,8 @@
  * `npm run bench`: the DPoP benchmark of issue 6. Measures the verifier against the floor and
  * the jose pipeline, the replay stores per call, the memory store's bytes per jti and the guard
  * end to end (no guard, floor, memory store, Redis store); prints the tables and writes
- * docs/BENCHMARKS.md. Loopback only; needs Redis on 127.0.0.1:6379.
+ * docs/BENCHMARKS.md. Needs Redis at `REDIS_URL` (default redis://127.0.0.1:6379); otherwise
+ * loopback only.
  *
  * `BENCH_QUICK=1`: fewer rounds and requests, prints only (a smoke run, not for the record).
  */

@@ -51,10 +51,11 @@ const verifier: VerifierResult[] = [];
 for (const alg of VERIFIER_ALGORITHMS) {
   const result = await benchVerifierAlgorithm(alg, SETTINGS.verifierRounds);
   verifier.push(result);
-  const { floorUs, checkUs, joseUs } = result.cpu;
+  const { floorUs, checkUs, checkBoundUs, joseUs } = result.cpu;
   log(
     `  ${alg}: floor ${floorUs.toFixed(1)} µs, check() ${checkUs.toFixed(1)} µs ` +
-      `(${(checkUs / floorUs).toFixed(2)}x), jose ${Number.isNaN(joseUs) ? 'n/a' : joseUs.toFixed(1) + ' µs'} (CPU)`,
+      `(${(checkUs / floorUs).toFixed(2)}x), bound token ${checkBoundUs.toFixed(1)} µs ` +
+      `(${(checkBoundUs / floorUs).toFixed(2)}x), jose ${Number.isNaN(joseUs) ? 'n/a' : joseUs.toFixed(1) + ' µs'} (CPU)`,
   );
 }
 

@@ -1,11 +1,11 @@
 import { verify } from 'node:crypto';
+import { accessTokenHash } from './access-token.util.js';
 import { DPOP_DEFAULTS, assertSupportedAlgorithms } from './dpop.constants.js';
 import { DPoPError, invalidProofError } from './dpop.errors.js';
 import {
   algorithmProfile,
   decodeBase64url,
   importProofJwk,
-  sha256Base64url,
   type AlgorithmProfile,
   type PreparedKey,
 } from './dpop-jwk.util.js';
@@ -308,7 +308,7 @@ export class DPoPProofVerifier {
           'DPoP proof is missing ath for the access token',
         );
       }
-      if (!equalStrings(ath, sha256Base64url(input.accessToken))) {
+      if (!equalStrings(ath, accessTokenHash(input.accessToken))) {
         throw new DPoPError('ERR_DPOP_ATH_MISMATCH', 'DPoP ath does not match the access token');
       }
     }

@@ -110,10 +110,12 @@ interface CacheEntry {
 /**
  * A copy of `value` that owns its characters. A token is often a slice of a longer string (the
  * `Authorization` header, or whatever a caller cut it from), and V8 may keep a slice as a view
- * into its parent: kept as a key, it would keep the whole parent alive, past any limit.
+ * into its parent: kept as a key, it would keep the whole parent alive, past any limit. Slicing
+ * a fresh concatenation copies the characters once (the concatenation is flattened into a new
+ * string of one more character, which the result then views): a tenth of a JSON round trip.
  */
 function ownCopy(value: string): string {
-  return JSON.parse(JSON.stringify(value)) as string;
+  return ` ${value}`.slice(1);
 }
 
 /** The cache the guard's binding reader and the verifier's `ath` check share. */

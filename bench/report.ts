@@ -305,7 +305,7 @@ It needs Redis at \`REDIS_URL\` (default \`redis://127.0.0.1:6379\`; keys under
 \`BENCH_QUICK=1 npm run bench\` is a shorter smoke run that prints the tables and leaves this
 file alone. The benchmark is not part of \`npm test\`.
 
-## Targets (issue 6)
+## Targets (issues 6 and 15)
 
 ${targetsTable(results)}
 

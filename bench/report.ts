@@ -50,11 +50,14 @@ function verifierTable(results: BenchResults): string {
       'alg',
       'floor µs',
       'check() µs',
+      'bound token µs',
+      'bound, new token µs',
       'verify() + memory store µs',
       'check(), no key cache µs',
       'jose pipeline µs',
       'key import µs',
       'check() ÷ floor',
+      'bound token ÷ floor',
       'verify() ÷ floor',
       'jose ÷ check()',
     ],
@@ -62,11 +65,14 @@ function verifierTable(results: BenchResults): string {
       alg,
       fixed(v.floorUs),
       fixed(v.checkUs),
+      fixed(v.checkBoundUs),
+      fixed(v.checkNewTokenUs),
       fixed(v.verifyUs),
       fixed(v.checkNoCacheUs),
       fixed(v.joseUs),
       fixed(v.importUs),
       times(v.checkUs / v.floorUs),
+      times(v.checkBoundUs / v.floorUs),
       times(v.verifyUs / v.floorUs),
       times(v.joseUs / v.checkUs),
     ]),
@@ -79,18 +85,22 @@ function verifierWallTable(results: BenchResults): string {
       'alg',
       'floor µs',
       'check() µs',
+      'bound token µs',
       'verify() µs',
       'jose pipeline µs',
       'check() ÷ floor',
+      'bound token ÷ floor',
       'jose ÷ check()',
     ],
     results.verifier.map(({ alg, wall: v }) => [
       alg,
       fixed(v.floorUs),
       fixed(v.checkUs),
+      fixed(v.checkBoundUs),
       fixed(v.verifyUs),
       fixed(v.joseUs),
       times(v.checkUs / v.floorUs),
+      times(v.checkBoundUs / v.floorUs),
       times(v.joseUs / v.checkUs),
     ]),
   );
@@ -194,6 +204,11 @@ function targetsTable(results: BenchResults): string {
     add('verifier `check()` ÷ floor (§1)', alg, ratio, TARGETS.verifierVsFloor, true);
   }
   for (const { alg, cpu } of results.verifier) {
+    const ratio = cpu.checkBoundUs / cpu.floorUs;
+    const target = 'verifier `check()`, bound token ÷ floor (§1, issue 15)';
+    add(target, alg, ratio, TARGETS.verifierVsFloor, true);
+  }
+  for (const { alg, cpu } of results.verifier) {
     const ratio = cpu.joseUs / cpu.checkUs;
     if (Number.isNaN(ratio)) continue; // jose 6 has no Ed448
     add('jose pipeline ÷ verifier `check()` (§1)', alg, ratio, TARGETS.joseVsVerifier, false);
@@ -272,7 +287,7 @@ by hand.
 | Memory | ${machine.memoryGiB} GiB |
 | OS | ${machine.os} |
 | Node.js | ${machine.node} |
-| Redis | ${machine.redis} (local, 127.0.0.1:6379) |
+| Redis | ${machine.redis} (${machine.redisUrl}) |
 
 A shared, noisy 2-core virtual machine: the load generator, the server and Redis share the
 cores. Read the **ratios**, measured side by side in one run; absolute times move from run to
@@ -285,11 +300,12 @@ run and from machine to machine.
 npm run bench        # builds, then runs dist/bench/run.js; a few minutes
 \`\`\`
 
-It needs Redis on 127.0.0.1:6379 (keys under \`bench:dpop:jti:\`, deleted at the end) and uses
-loopback only. \`BENCH_QUICK=1 npm run bench\` is a shorter smoke run that prints the tables and
-leaves this file alone. The benchmark is not part of \`npm test\`.
+It needs Redis at \`REDIS_URL\` (default \`redis://127.0.0.1:6379\`; keys under
+\`bench:dpop:jti:\`, deleted at the end) and otherwise uses loopback only.
+\`BENCH_QUICK=1 npm run bench\` is a shorter smoke run that prints the tables and leaves this
+file alone. The benchmark is not part of \`npm test\`.
 
-## Targets (issue 6)
+## Targets (issues 6 and 15)
 
 ${targetsTable(results)}
 
@@ -309,6 +325,14 @@ machine cannot inflate by preempting it; wall-clock medians follow for compariso
 - **check()**: \`DPoPProofVerifier.check()\`, every check of RFC 9449 §4.3 but the replay store:
   structure, header, signature, claims, \`htu\` and \`iat\`. Key cache warm, as with any agent
   that sends more than one proof.
+- **bound token**: a request with a DPoP-bound JWT access token (\`Authorization: DPoP <JWT>\`,
+  an RS256 \`at+jwt\` of about 800 characters with \`cnf.jkt\`), as the guard handles it: the
+  default binding reader \`jwtConfirmationJkt(token)\`, then \`check()\` with \`accessToken\`
+  (the proof's \`ath\` is checked) and \`expectedJkt\`. One token for all of its proofs, as an
+  agent uses its token until it expires. Its own verifier and proofs, ratio to the floor of the
+  same run.
+- **bound, new token**: the same, but every proof comes with a token not seen recently (cycling
+  through 2,048 of them): the cost when nothing about the token is remembered.
 - **verify() + memory store**: \`verify()\`, what the guard calls: \`check()\` plus an atomic
   \`InMemoryJtiStore.recordIfNew\`.
 - **check(), no key cache**: \`keyCacheSize: 0\`: every proof parses its header and imports its key.

@@ -9,8 +9,9 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisJtiStore } from 'nest-dpop';
+import { benchRedis } from '../lib/redis-url.js';
 import { BenchAppModule } from './bench-app.module.js';
 import {
   BENCH_KEYS_ENV,
@@ -29,12 +30,7 @@ let redis: Redis | undefined;
 if (kind === 'redis') {
   // Auto-pipelining: commands issued in the same event-loop turn go out in one write, which is
   // what concurrent requests do. The store takes the application's client as it is.
-  redis = new Redis({
-    host: '127.0.0.1',
-    port: 6379,
-    lazyConnect: true,
-    enableAutoPipelining: true,
-  });
+  redis = benchRedis({ lazyConnect: true, enableAutoPipelining: true });
   await redis.connect();
 }
 const store = redis && new RedisJtiStore(redis, { keyPrefix: REDIS_KEY_PREFIX });

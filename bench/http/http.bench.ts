@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { DPoPAlgorithm } from 'nest-dpop';
 import { makeBenchKey, mintProofs, type BenchKey } from '../lib/proof-factory.js';
 import { median } from '../lib/stats.js';
@@ -16,6 +16,7 @@ import {
   type ServerMessage,
   type StoreKind,
 } from './bench-http.constants.js';
+import { benchRedis } from '../lib/redis-url.js';
 
 /** One configuration under load: medians over the measured rounds. */
 export interface LoadResult {
@@ -72,7 +73,6 @@ export interface HttpBenchOptions {
 }
 
 const SERVER = fileURLToPath(new URL('./bench-server.js', import.meta.url));
-const REDIS = { host: '127.0.0.1', port: 6379 } as const;
 
 /** A bench server in a child process. */
 class BenchServer {
@@ -190,7 +190,7 @@ async function load(
 
 /** Deletes every key the benchmark wrote to Redis. */
 export async function deleteBenchKeys(): Promise<number> {
-  const redis = new Redis({ ...REDIS, lazyConnect: true });
+  const redis = benchRedis({ lazyConnect: true });
   await redis.connect();
   let deleted = 0;
   try {
@@ -219,7 +219,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<HttpAlgorith
     options.algorithms.map((alg) => [alg, makeBenchKey(alg)]),
   );
   const jwks: PublicJwks = Object.fromEntries([...keys].map(([alg, key]) => [alg, key.jwk]));
-  const redis = new Redis({ ...REDIS, lazyConnect: true });
+  const redis = benchRedis({ lazyConnect: true });
   await redis.connect();
   const memoryServer = await BenchServer.start('memory', jwks);
   const redisServer = await BenchServer.start('redis', jwks);

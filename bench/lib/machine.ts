@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
-import { Redis } from 'ioredis';
+import { benchRedis, redactedRedisUrl } from './redis-url.js';
 
 /** What the numbers were measured on. */
 export interface MachineInfo {
@@ -10,6 +10,8 @@ export interface MachineInfo {
   readonly os: string;
   readonly node: string;
   readonly redis: string;
+  /** Where that Redis is (`REDIS_URL` without its password). */
+  readonly redisUrl: string;
 }
 
 /** The CPU model as `/proc/cpuinfo` names it (`os.cpus()` elsewhere). */
@@ -24,7 +26,7 @@ function cpuModel(): string {
 }
 
 async function redisVersion(): Promise<string> {
-  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+  const redis = benchRedis({ lazyConnect: true });
   try {
     await redis.connect();
     const info = await redis.info('server');
@@ -43,5 +45,6 @@ export async function describeMachine(): Promise<MachineInfo> {
     os: `${type()} ${release()}`,
     node: process.version,
     redis: await redisVersion(),
+    redisUrl: redactedRedisUrl(),
   };
 }

@@ -1,13 +1,20 @@
 import {
   constants,
+  createHash,
   generateKeyPairSync,
+  randomBytes,
   randomUUID,
   sign,
   type KeyObject,
   type SignKeyObjectInput,
 } from 'node:crypto';
 import type { DPoPAlgorithm } from 'nest-dpop';
-import { DPOP_ALGORITHM_SPECS, DPOP_HASH_LENGTHS } from '../../libs/common/src/dpop-algorithms.js';
+import {
+  DPOP_ALGORITHM_SPECS,
+  DPOP_HASH_LENGTHS,
+  thumbprintInput,
+  type DPoPPublicJwk,
+} from '../../libs/common/src/dpop-algorithms.js';
 
 /** The `key` argument of `crypto.sign`/`crypto.verify`: raw (r‖s) for EC, PSS options for PS*. */
 export type CryptoKeyArg = KeyObject | SignKeyObjectInput;
@@ -24,6 +31,8 @@ export interface BenchKey {
   readonly jwk: Record<string, unknown>;
   /** The protected header segment: the same for every proof of this key, as agents send it. */
   readonly headerSegment: string;
+  /** RFC 7638 thumbprint of `jwk`: the `cnf.jkt` of an access token bound to this key. */
+  readonly jkt: string;
 }
 
 /** The proof request a batch of proofs is minted for. */
@@ -62,21 +71,60 @@ export function makeBenchKey(alg: DPoPAlgorithm): BenchKey {
     verifyKey: options ? { key: pair.publicKey, ...options } : pair.publicKey,
     jwk,
     headerSegment: base64urlJson({ typ: 'dpop+jwt', alg, jwk }),
+    jkt: createHash('sha256')
+      .update(thumbprintInput(jwk as unknown as DPoPPublicJwk))
+      .digest('base64url'),
   };
 }
 
 /**
  * Mints `count` valid proofs for `target`, each with its own jti (a UUID, 36 characters), signed
  * with `node:crypto` directly: minting must be cheap, it happens before every timed run.
+ * `tokenOf(i)`, when given, is the access token proof `i` goes with: the proof gets its `ath`.
  */
-export function mintProofs(key: BenchKey, target: ProofTarget, count: number): string[] {
+export function mintProofs(
+  key: BenchKey,
+  target: ProofTarget,
+  count: number,
+  tokenOf?: (index: number) => string,
+): string[] {
   const iat = Math.floor(Date.now() / 1000);
   const proofs = Array.from<string>({ length: count });
   for (let i = 0; i < count; i++) {
-    const payload = base64urlJson({ jti: randomUUID(), htm: target.htm, htu: target.htu, iat });
+    const claims = { jti: randomUUID(), htm: target.htm, htu: target.htu, iat };
+    const token = tokenOf?.(i);
+    const payload = base64urlJson(token === undefined ? claims : { ...claims, ath: ath(token) });
     const input = `${key.headerSegment}.${payload}`;
     const signature = sign(key.digest, Buffer.from(input, 'latin1'), key.signKey);
     proofs[i] = `${input}.${signature.toString('base64url')}`;
   }
   return proofs;
+}
+
+/** RFC 9449 §4.2 `ath`: base64url(SHA-256(token)). */
+export function ath(token: string): string {
+  return createHash('sha256').update(token, 'ascii').digest('base64url');
+}
+
+/**
+ * A JWT access token bound to `jkt` (`cnf.jkt`), shaped like an authorization server's RS256
+ * `at+jwt` (RFC 9068 claims, a 2048-bit signature's length): about 800 characters. The
+ * signature is random bytes: the guard reads the binding without verifying the token (the
+ * application's own auth does that), so nothing here checks it.
+ */
+export function mintAccessToken(jkt: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const header = base64urlJson({ alg: 'RS256', typ: 'at+jwt', kid: 'bench-as-2026-01' });
+  const payload = base64urlJson({
+    iss: 'https://as.bench.local',
+    sub: 'agent-7f3c2a91',
+    aud: 'https://bench.local',
+    client_id: 'bench-agent-client',
+    scope: 'agents:register agents:read',
+    iat: now,
+    exp: now + 3600,
+    jti: randomUUID(),
+    cnf: { jkt },
+  });
+  return `${header}.${payload}.${randomBytes(256).toString('base64url')}`;
 }

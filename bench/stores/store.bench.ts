@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { InMemoryJtiStore, RedisJtiStore, type JtiStore } from 'nest-dpop';
 import { REDIS_KEY_PREFIX } from '../http/bench-http.constants.js';
+import { benchRedis } from '../lib/redis-url.js';
 import { collectGarbage, median } from '../lib/stats.js';
 
 /** One replay store (or the bare Redis command), per `recordIfNew` call: medians. */
@@ -25,7 +26,7 @@ export interface StoreBenchOptions {
   readonly concurrency: readonly number[];
 }
 
-const REDIS = { host: '127.0.0.1', port: 6379, lazyConnect: true } as const;
+const REDIS = { lazyConnect: true } as const;
 /** The guard's default replay window (proofTtl 120 s + clockSkew 60 s). */
 const TTL_MS = 180_000;
 
@@ -65,9 +66,9 @@ async function benchStoresAt(
   options: StoreBenchOptions,
   concurrency: number,
 ): Promise<StoreResult[]> {
-  const auto = new Redis({ ...REDIS, enableAutoPipelining: true });
-  const plain = new Redis({ ...REDIS });
-  const admin = new Redis({ ...REDIS });
+  const auto = benchRedis({ ...REDIS, enableAutoPipelining: true });
+  const plain = benchRedis({ ...REDIS });
+  const admin = benchRedis({ ...REDIS });
   await Promise.all([auto.connect(), plain.connect(), admin.connect()]);
   const memory = new InMemoryJtiStore({ maxEntries: 10_000_000 });
   const contenders: { name: string; store: JtiStore; redis: boolean }[] = [

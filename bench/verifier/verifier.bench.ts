@@ -3,10 +3,17 @@ import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 import {
   DPoPProofVerifier,
   InMemoryJtiStore,
+  jwtConfirmationJkt,
   type DPoPAlgorithm,
   type DPoPVerifyInput,
 } from 'nest-dpop';
-import { makeBenchKey, mintProofs, type BenchKey, type ProofTarget } from '../lib/proof-factory.js';
+import {
+  makeBenchKey,
+  mintAccessToken,
+  mintProofs,
+  type BenchKey,
+  type ProofTarget,
+} from '../lib/proof-factory.js';
 import { collectGarbage, median } from '../lib/stats.js';
 
 /** Median cost of one proof, in microseconds, per contender. */
@@ -15,6 +22,14 @@ export interface VerifierCosts {
   readonly floorUs: number;
   /** The library's `check()`: every check but the replay store, key cache warm. */
   readonly checkUs: number;
+  /**
+   * A request with a DPoP-bound JWT access token, as the guard handles it: the default binding
+   * reader `jwtConfirmationJkt(token)`, then `check()` with `accessToken` (so `ath`) and
+   * `expectedJkt`. One token for all proofs, as an agent reuses it until it expires.
+   */
+  readonly checkBoundUs: number;
+  /** The same with a token never seen recently for every proof (an agent per request). */
+  readonly checkNewTokenUs: number;
   /** `check()` with `keyCacheSize: 0`: every proof parses and imports its key again. */
   readonly checkNoCacheUs: number;
   /** The library's `verify()` with an `InMemoryJtiStore`: what the guard runs. */
@@ -50,6 +65,12 @@ interface Contender {
 function input(proof: string): DPoPVerifyInput {
   return { proof, method: TARGET.htm, url: TARGET.htu };
 }
+
+/**
+ * Distinct tokens the new-token contender cycles through, in order: more than twice what any
+ * cache of the library holds (1,000 entries), so each token is gone before it comes round again.
+ */
+const DISTINCT_TOKENS = 2_048;
 
 /** Cycles through its own proofs: for contenders that keep no replay state. */
 function cycler<T>(items: readonly T[]): () => T {
@@ -89,12 +110,29 @@ function contenders(
     }),
   );
   const checkInputs = cycler(mintProofs(key, TARGET, batch).map(input));
+  const token = mintAccessToken(key.jkt);
+  const boundProofs = cycler(mintProofs(key, TARGET, batch, () => token));
+  const newTokens = Array.from({ length: Math.max(batch, DISTINCT_TOKENS) }, () =>
+    mintAccessToken(key.jkt),
+  );
+  const newTokenPairs = cycler(
+    mintProofs(key, TARGET, newTokens.length, (i) => newTokens[i]!).map((proof, i) => ({
+      proof,
+      token: newTokens[i]!,
+    })),
+  );
   const coldInputs = cycler(mintProofs(key, TARGET, batch).map(input));
   const joseProofs = cycler(mintProofs(key, TARGET, batch));
   // verify() records every jti: each call needs a proof never seen before, warm-up included.
   const verifyInputs = cycler(mintProofs(key, TARGET, batch * (rounds + 1)).map(input));
 
   const warm = new DPoPProofVerifier(undefined, verifierOptions(alg));
+  const bound = new DPoPProofVerifier(undefined, verifierOptions(alg));
+  const boundCheck = (proof: string, accessToken: string) => {
+    const expectedJkt = jwtConfirmationJkt(accessToken);
+    if (expectedJkt !== key.jkt) fail('jwtConfirmationJkt');
+    bound.check({ proof, method: TARGET.htm, url: TARGET.htu, accessToken, expectedJkt });
+  };
   const cold = new DPoPProofVerifier(undefined, verifierOptions(alg, 0));
   const stored = new DPoPProofVerifier(store, verifierOptions(alg));
   const joseOptions = { typ: 'dpop+jwt', algorithms: [alg] };
@@ -113,6 +151,21 @@ function contenders(
       name: 'checkUs',
       run(count) {
         for (let i = 0; i < count; i++) warm.check(checkInputs());
+      },
+    },
+    {
+      name: 'checkBoundUs',
+      run(count) {
+        for (let i = 0; i < count; i++) boundCheck(boundProofs(), token);
+      },
+    },
+    {
+      name: 'checkNewTokenUs',
+      run(count) {
+        for (let i = 0; i < count; i++) {
+          const pair = newTokenPairs();
+          boundCheck(pair.proof, pair.token);
+        }
       },
     },
     {
@@ -211,6 +264,8 @@ export async function benchVerifierAlgorithm(
     return {
       floorUs: of('floorUs'),
       checkUs: of('checkUs'),
+      checkBoundUs: of('checkBoundUs'),
+      checkNewTokenUs: of('checkNewTokenUs'),
       checkNoCacheUs: of('checkNoCacheUs'),
       verifyUs: of('verifyUs'),
       joseUs: of('joseUs'),

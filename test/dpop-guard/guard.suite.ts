@@ -299,6 +299,26 @@ export function defineGuardSuite(platform: TestPlatform): void {
       expectProblem(await call(base, '/items', { proof }), 'dpop-invalid', code);
     });
 
+    it('reads every token afresh: a re-bound or lengthened token never gets an earlier answer', async () => {
+      // Issue 15: the binding and the ath digest are remembered per exact token string.
+      const key = keys.EdDSA;
+      const token = accessToken(key.jkt);
+      const send = async (sent: string, proofToken = sent) =>
+        call(base, '/items', {
+          proof: await proofFor(key, base, '/items', { token: proofToken }),
+          token: sent,
+        });
+      expect((await send(token)).status).toBe(200);
+      // Same header and signature segments, the payload bound to another key: refused although
+      // the token right before, much the same string, was bound to this proof's key.
+      const rebound = accessToken(keys.ES256.jkt);
+      expectProblem(await send(rebound), 'dpop-binding-mismatch', 'ERR_DPOP_BINDING_MISMATCH');
+      // One character more (still a token68): the proof's ath is the original token's.
+      const longer = `${token}A`;
+      expectProblem(await send(longer, token), 'dpop-invalid', 'ERR_DPOP_ATH_MISMATCH');
+      expect((await send(token)).status).toBe(200);
+    });
+
     it('refuses a malformed DPoP authorization credential', async () => {
       const res = await call(base, '/items', { token: 'a b c', scheme: 'DPoP' });
       expectProblem(res, 'invalid-request', 'ERR_DPOP_INVALID_AUTHORIZATION', 400);

@@ -1,4 +1,6 @@
+import { accessTokenCache } from './access-token.cache.js';
 import { DPoPError } from './dpop.errors.js';
+import { sha256Base64url } from './dpop-jwk.util.js';
 
 /** How the request presented its access token (RFC 9449 §7.1 and RFC 6750 §2.1). */
 export interface PresentedAccessToken {
@@ -44,8 +46,28 @@ export function parseAuthorization(
  * The default binding reader: `cnf.jkt` from a JWT access token's payload, read without
  * verifying the token. Anything that is not a JWT with a string `cnf.jkt` counts as unbound.
  * Extra members in `cnf` are allowed.
+ *
+ * Remembered per exact token string (a bounded cache shared with {@link accessTokenHash}):
+ * agents send one token with request after request, and the answer is a pure function of the
+ * string, so a changed token is simply another entry.
  */
 export function jwtConfirmationJkt(token: string): string | undefined {
+  const facts = accessTokenCache.factsOf(token);
+  if (facts.jkt === undefined) facts.jkt = readConfirmationJkt(token) ?? null;
+  return facts.jkt ?? undefined;
+}
+
+/**
+ * `ath` of an access token (RFC 9449 §4.2): base64url(SHA-256(token)), remembered per exact
+ * token string like {@link jwtConfirmationJkt}.
+ */
+export function accessTokenHash(token: string): string {
+  const facts = accessTokenCache.factsOf(token);
+  return (facts.ath ??= sha256Base64url(token));
+}
+
+/** {@link jwtConfirmationJkt} without the cache. */
+function readConfirmationJkt(token: string): string | undefined {
   const dot1 = token.indexOf('.');
   const dot2 = token.indexOf('.', dot1 + 1);
   if (dot1 <= 0 || dot2 === -1) return undefined;

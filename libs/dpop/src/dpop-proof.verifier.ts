@@ -1,11 +1,11 @@
 import { verify } from 'node:crypto';
+import { accessTokenHash } from './access-token.util.js';
 import { DPOP_DEFAULTS, assertSupportedAlgorithms } from './dpop.constants.js';
 import { DPoPError, invalidProofError } from './dpop.errors.js';
 import {
   algorithmProfile,
-  decodeBase64url,
+  decodeBase64urlInto,
   importProofJwk,
-  sha256Base64url,
   type AlgorithmProfile,
   type PreparedKey,
 } from './dpop-jwk.util.js';
@@ -18,6 +18,7 @@ import type {
 import { assertCompactJws, equalStrings, isDPoPType, parseJsonObject } from './jws.util.js';
 import { normalizeHttpUri } from './http-uri.util.js';
 import { replayKey } from './jti-key.util.js';
+import { ProofBytes } from './proof-bytes.util.js';
 import type { JtiStore } from './jti-store.interface.js';
 
 export type { DPoPPublicJwk } from './dpop-jwk.util.js';
@@ -32,6 +33,8 @@ export type {
 interface PreparedHeader extends PreparedKey {
   readonly profile: AlgorithmProfile;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** An absolute http(s) URI with no white space or backslash; query and fragment are ignored. */
 const STRICT_HTU = /^https?:\/\/[^\s?#\\]+(?:[?#][^\s\\]*)?$/i;
@@ -62,6 +65,8 @@ export class DPoPProofVerifier {
   private readonly clock: () => number;
   /** Prepared headers by their exact base64url segment, oldest first (LRU by re-insertion). */
   private readonly headers = new Map<string, PreparedHeader>();
+  /** Where `check()` decodes each proof (one buffer, reused: see {@link ProofBytes}). */
+  private readonly proofBytes = new ProofBytes();
   /** Server nonces, when they are required (RFC 9449 §8). */
   private readonly nonces: DPoPNonceIssuer | undefined;
   /** The last entry of `headers` (its key and value), or none. */
@@ -144,7 +149,9 @@ export class DPoPProofVerifier {
         headerSegment === this.newestSegment ? this.newestHeader : this.headers.get(headerSegment);
       header = cached ?? this.prepareHeader(headerSegment);
 
-      payload = parseJsonObject(compact.slice(dot1 + 1, dot2));
+      // The payload, then the signing input and the signature, decoded into one buffer.
+      const bytes = this.proofBytes.atLeast(compact.length);
+      payload = parseJsonObject(compact.slice(dot1 + 1, dot2), bytes);
       if (payload === undefined) {
         throw invalidProofError(
           'ERR_DPOP_MALFORMED',
@@ -153,17 +160,20 @@ export class DPoPProofVerifier {
       }
 
       // Canonical base64url of the expected length: no third dot, nothing outside the alphabet.
-      const signature = decodeBase64url(compact.slice(dot2 + 1));
-      if (signature === undefined || signature.length !== header.signatureLength) {
+      // The signature's bytes after the signing input's (never longer than their base64url).
+      const signatureLength = decodeBase64urlInto(compact.slice(dot2 + 1), bytes, dot2);
+      if (signatureLength !== header.signatureLength) {
         throw invalidProofError('ERR_DPOP_INVALID_SIGNATURE', 'Invalid signature');
       }
+      // The header and payload segments, one byte per character (as Buffer.from(…, 'latin1')).
+      bytes.write(compact, 0, dot2, 'latin1');
       let valid: boolean;
       try {
         valid = verify(
           header.profile.digest,
-          Buffer.from(compact.slice(0, dot2), 'latin1'),
+          bytes.subarray(0, dot2),
           header.key,
-          signature,
+          bytes.subarray(dot2, dot2 + signatureLength),
         );
       } catch {
         valid = false;
@@ -315,7 +325,7 @@ export class DPoPProofVerifier {
           'DPoP proof is missing ath for the access token',
         );
       }
-      if (!equalStrings(ath, sha256Base64url(input.accessToken))) {
+      if (!equalStrings(ath, accessTokenHash(input.accessToken))) {
         throw new DPoPError('ERR_DPOP_ATH_MISMATCH', 'DPoP ath does not match the access token');
       }
     }
@@ -323,7 +333,9 @@ export class DPoPProofVerifier {
       throw new DPoPError('ERR_DPOP_BINDING_MISMATCH', 'Token JKT does not match DPoP proof');
     }
 
-    const result: VerifiedDPoPProof = {
+    // Optional members assigned rather than spread in: the same object, without the temporary
+    // ones a spread makes on every proof.
+    const result: Mutable<VerifiedDPoPProof> = {
       jkt: header.jkt,
       jti,
       htm,
@@ -331,9 +343,9 @@ export class DPoPProofVerifier {
       iat,
       alg: header.profile.alg,
       jwk: header.jwk,
-      ...(ath !== undefined && { ath }),
-      ...(nonce !== undefined && { nonce }),
     };
+    if (ath !== undefined) result.ath = ath;
+    if (nonce !== undefined) result.nonce = nonce;
     return result;
   }
 

@@ -1,18 +1,31 @@
-import { timingSafeEqual } from 'node:crypto';
 import { invalidProofError } from './dpop.errors.js';
-import { decodeBase64url } from './dpop-jwk.util.js';
+import { decodeBase64url, decodeBase64urlInto } from './dpop-jwk.util.js';
 
 /** JWS compact-serialisation helpers of the verifier (RFC 7515), strict about spelling. */
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** A base64url segment holding a JSON object, or `undefined`. */
-export function parseJsonObject(segment: string): Record<string, unknown> | undefined {
-  const bytes = decodeBase64url(segment);
-  if (bytes === undefined) return undefined;
+/**
+ * A base64url segment holding a JSON object, or `undefined`. With `scratch` (at least as long
+ * as the segment), the bytes are decoded there instead of into a new Buffer.
+ */
+export function parseJsonObject(
+  segment: string,
+  scratch?: Buffer,
+): Record<string, unknown> | undefined {
+  let text: string;
+  if (scratch === undefined) {
+    const bytes = decodeBase64url(segment);
+    if (bytes === undefined) return undefined;
+    text = bytes.toString('utf8');
+  } else {
+    const length = decodeBase64urlInto(segment, scratch, 0);
+    if (length === undefined) return undefined;
+    text = scratch.toString('utf8', 0, length);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -46,9 +59,14 @@ export function assertCompactJws(compact: string): void {
   }
 }
 
-/** Constant-time string equality (lengths are not secret here). */
+/**
+ * Constant-time string equality (lengths are not secret here): every UTF-16 code unit is
+ * compared, with no early exit, so the time does not tell where two strings of one length
+ * differ. A loop rather than `timingSafeEqual`, which would need two Buffers per call.
+ */
 export function equalStrings(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }

@@ -110,7 +110,9 @@ export class DPoPProofVerifier {
       fresh = await this.store.recordIfNew(
         replayKey(proof.jkt, proof.jti),
         this.replayWindowMs,
-        proof.nonce === undefined ? { iat: proof.iat } : { iat: proof.iat, nonce: proof.nonce },
+        proof.nonce === undefined
+          ? { iat: proof.iat, clockSkew: this.clockSkew }
+          : { iat: proof.iat, nonce: proof.nonce, clockSkew: this.clockSkew },
       );
     } catch (cause) {
       if (cause instanceof DPoPError) throw cause;

@@ -90,7 +90,14 @@ export function createDPoPExceptionFactory(options: {
         const { problem } = build(error, info, instance);
         return new DPoPException(
           problem,
-          { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'DPoP-Nonce': nonce },
+          {
+            'Content-Type': 'application/json',
+            'Cache-Control': 'no-store',
+            'DPoP-Nonce': nonce,
+            ...(error.retryAfter !== undefined && {
+              'Retry-After': String(Math.max(1, Math.ceil(error.retryAfter))),
+            }),
+          },
           error,
           { error: 'use_dpop_nonce', error_description: error.message },
           400,

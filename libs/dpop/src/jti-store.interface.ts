@@ -61,6 +61,11 @@ export interface JtiStoreProofInfo {
    * itself, see {@link JtiStoreNonceRequiredError}).
    */
   nonce?: string;
+  /**
+   * How far in the future the verifier accepts an `iat`, in seconds (its `clockSkew`): a proof
+   * used just before a loss of history may carry an `iat` that late.
+   */
+  clockSkew?: number;
 }
 
 /** See {@link JtiStore.probe}. */

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Helpers of `RedisJtiStore`'s history check: what a server's `INFO` says, and the recovery
@@ -54,8 +54,28 @@ export function evictionHazard(address: string, server: RedisServerState): strin
   );
 }
 
-/** How long a recovery nonce is accepted after it was handed out, in milliseconds. */
-export const RECOVERY_NONCE_MAX_AGE_MS = 300_000;
+/**
+ * How long a recovery nonce is accepted after it was handed out, in milliseconds: as long as a
+ * module nonce lives at most (two windows of 60 s by default).
+ */
+export const RECOVERY_NONCE_MAX_AGE_MS = 120_000;
+
+/**
+ * A short digest of the servers' state that decides whether their history may be incomplete:
+ * every `run_id` (a restart or failover changes it) and eviction count, sorted. Addresses are
+ * left out, so that instances reaching Redis under other names agree.
+ */
+export function serversSignature(
+  servers: Iterable<RedisServerState> | ReadonlyMap<string, RedisServerState>,
+): string {
+  const states =
+    servers instanceof Map ? [...servers.values()] : [...(servers as Iterable<RedisServerState>)];
+  const state = states
+    .map((server) => `${server.runId}:${server.evictedKeys}`)
+    .sort()
+    .join(',');
+  return createHash('sha256').update(state).digest('base64url').slice(0, 12);
+}
 
 /** `<mint time in ms, base 36>.<22 characters of HMAC-SHA256>`: only NQCHARs (RFC 9449 §8). */
 const RECOVERY_NONCE = /^([0-9a-z]{1,11})\.([A-Za-z0-9_-]{22})$/;

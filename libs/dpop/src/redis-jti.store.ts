@@ -6,6 +6,7 @@ import { DPOP_DEFAULTS } from './dpop.constants.js';
 import {
   BUCKET_TAGS,
   RecoveryNonces,
+  serversSignature,
   evictionHazard,
   parseRedisInfo,
   type RedisServerState,
@@ -109,6 +110,8 @@ interface Bucket {
   epoch: string | undefined;
   /** Detection time (ms) of the loss that started the current epoch. */
   lossAt: number;
+  /** The number of the last check that read this bucket's marker. */
+  readIn: number;
 }
 
 /**
@@ -174,11 +177,22 @@ export class RedisJtiStore implements JtiStore {
   /** The longest `ttlMs` seen: a readiness probe is judged against the proofs' window. */
   private windowMs: number;
   private checking: Promise<void> | undefined;
+  /** Numbers the checks; a bucket records the last one that read its marker. */
+  private checks = 0;
+  /**
+   * Bumped whenever the connection may have changed servers (close, ready): a reply to a command sent before cannot vouch for the history (ioredis resends
+   * unanswered commands after a reconnect, possibly to a restarted server).
+   */
+  private generation = 0;
   /** Why the last check failed (the cause of the 503s until one succeeds). */
   private checkError: unknown;
   private readonly timer: NodeJS.Timeout;
-  private readonly onReady = () => void this.checkHistory();
+  private readonly onReady = () => {
+    this.generation++;
+    void this.checkHistory();
+  };
   private readonly onClose = () => {
+    this.generation++;
     if (this.state === 'known') this.state = 'unknown';
   };
 
@@ -194,18 +208,26 @@ export class RedisJtiStore implements JtiStore {
     this.now = options.now ?? Date.now;
     this.windowMs = (DPOP_DEFAULTS.proofTtl + DPOP_DEFAULTS.clockSkew + 1) * 1000;
     this.single = client.isCluster !== true;
+    if (!this.single && /[{}]/.test(this.keyPrefix + historyKey)) {
+      // The store sets the hash tags itself, so that each key shares a slot with its marker.
+      throw new Error(
+        'RedisJtiStore: on a Cluster, keyPrefix and historyKey must not contain { or }',
+      );
+    }
     this.secretKey = historyKey + '#nonce-secret';
     this.buckets = this.single
-      ? [{ tag: '', markerKey: historyKey, epoch: undefined, lossAt: 0 }]
+      ? [{ tag: '', markerKey: historyKey, epoch: undefined, lossAt: 0, readIn: 0 }]
       : [...BUCKET_TAGS].map((c) => ({
           tag: `{${c}}`,
           markerKey: `${historyKey}{${c}}`,
           epoch: undefined,
           lossAt: 0,
+          readIn: 0,
         }));
     client.on('ready', this.onReady);
     client.on('close', this.onClose);
     client.on('end', this.onClose);
+
     this.timer = setInterval(
       () => void this.checkHistory(),
       options.historyCheckIntervalMs ?? 1000,
@@ -224,7 +246,18 @@ export class RedisJtiStore implements JtiStore {
    * current. See {@link JtiStore.acceptsNonce}.
    */
   acceptsNonce(nonce: string): boolean {
-    return this.nonces?.mintedAt(nonce, this.now()) !== undefined;
+    // Only while a loss is being recovered from: afterwards the module's own nonces rule.
+    const now = this.now();
+    const latestLoss = this.latestLoss();
+    return (
+      now < latestLoss + this.windowMs && (this.nonces?.mintedAt(nonce, now) ?? -1) >= latestLoss
+    );
+  }
+
+  private latestLoss(): number {
+    let latest = 0;
+    for (const bucket of this.buckets) if (bucket.lossAt > latest) latest = bucket.lossAt;
+    return latest;
   }
 
   /**
@@ -253,7 +286,7 @@ export class RedisJtiStore implements JtiStore {
    */
   async onApplicationBootstrap(): Promise<void> {
     if (this.client.status !== 'ready') return;
-    await this.checkHistory();
+    await this.bounded(this.checkHistory()).catch(() => undefined);
     if (this.state === 'unsafe') throw new Error(`RedisJtiStore: ${this.unsafeReason}`);
   }
 
@@ -278,11 +311,36 @@ export class RedisJtiStore implements JtiStore {
       );
     }
     // Cannot tell yet whether history was lost: find out (one round trip), refuse if that fails.
-    return this.checkHistory().then(() =>
+    return this.bounded(this.checkHistory()).then(() =>
       this.state === 'known'
         ? this.record(replayKey, ttlMs, proof, windowMs)
         : Promise.reject(this.unavailable()),
     );
+  }
+
+  /** `check`, or a 503 if it takes longer than `timeoutMs` (it goes on in the background). */
+  private bounded(check: Promise<void>): Promise<void> {
+    const timeoutMs = this.timeoutMs;
+    if (timeoutMs <= 0) return check;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(rejectLate, timeoutMs, reject, timeoutMs);
+      check.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** A check that starts after now (after the one in flight, if any): it sees what came before. */
+  private freshCheck(): Promise<number> {
+    const after = this.checking ?? Promise.resolve();
+    return this.bounded(after.then(() => this.checkHistory())).then(() => this.checks);
   }
 
   private unavailable(): JtiStoreUnavailableError {
@@ -315,17 +373,18 @@ export class RedisJtiStore implements JtiStore {
         'DPoP replay store lost its history and needs the proof iat',
       );
     }
-    if (proof.iat * 1000 > bucket.lossAt + this.clockSkewMs) return undefined;
+    // The larger of the store's skew and the verifier's: a proof used just before the loss may
+    // carry an iat that far in the future.
+    const skewMs = Math.max(this.clockSkewMs, (proof.clockSkew ?? 0) * 1000);
+    if (proof.iat * 1000 > bucket.lossAt + skewMs) return undefined;
     if (proof.nonce !== undefined) {
       const mintedAt = this.nonces?.mintedAt(proof.nonce, now);
-      if (mintedAt !== undefined && mintedAt > bucket.lossAt) return undefined;
+      // Handed out at or after the detection, hence after the loss itself.
+      if (mintedAt !== undefined && mintedAt >= bucket.lossAt) return undefined;
     }
     // When a fresh proof without a nonce passes again: its iat (whole seconds, rounded down)
     // must be past the loss plus the skew.
-    const retryAfter = Math.max(
-      1,
-      Math.ceil((bucket.lossAt + this.clockSkewMs + 1000 - now) / 1000),
-    );
+    const retryAfter = Math.max(1, Math.ceil((bucket.lossAt + skewMs + 1000 - now) / 1000));
     if (!this.recovery || this.nonces === undefined) {
       return new JtiStoreUnavailableError(
         'DPoP replay store lost its history recently; retry with a fresh proof',
@@ -333,13 +392,13 @@ export class RedisJtiStore implements JtiStore {
       );
     }
     // Handed out after every bucket's loss, so that the retry passes whichever bucket its key
-    // falls in.
-    let latestLoss = 0;
-    for (const b of this.buckets) if (b.lossAt > latestLoss) latestLoss = b.lossAt;
-    return new JtiStoreNonceRequiredError(
-      this.nonces.mint(Math.max(now, latestLoss + 1)),
-      retryAfter,
-    );
+    // falls in; never labelled later than now (another instance's clock may be ahead).
+    if (now < this.latestLoss()) {
+      return new JtiStoreUnavailableError('DPoP replay store lost its history just now', {
+        retryAfter: 1,
+      });
+    }
+    return new JtiStoreNonceRequiredError(this.nonces.mint(now), retryAfter);
   }
 
   private record(
@@ -364,22 +423,38 @@ export class RedisJtiStore implements JtiStore {
     // the lean form saves 1–2.5 µs of CPU per call (of about 20) over `Promise.race(…).finally(…)`.
     const timeoutMs = this.timeoutMs;
     const epoch = bucket.epoch;
+    const generation = this.generation;
     return new Promise<boolean>((resolve, reject) => {
       const timer =
         timeoutMs > 0 ? setTimeout(rejectLate, timeoutMs, reject, timeoutMs) : undefined;
       command.then(
         (result) => {
           if (timer !== undefined) clearTimeout(timer);
+          if (!Array.isArray(result)) {
+            reject(new JtiStoreUnavailableError('DPoP replay store: unexpected Redis reply'));
+            return;
+          }
           const [recorded, marker] = result as [number, string | undefined];
-          if (marker !== undefined && marker === epoch) {
+          // The marker the script read names our epoch, over the same connection, while the
+          // history was known: no loss came before this SET.
+          if (
+            marker !== undefined &&
+            marker === epoch &&
+            generation === this.generation &&
+            this.state === 'known'
+          ) {
             resolve(recorded === 1);
             return;
           }
-          // History lost since the marker was read (or another instance began a new epoch):
-          // find out, then judge this proof as the new epoch judges it.
+          // History lost since the marker was read, another instance began a new epoch, or the
+          // reply came over a new connection: find out with a check that starts after this reply
+          // (one in flight may have read the marker before it), then judge this proof as the
+          // new epoch judges it.
           if (this.state === 'known') this.state = 'unknown';
-          this.checkHistory().then(() => {
-            if (this.state !== 'known') return reject(this.unavailable());
+          this.freshCheck().then((check) => {
+            // Still unknown, or this bucket's marker unread (its Cluster node did not answer).
+            if (this.state !== 'known' || bucket.readIn !== check)
+              return reject(this.unavailable());
             // Already in the history we now know: a replay.
             if (recorded !== 1) return resolve(false);
             const late = this.lossRefusal(bucket, windowMs, proof);
@@ -468,53 +543,65 @@ export class RedisJtiStore implements JtiStore {
     }
     this.unsafeReason = undefined;
 
-    // Another process behind an address we knew (a restart, even with persistence, whose last
-    // writes may be missing; a failover), a master at a new address after the first check, or
-    // keys evicted: any record anywhere may be gone.
+    // Why history may be incomplete, for the log: another process behind an address we knew (a
+    // restart, even with persistence, whose last writes may be missing; a failover), a master at
+    // a new address after the first check, or keys evicted.
     const reasons: string[] = [];
     for (const [address, server] of servers) {
       const known = this.servers.get(address);
       if (known === undefined) {
         if (this.checked) reasons.push(`a new server at ${address}`);
-        else if (server.evictedKeys > 0) reasons.push(`${address} has evicted keys`);
       } else if (known.runId !== server.runId) {
         reasons.push(`another server process at ${address}`);
-      } else if (server.evictedKeys > known.evictedKeys) {
+      } else if (server.evictedKeys !== known.evictedKeys) {
         reasons.push(`${address} evicted keys`);
       }
       this.servers.set(address, server);
     }
-    const everything = reasons.length > 0;
-    // The servers as this check saw them: a marker written under the same state was written by
-    // an instance that already noticed what this check notices (the same restart, failover or
-    // evictions) and began a new epoch after it, which every other instance then adopts.
+    // The servers' state (run_ids, eviction counts) this check saw. A marker written under
+    // another state predates a restart, a failover or evictions: its history may be incomplete,
+    // also at the very first check (a Redis that rebooted from a snapshot missing the last
+    // writes). A marker written under this state was written by an instance that noticed the
+    // same event and began a new epoch after it, which every other instance then adopts. Only
+    // judged when every master answered.
     const seen = serversSignature(servers);
+    const complete = servers.size === nodes.length;
+    const check = ++this.checks;
 
     const lost: Bucket[] = [];
+    const stale: Bucket[] = [];
     markers.forEach((marker, i) => {
       const bucket = this.buckets[i]!;
       if (marker === undefined) return; // its node did not answer
-      if (marker === null || (everything && signatureOf(marker) !== seen)) lost.push(bucket);
+      bucket.readIn = check;
+      if (marker === null) lost.push(bucket);
+      else if (complete && signatureOf(marker) !== seen) stale.push(bucket);
       else if (marker !== bucket.epoch) adopt(bucket, marker, this.now());
     });
-    if (lost.length > 0) {
+    if (lost.length + stale.length > 0) {
       // A missing marker is a loss whenever it is seen, the first check included (a first deploy
       // looks exactly like a flush), dated now: the loss may have happened at any time since the
       // last check, and a later date only refuses more.
       const lossAt = this.now();
       const fresh = `${randomBytes(24).toString('base64url')}.${seen}.${lossAt}`;
       await Promise.all(
-        lost.map(async (bucket) => {
-          const written = everything
+        [...lost, ...stale].map(async (bucket) => {
+          // A missing marker only if still missing (another instance may have just begun an
+          // epoch); a stale one is replaced.
+          const written = stale.includes(bucket)
             ? await this.client.set(bucket.markerKey, fresh)
             : await this.client.set(bucket.markerKey, fresh, 'NX');
-          // Another instance may have begun one a moment ago: adopt whichever the marker holds.
           const value =
             written === 'OK' ? fresh : ((await this.client.get(bucket.markerKey)) ?? fresh);
           adopt(bucket, value, lossAt);
         }),
       );
-      const what = everything ? reasons.join(', ') : 'its marker is missing';
+      const what =
+        reasons.length > 0
+          ? reasons.join(', ')
+          : stale.length > 0
+            ? 'its marker predates the servers it is on'
+            : 'its marker is missing';
       logger.warn(
         `DPoP replay history in Redis may be incomplete (${what}): for one acceptance window, ` +
           `proofs that may predate ${new Date(lossAt).toISOString()} are answered with ` +
@@ -539,15 +626,6 @@ export class RedisJtiStore implements JtiStore {
       this.nonces = new RecoveryNonces(Buffer.from(secret, 'utf8'));
     }
   }
-}
-
-/** A short digest of every server's address, `run_id` and `evicted_keys`. */
-function serversSignature(servers: ReadonlyMap<string, RedisServerState>): string {
-  const state = [...servers]
-    .map(([address, server]) => `${address}=${server.runId}:${server.evictedKeys}`)
-    .sort()
-    .join(',');
-  return createHash('sha256').update(state).digest('base64url').slice(0, 12);
 }
 
 /** The servers' signature a marker was written under (`<id>.<signature>.<loss time>`), if any. */

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { DPOP_DEFAULTS } from '../dpop.constants.js';
-import { historyMarkerKeys } from '../redis-history.util.js';
+import {
+  historyMarkerKeys,
+  parseRedisInfo,
+  serversSignature,
+  type RedisServerState,
+} from '../redis-history.util.js';
 
 /** The part of an ioredis `Redis` or `Cluster` that {@link seedRedisJtiStoreHistory} uses. */
 export interface SeedableRedisClient {
@@ -10,6 +15,10 @@ export interface SeedableRedisClient {
   once?(event: 'ready', listener: () => void): unknown;
   connect?(): Promise<unknown>;
   set(key: string, value: string): Promise<unknown>;
+  /** `INFO` of a single Redis (the markers name the servers' state they were written under). */
+  info?(): Promise<string>;
+  /** A Cluster's masters. */
+  nodes?(role: 'master'): { info(): Promise<string> }[];
 }
 
 /**
@@ -32,8 +41,13 @@ export async function seedRedisJtiStoreHistory(
   else if (client.status !== undefined && client.status !== 'ready' && client.once !== undefined) {
     await new Promise<void>((resolve) => client.once!('ready', resolve));
   }
-  // `<epoch id>.<time of the last loss>`: a loss at 1 ms after 1970 is no loss at all.
-  const marker = `${randomBytes(24).toString('base64url')}.1`;
+  // `<epoch id>.<servers' state>.<time of the last loss>`: a loss at 1 ms after 1970 is none.
+  const nodes = client.isCluster === true ? (client.nodes?.('master') ?? []) : [client];
+  const states = (await Promise.all(nodes.map((node) => node.info?.() ?? ''))).map(parseRedisInfo);
+  if (states.length === 0 || states.some((state) => state === undefined)) {
+    throw new Error('seedRedisJtiStoreHistory: INFO of every server is needed');
+  }
+  const marker = `${randomBytes(24).toString('base64url')}.${serversSignature(states as RedisServerState[])}.1`;
   await Promise.all(
     historyMarkerKeys(historyKey, client.isCluster === true).map((key) => client.set(key, marker)),
   );

@@ -119,7 +119,7 @@ describe('readiness judges the replay store as a fresh proof is judged', () => {
     expect(store.size).toBe(0);
   }, 60_000);
 
-  it('a full memory store is down, with the real wait', async () => {
+  it('a full memory store is down, saying it is full', async () => {
     const store = new InMemoryJtiStore({ maxEntries: 1 });
     await store.recordIfNew('live', 30_000);
     const base = await boot(store);

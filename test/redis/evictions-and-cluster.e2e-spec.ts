@@ -146,4 +146,64 @@ describe('a Redis Cluster', () => {
       onVictim.length,
     );
   }, 30_000);
+
+  it('a master restarted from a snapshot is a loss even while the Cluster lists a node twice', async () => {
+    const cluster = await startCluster(3);
+    const real = new Cluster([...cluster.startupNodes], {
+      redisOptions: { maxRetriesPerRequest: 1 },
+      clusterRetryStrategy: () => 100,
+    });
+    real.on('error', () => undefined);
+    clients.push(real);
+    if (real.status !== 'ready') await new Promise((resolve) => real.once('ready', resolve));
+    // As ioredis does for a moment while it replaces a node's connection: one master twice.
+    const client = new Proxy(real, {
+      get(target, property) {
+        if (property === 'nodes') {
+          return (role: 'master') => {
+            const nodes = target.nodes(role);
+            return nodes.length > 0 ? [...nodes, nodes[0]!] : nodes;
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+    const prefix = `test:cluster-snapshot:${process.pid}:`;
+    await seedRedisJtiStoreHistory(real, { keyPrefix: prefix });
+    const store = new RedisJtiStore(client, { keyPrefix: prefix });
+    await sleep(300);
+    const victim = cluster.nodes[0]!;
+    const stored = (jti: string) => {
+      const k = replayKey(key.jkt, jti);
+      return cluster.nodeForKey(`${prefix}{${k[0]}}${k}`) === victim;
+    };
+    const iat = Math.floor(Date.now() / 1000);
+    // The snapshot has the markers; the jtis recorded next are not in it.
+    await victim.command('SAVE');
+    const lost: string[] = [];
+    for (let i = 0; lost.length < 5; i++) {
+      if (!stored(`snap-${i}`)) continue;
+      await expect(
+        store.recordIfNew(replayKey(key.jkt, `snap-${i}`), 181_000, { iat }),
+      ).resolves.toBe(true);
+      lost.push(`snap-${i}`);
+    }
+    await victim.stop('SIGKILL');
+    await victim.start();
+    await cluster.waitUntilOk();
+    // Past the periodic checks that see the new run_id.
+    await sleep(2500);
+    const replays = await Promise.all(
+      lost.map((jti) =>
+        store
+          .recordIfNew(replayKey(key.jkt, jti), 181_000, { iat })
+          .catch((error: { code?: string }) => error.code),
+      ),
+    );
+    expect(replays).toEqual(lost.map(() => 'ERR_DPOP_USE_NONCE'));
+    store.onModuleDestroy();
+  }, 30_000);
 });

@@ -57,6 +57,11 @@ export class DPoPException extends HttpException {
   }
 }
 
+/** `Retry-After` in whole seconds, at least 1: the error's own wait, else one second. */
+function retryAfterOf(error: DPoPError): string {
+  return String(Math.max(1, Math.ceil(error.retryAfter ?? 1)));
+}
+
 /** Quotes a value for an auth-param (RFC 9110 §11.2): backslash-escape `"` and `\`. */
 function quoted(value: string): string {
   return '"' + value.replace(/["\\]/g, '\\$&') + '"';
@@ -94,9 +99,7 @@ export function createDPoPExceptionFactory(options: {
             'Content-Type': 'application/json',
             'Cache-Control': 'no-store',
             'DPoP-Nonce': nonce,
-            ...(error.retryAfter !== undefined && {
-              'Retry-After': String(Math.max(1, Math.ceil(error.retryAfter))),
-            }),
+            ...(error.retryAfter !== undefined && { 'Retry-After': retryAfterOf(error) }),
           },
           error,
           { error: 'use_dpop_nonce', error_description: error.message },
@@ -130,7 +133,7 @@ export function createDPoPExceptionFactory(options: {
     // The real wait when the error knows it (a store full until its oldest entry expires, a
     // history loss whose window ends at a known time), else "try again in a second".
     if (info.status === 503 || error.retryAfter !== undefined) {
-      headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfter ?? 1)));
+      headers['Retry-After'] = retryAfterOf(error);
     }
     if (info.status !== 503) {
       // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.

@@ -180,8 +180,9 @@ export class RedisJtiStore implements JtiStore {
   /** Numbers the checks; a bucket records the last one that read its marker. */
   private checks = 0;
   /**
-   * Bumped whenever the connection may have changed servers (close, ready): a reply to a command sent before cannot vouch for the history (ioredis resends
-   * unanswered commands after a reconnect, possibly to a restarted server).
+   * Bumped whenever the connection may have changed servers (close, ready): a reply to a command
+   * sent before cannot vouch for the history (ioredis resends unanswered commands after a
+   * reconnect, possibly to a restarted server).
    */
   private generation = 0;
   /** Why the last check failed (the cause of the 503s until one succeeds). */
@@ -305,11 +306,7 @@ export class RedisJtiStore implements JtiStore {
       return Promise.reject(new JtiStoreUnavailableError());
     }
     if (this.state === 'known') return this.record(replayKey, ttlMs, proof, windowMs);
-    if (this.state === 'unsafe') {
-      return Promise.reject(
-        new JtiStoreUnavailableError(`DPoP replay store refused: ${this.unsafeReason}`),
-      );
-    }
+    if (this.state === 'unsafe') return Promise.reject(this.unavailable());
     // Cannot tell yet whether history was lost: find out (one round trip), refuse if that fails.
     return this.bounded(this.checkHistory()).then(() =>
       this.state === 'known'
@@ -562,10 +559,12 @@ export class RedisJtiStore implements JtiStore {
     // another state predates a restart, a failover or evictions: its history may be incomplete,
     // also at the very first check (a Redis that rebooted from a snapshot missing the last
     // writes). A marker written under this state was written by an instance that noticed the
-    // same event and began a new epoch after it, which every other instance then adopts. Only
-    // judged when every master answered.
+    // same event and began a new epoch after it, which every other instance then adopts. Judged
+    // when every master answered (a Cluster may list one node twice for a moment, as it replaces
+    // its connection), and whenever this very check saw a change.
     const seen = serversSignature(servers);
-    const complete = servers.size === nodes.length;
+    const addresses = new Set(nodes.map(({ options }) => `${options.host}:${options.port}`));
+    const judged = servers.size === addresses.size || reasons.length > 0;
     const check = ++this.checks;
 
     const lost: Bucket[] = [];
@@ -575,7 +574,7 @@ export class RedisJtiStore implements JtiStore {
       if (marker === undefined) return; // its node did not answer
       bucket.readIn = check;
       if (marker === null) lost.push(bucket);
-      else if (complete && signatureOf(marker) !== seen) stale.push(bucket);
+      else if (judged && signatureOf(marker) !== seen) stale.push(bucket);
       else if (marker !== bucket.epoch) adopt(bucket, marker, this.now());
     });
     if (lost.length + stale.length > 0) {

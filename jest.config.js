@@ -8,7 +8,7 @@
 export default {
   testEnvironment: 'node',
   rootDir: '.',
-  roots: ['<rootDir>/libs', '<rootDir>/src', '<rootDir>/test'],
+  roots: ['<rootDir>/libs', '<rootDir>/src', '<rootDir>/test', '<rootDir>/examples'],
   // Package builds (libs/*/dist) are not tests and must not shadow the sources.
   modulePathIgnorePatterns: ['<rootDir>/libs/[^/]+/dist/', '<rootDir>/dist/'],
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
@@ -23,9 +23,6 @@ export default {
     '^nest-dpop/prometheus$': '<rootDir>/libs/dpop/src/prometheus/index.ts',
     '^nest-dpop/opentelemetry$': '<rootDir>/libs/dpop/src/opentelemetry/index.ts',
     '^nest-dpop-client$': '<rootDir>/libs/dpop-client/src/index.ts',
-    // Deprecated: the old in-repo aliases, kept resolvable while branches still use them.
-    '^@app/dpop$': '<rootDir>/libs/dpop/src/index.ts',
-    '^@app/dpop-client$': '<rootDir>/libs/dpop-client/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

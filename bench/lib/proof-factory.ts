@@ -14,7 +14,7 @@ import {
   DPOP_HASH_LENGTHS,
   thumbprintInput,
   type DPoPPublicJwk,
-} from '../../libs/common/src/dpop-algorithms.js';
+} from '../../libs/dpop/src/verifier/dpop-algorithms.table.js';
 
 /** The `key` argument of `crypto.sign`/`crypto.verify`: raw (r‖s) for EC, PSS options for PS*. */
 export type CryptoKeyArg = KeyObject | SignKeyObjectInput;

@@ -27,7 +27,7 @@ import {
   type DPoPAlgorithm,
   type DPoPModuleOptions,
 } from 'nest-dpop';
-import { PrometheusDPoPListener } from '../../libs/dpop/src/prometheus/index.js';
+import { PrometheusDPoPListener } from 'nest-dpop/prometheus';
 import { makeBenchKey, type BenchKey } from '../lib/proof-factory.js';
 import { collectGarbage, median } from '../lib/stats.js';
 

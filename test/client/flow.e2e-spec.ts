@@ -7,8 +7,8 @@ import {
   type AgentRegistration,
 } from 'nest-dpop-client';
 import { decodeJwt } from 'jose';
-import { runDemo } from '../../libs/dpop-client/demo/demo.js';
-import { startSampleServer, type SampleServer } from '../../libs/dpop-client/demo/sample-server.js';
+import { runDemo } from '../../examples/arcp-demo/demo.js';
+import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 import { listen, sendJson, type TestServer } from './support/http.js';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { ARCPClient, DPoPGenerator } from 'nest-dpop-client';
-import { startSampleServer, type SampleServer } from '../../libs/dpop-client/demo/sample-server.js';
+import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 import { sleep, startRedisServer, stopAllRedisServers } from '../support/redis-servers.js';
 
 /**

@@ -4,7 +4,7 @@ import * as panva from 'dpop';
 import * as oauth from 'oauth4webapi';
 import { calculateJwkThumbprint } from 'jose';
 import { SUPPORTED_DPOP_ALGORITHMS } from 'nest-dpop';
-import { startSampleServer, type SampleServer } from '../../libs/dpop-client/demo/sample-server.js';
+import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 import { runArcpFlow, type FlowOutcome, type SendRequest } from './support/arcp-flow.js';
 
 /**

@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startSampleServer, type SampleServer } from '../../libs/dpop-client/demo/sample-server.js';
+import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 
 /**
  * examples/python/agent.py, the README's "Writing an agent in another language" example, run

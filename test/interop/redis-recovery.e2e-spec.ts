@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import * as panva from 'dpop';
 import * as oauth from 'oauth4webapi';
 import { calculateJwkThumbprint } from 'jose';
-import { startSampleServer, type SampleServer } from '../../libs/dpop-client/demo/sample-server.js';
+import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 import { startRedisServer, stopAllRedisServers } from '../support/redis-servers.js';
 import { runArcpFlow, type SendRequest } from './support/arcp-flow.js';
 

@@ -10,8 +10,8 @@ import ts from 'typescript';
 import { DPOP_DEFAULTS, dpopOptionsFromEnv } from 'nest-dpop';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const OPTIONS_SOURCE = `${ROOT}libs/dpop/src/dpop-module-options.interface.ts`;
-const ENV_SOURCE = `${ROOT}libs/dpop/src/dpop-options.util.ts`;
+const OPTIONS_SOURCE = `${ROOT}libs/dpop/src/options/dpop-module-options.interface.ts`;
+const ENV_SOURCE = `${ROOT}libs/dpop/src/options/dpop-options.resolver.ts`;
 
 function parse(file: string): ts.SourceFile {
   return ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);

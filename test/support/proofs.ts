@@ -16,13 +16,28 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
-import {
-  DEFAULT_DPOP_ALGORITHMS,
-  DPOP_ALGORITHMS,
-  DPOP_ALGORITHM_SPECS,
-  DPOP_HASH_LENGTHS,
-  type DPoPAlgorithm,
-} from '../../libs/common/src/dpop-algorithms.js';
+import { DPOP_DEFAULTS, SUPPORTED_DPOP_ALGORITHMS, type DPoPAlgorithm } from 'nest-dpop';
+
+// The signing parameters of each algorithm (RFC 7518 §3, RFC 8037, RFC 9864), written out here
+// rather than read from the library, so that these proofs are made independently of it.
+type Hash = 'sha256' | 'sha384' | 'sha512';
+const SIGNING: Record<DPoPAlgorithm, { kty: 'OKP' | 'EC' | 'RSA'; hash?: Hash; pss?: true }> = {
+  EdDSA: { kty: 'OKP' },
+  Ed25519: { kty: 'OKP' },
+  Ed448: { kty: 'OKP' },
+  ES256: { kty: 'EC', hash: 'sha256' },
+  ES384: { kty: 'EC', hash: 'sha384' },
+  ES512: { kty: 'EC', hash: 'sha512' },
+  RS256: { kty: 'RSA', hash: 'sha256' },
+  RS384: { kty: 'RSA', hash: 'sha384' },
+  RS512: { kty: 'RSA', hash: 'sha512' },
+  PS256: { kty: 'RSA', hash: 'sha256', pss: true },
+  PS384: { kty: 'RSA', hash: 'sha384', pss: true },
+  PS512: { kty: 'RSA', hash: 'sha512', pss: true },
+};
+const HASH_LENGTHS: Record<Hash, number> = { sha256: 32, sha384: 48, sha512: 64 };
+const DPOP_ALGORITHMS = SUPPORTED_DPOP_ALGORITHMS;
+const DEFAULT_DPOP_ALGORITHMS = DPOP_DEFAULTS.algorithms;
 
 /** The proof algorithms the spec names, which most suites exercise. */
 export const ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
@@ -55,7 +70,7 @@ export async function makeKey(alg: TestAlgorithm, modulusLength = 2048): Promise
       jkt: await calculateJwkThumbprint(publicJwk, 'sha256'),
     };
   }
-  if (DPOP_ALGORITHM_SPECS[alg].kty === 'RSA' && modulusLength < 2048) {
+  if (SIGNING[alg].kty === 'RSA' && modulusLength < 2048) {
     // jose refuses to make weak RSA keys; node:crypto makes the attacker's one for the tests.
     const pair = generateKeyPairSync('rsa', { modulusLength });
     const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
@@ -68,7 +83,7 @@ export async function makeKey(alg: TestAlgorithm, modulusLength = 2048): Promise
   }
   const { privateKey, publicKey } = await generateKeyPair(alg, {
     extractable: true,
-    ...(DPOP_ALGORITHM_SPECS[alg].kty === 'RSA' && { modulusLength }),
+    ...(SIGNING[alg].kty === 'RSA' && { modulusLength }),
     ...(alg === 'EdDSA' && { crv: 'Ed25519' }),
   });
   const publicJwk = await exportJWK(publicKey);
@@ -123,18 +138,18 @@ export function signRaw(key: TestKey, header: unknown, payload: unknown): string
     key.privateKey instanceof KeyObject
       ? key.privateKey
       : KeyObject.from(key.privateKey as unknown as webcrypto.CryptoKey);
-  const spec = DPOP_ALGORITHM_SPECS[key.alg];
+  const spec = SIGNING[key.alg];
   const signingKey =
     spec.kty === 'EC'
       ? { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
-      : spec.padding === 'pss'
+      : spec.pss
         ? {
             key: privateKey,
             padding: constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: DPOP_HASH_LENGTHS[spec.hash!],
+            saltLength: HASH_LENGTHS[spec.hash ?? 'sha256'],
           }
         : privateKey;
-  const signature = sign(spec.hash, Buffer.from(input), signingKey);
+  const signature = sign(spec.hash ?? null, Buffer.from(input), signingKey);
   return `${input}.${signature.toString('base64url')}`;
 }
 

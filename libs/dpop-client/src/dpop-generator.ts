@@ -11,7 +11,7 @@ import {
   thumbprintInput,
   type DPoPAlgorithm,
   type DPoPPublicJwk,
-} from '../../common/src/dpop-algorithms.js';
+} from './dpop-algorithms.table.js';
 import { algorithmFor, generateKeyObject, publicJwkOf, signerOf } from './dpop-key.util.js';
 import { DPoPClientError } from './client.errors.js';
 import {
@@ -27,7 +27,7 @@ export const DPOP_CLIENT_ALGORITHMS = DPOP_ALGORITHMS;
 /** One of {@link DPOP_CLIENT_ALGORITHMS}. */
 export type DPoPClientAlgorithm = DPoPAlgorithm;
 
-export type { DPoPPublicJwk } from '../../common/src/dpop-algorithms.js';
+export type { DPoPPublicJwk } from './dpop-algorithms.table.js';
 
 /** What one proof is for (RFC 9449 §4.2). */
 export interface CreateProofOptions {

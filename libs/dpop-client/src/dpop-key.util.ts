@@ -15,7 +15,7 @@ import {
   type DPoPAlgorithm,
   type DPoPCurve,
   type DPoPPublicJwk,
-} from '../../common/src/dpop-algorithms.js';
+} from './dpop-algorithms.table.js';
 import { DPoPClientError } from './client.errors.js';
 
 /**

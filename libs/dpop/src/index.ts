@@ -2,17 +2,17 @@
  * nest-dpop: DPoP (RFC 9449) for NestJS. This barrel is the library's only public door.
  * @packageDocumentation
  */
-export { DPoPModule } from './dpop.module.js';
+export { DPoPModule } from './module/dpop.module.js';
 export {
   DPOP_MODULE_OPTIONS,
   type DPoPModuleForRootOptions,
   type DPoPModuleAsyncOptions,
-} from './dpop.module-definition.js';
+} from './module/dpop.module-definition.js';
 export type {
   DPoPModuleOptions,
   ResolvedDPoPOptions,
   DPoPHttpRequest,
-} from './dpop-module-options.interface.js';
+} from './options/dpop-module-options.interface.js';
 export {
   DPOP_DEFAULTS,
   DPOP_RESOLVED_OPTIONS,
@@ -22,15 +22,19 @@ export {
   DPOP_REQUEST_RESULT,
   SUPPORTED_DPOP_ALGORITHMS,
   type DPoPAlgorithm,
-} from './dpop.constants.js';
+} from './options/dpop.constants.js';
 export {
   dpopOptionsFromEnv,
   resolveDPoPOptions,
   type DPoPEnvOptions,
-} from './dpop-options.util.js';
-export { DPoPGuard } from './dpop.guard.js';
-export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './dpop.decorators.js';
-export { DPoPNonceIssuer, lowVarietySecret, type DPoPNonceOptions } from './dpop-nonce.issuer.js';
+} from './options/dpop-options.resolver.js';
+export { DPoPGuard } from './guard/dpop.guard.js';
+export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './guard/dpop.decorators.js';
+export {
+  DPoPNonceIssuer,
+  lowVarietySecret,
+  type DPoPNonceOptions,
+} from './verifier/dpop-nonce.issuer.js';
 export {
   DPoPProofVerifier,
   sha256Base64url,
@@ -38,7 +42,7 @@ export {
   type DPoPVerifyInput,
   type VerifiedDPoPProof,
   type DPoPPublicJwk,
-} from './dpop-proof.verifier.js';
+} from './verifier/dpop-proof.verifier.js';
 export {
   DPoPError,
   JtiStoreUnavailableError,
@@ -47,7 +51,7 @@ export {
   type DPoPErrorOptions,
   type DPoPErrorCode,
   type DPoPProblemSlug,
-} from './dpop.errors.js';
+} from './errors/dpop.errors.js';
 export {
   DPoPException,
   DPoPExceptionFactory,
@@ -55,34 +59,41 @@ export {
   type DPoPHeaderWritable,
   type DPoPProblemDetails,
   type DPoPOAuthErrorBody,
-} from './dpop.exception.js';
+} from './http/dpop.exception.js';
 export {
   JtiStore,
   InjectJtiStore,
   type JtiStoreProofInfo,
   type JtiStoreReadiness,
-} from './jti-store.interface.js';
-export { replayKey } from './jti-key.util.js';
-export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './in-memory-jti.store.js';
+} from './stores/jti-store.interface.js';
+export { replayKey } from './stores/replay-key.util.js';
+export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './stores/in-memory-jti.store.js';
 export {
   RedisJtiStore,
   type RedisJtiStoreClient,
   type RedisJtiStoreNode,
   type RedisJtiStoreOptions,
-} from './redis-jti.store.js';
-export { normalizeHttpUri } from './http-uri.util.js';
-export { isHttpHost, parseBooleanSetting } from './syntax.util.js';
-export { createRequestUrlResolver, type RequestUrlResolver } from './request-url.util.js';
+} from './stores/redis/redis-jti.store.js';
+export { normalizeHttpUri } from './verifier/http-uri.util.js';
+export { isHttpHost, parseBooleanSetting } from './options/setting-syntax.util.js';
+export {
+  createRequestUrlResolver,
+  type RequestUrlResolver,
+} from './request/request-url.resolver.js';
 export {
   parseAuthorization,
   jwtConfirmationJkt,
   type PresentedAccessToken,
-} from './access-token.util.js';
+} from './request/access-token.util.js';
 export {
   answerClientErrorsWithProblems,
   answerMultipleHostsWithProblem,
-} from './problem-client-error.handler.js';
-export { type DPoPOptionsFactory, InjectDPoPOptions } from './dpop-options.factory.js';
-export { DPOP_OPTION_NAMES } from './dpop-options.validator.js';
-export { DPoPEvents } from './dpop-events.service.js';
-export type { DPoPEvent, DPoPEventListener, DPoPEventType } from './dpop-events.interface.js';
+} from './http/problem-client-error.handler.js';
+export { type DPoPOptionsFactory, InjectDPoPOptions } from './options/dpop-options.factory.js';
+export { DPOP_OPTION_NAMES } from './options/dpop-options.validator.js';
+export { DPoPEvents } from './events/dpop-events.service.js';
+export type {
+  DPoPEvent,
+  DPoPEventListener,
+  DPoPEventType,
+} from './events/dpop-events.interface.js';

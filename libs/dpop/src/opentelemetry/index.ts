@@ -14,7 +14,7 @@ import {
   type Meter,
   type Tracer,
 } from '@opentelemetry/api';
-import type { DPoPEvent, DPoPEventListener } from '../dpop-events.interface.js';
+import type { DPoPEvent, DPoPEventListener } from '../events/dpop-events.interface.js';
 
 /** Options of {@link OpenTelemetryDPoPListener}. */
 export interface OpenTelemetryDPoPListenerOptions {

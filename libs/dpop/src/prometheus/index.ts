@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
-import type { DPoPEvent, DPoPEventListener } from '../dpop-events.interface.js';
+import type { DPoPEvent, DPoPEventListener } from '../events/dpop-events.interface.js';
 
 /** Options of {@link PrometheusDPoPListener}. */
 export interface PrometheusDPoPListenerOptions {

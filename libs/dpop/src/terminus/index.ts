@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { JtiStoreNonceRequiredError } from '../dpop.errors.js';
-import { JtiStore, type JtiStoreReadiness } from '../jti-store.interface.js';
+import { JtiStoreNonceRequiredError } from '../errors/dpop.errors.js';
+import { JtiStore, type JtiStoreReadiness } from '../stores/jti-store.interface.js';
 
 /** Options of {@link DPoPHealthIndicator.isHealthy}. */
 export interface DPoPStoreHealthOptions {

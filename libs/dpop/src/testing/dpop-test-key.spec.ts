@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { DPoPProofVerifier } from '../dpop-proof.verifier.js';
-import { resolveDPoPOptions } from '../dpop-options.util.js';
-import { jwtConfirmationJkt } from '../access-token.util.js';
-import { DPoPError } from '../dpop.errors.js';
-import { InMemoryJtiStore } from '../in-memory-jti.store.js';
+import { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
+import { resolveDPoPOptions } from '../options/dpop-options.resolver.js';
+import { jwtConfirmationJkt } from '../request/access-token.util.js';
+import { DPoPError } from '../errors/dpop.errors.js';
+import { InMemoryJtiStore } from '../stores/in-memory-jti.store.js';
 import { DPoPTestKey, unsignedBoundToken } from './index.js';
 
 const URL_ = 'https://api.example.com/me';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { JtiStore } from '../jti-store.interface.js';
+import type { JtiStore } from '../stores/jti-store.interface.js';
 import { runJtiStoreContract } from './jti-store.contract.js';
 
 /** Collects the contract's tests instead of registering them, to run them against bad stores. */

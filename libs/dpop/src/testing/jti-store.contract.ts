@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import type { JtiStore } from '../jti-store.interface.js';
+import type { JtiStore } from '../stores/jti-store.interface.js';
 
 /**
  * The two functions of a test runner the contract needs. Jest's and Vitest's `describe` and

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { DPOP_DEFAULTS } from '../dpop.constants.js';
+import { DPOP_DEFAULTS } from '../options/dpop.constants.js';
 import {
   historyMarkerKeys,
   parseRedisInfo,
   serversSignature,
   type RedisServerState,
-} from '../redis-history.util.js';
+} from '../stores/redis/redis-history.js';
 
 /** The part of an ioredis `Redis` or `Cluster` that {@link seedRedisJtiStoreHistory} uses. */
 export interface SeedableRedisClient {

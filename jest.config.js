@@ -23,6 +23,7 @@ export default {
     '^nest-dpop/prometheus$': '<rootDir>/libs/dpop/src/prometheus/index.ts',
     '^nest-dpop/opentelemetry$': '<rootDir>/libs/dpop/src/opentelemetry/index.ts',
     '^nest-dpop-client$': '<rootDir>/libs/dpop-client/src/index.ts',
+    '^nest-dpop-client/arcp$': '<rootDir>/libs/dpop-client/src/arcp/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

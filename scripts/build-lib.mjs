@@ -18,8 +18,8 @@
  * require(). Only a process that require()s the package where require(esm) is missing AND
  * import()s it would see two copies.
  *
- * Then it checks what it built: both builds export the same names from every entry, and the
- * `bin` files keep their shebang.
+ * Then it checks what it built: both builds export the same names from every entry, every
+ * subpath has its `typesVersions` entry, and the `bin` files keep their shebang.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,11 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   }
   if (target['module-sync'] !== target.import.default) {
     problems.push(`${name}: module-sync and import must be the same file`);
+  }
+  // TypeScript's `moduleResolution: node` (no `exports`) finds a subpath's types only here.
+  const typesVersion = pkg.typesVersions?.['*']?.[subpath.slice(2)]?.[0];
+  if (subpath !== '.' && typesVersion !== target.default.types) {
+    problems.push(`${name}: typesVersions must point at ${target.default.types}`);
   }
   console.log(`${name}: ${esm.length} exports, the same in both builds`);
 }

@@ -4,14 +4,8 @@
  * who has its access token (but not its private key) is refused three ways. Without `--url`
  * the sample app is started in this process on its embedded defaults.
  */
-import {
-  ARCPClient,
-  ARCPClientError,
-  DPOP_CLIENT_ALGORITHMS,
-  DPoPGenerator,
-  type DPoPClientAlgorithm,
-  type IssuedToken,
-} from 'nest-dpop-client';
+import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator, type DPoPClientAlgorithm } from 'nest-dpop-client';
+import { ARCPClient, ARCPClientError, type IssuedToken } from 'nest-dpop-client/arcp';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

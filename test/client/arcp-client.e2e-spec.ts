@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { DPOP_CLIENT_ALGORITHMS, DPoPClientError, DPoPGenerator } from 'nest-dpop-client';
 import {
   ARCPClient,
   ARCPClientError,
-  DPOP_CLIENT_ALGORITHMS,
-  DPoPClientError,
-  DPoPGenerator,
   type AgentRegistration,
   type RegistrationStep,
-} from 'nest-dpop-client';
+} from 'nest-dpop-client/arcp';
 import { listen, sendJson, type TestServer } from './support/http.js';
 import {
   startFakeArcp,

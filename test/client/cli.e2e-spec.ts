@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import { DPoPGenerator } from 'nest-dpop-client';
+import { ARCPClient } from 'nest-dpop-client/arcp';
+import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 import { startFakeArcp, type FakeArcpServer } from './support/fake-arcp.server.js';
 
 /**
@@ -48,7 +51,7 @@ beforeAll(() => {
   );
   // The compiled files are ES modules; outside the project they need their own package.json.
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  cli = join(out, 'dpop-client', 'src', 'cli.js');
+  cli = join(out, 'dpop-client', 'src', 'cli', 'dpop.cli.js');
 }, 60_000);
 
 beforeAll(async () => {
@@ -278,5 +281,116 @@ describe('dpop CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('keygen [--alg ALG] [--out FILE]');
     expect(result.stdout).toContain('EdDSA, Ed25519, Ed448, ES256, ES384, ES512, RS256');
+  });
+});
+
+describe('dpop request, against the sample app that requires nonces (DPOP_NONCE_REQUIRED=true)', () => {
+  const AGENT_KEY = 'cli-request-agent-key-0123456789';
+  let server: SampleServer;
+  beforeAll(async () => {
+    server = await startSampleServer({ AGENT_KEYS: AGENT_KEY, DPOP_NONCE_REQUIRED: 'true' });
+    await run(['keygen', '--out', 'request.jwk']);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const tempTokenBody = (agentId: string): string =>
+    JSON.stringify({ agent_id: agentId, agent_type: 'automation', agent_key: AGENT_KEY });
+
+  it('a bare proof (dpop proof + a plain client) meets the nonce challenge', async () => {
+    const url = `${server.url}/auth/agent/request_temp_token`;
+    const proof = (await run(['proof', '--key', 'request.jwk', 'POST', url])).stdout.trim();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', DPoP: proof },
+      body: tempTokenBody('cli-bare-agent'),
+    });
+    expect([400, 401]).toContain(res.status);
+    expect(res.headers.get('DPoP-Nonce')).toEqual(expect.any(String));
+    expect(JSON.stringify(await res.json())).toContain('use_dpop_nonce');
+  });
+
+  it('does the use_dpop_nonce round trip itself and prints the answer', async () => {
+    const url = `${server.url}/auth/agent/request_temp_token`;
+    const result = await run([
+      'request',
+      'POST',
+      url,
+      '--key',
+      'request.jwk',
+      '--data',
+      tempTokenBody('cli-request-agent'),
+    ]);
+    expect(result.stderr).toContain('use_dpop_nonce');
+    expect(result.stderr).toContain('HTTP 200');
+    expect(result.code).toBe(0);
+    const answer = JSON.parse(result.stdout) as { temp_token: string; token_type: string };
+    expect(answer.token_type).toBe('DPoP');
+    // Bound to the key in the file.
+    const jkt = (await run(['thumbprint', '--key', 'request.jwk'])).stdout.trim();
+    const claims = JSON.parse(
+      Buffer.from(answer.temp_token.split('.')[1]!, 'base64url').toString(),
+    ) as { cnf?: { jkt?: string } };
+    expect(claims.cnf).toEqual({ jkt });
+  });
+
+  it('sends a token with ath to a bound route (heartbeat), and reads the body from a file', async () => {
+    const generator = DPoPGenerator.fromFile(join(work, 'request.jwk'));
+    const agentId = `cli-request-${process.pid}`;
+    const client = new ARCPClient({ baseUrl: server.url, generator, pollIntervalMs: 25 });
+    const { accessToken } = await client.register({
+      agent_key: AGENT_KEY,
+      registration: {
+        agent_id: agentId,
+        name: 'CLI Agent',
+        agent_type: 'automation',
+        endpoint: 'https://agent.example.com:8443',
+        capabilities: ['processing'],
+        context_brief: 'An agent whose heartbeat the dpop CLI sends',
+        owner: 'cli-test',
+        public_key: generator.publicKeyPem,
+        metadata: { suite: 'cli' },
+        version: '1.0.0',
+        communication_mode: 'remote',
+      },
+    });
+    writeFileSync(join(work, 'beat.json'), '{}');
+    const url = `${server.url}/agents/${agentId}/heartbeat`;
+    const args = ['request', 'POST', url, '--key', 'request.jwk', '--data', '@beat.json'];
+    const ok = await run([...args, '--token', accessToken.value, '--include']);
+    expect(ok.stderr).toContain('HTTP 200');
+    expect(ok.stderr).toMatch(/content-type: application\/json/i);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ agent_id: agentId, status: 'alive' });
+
+    // Another key with the same token: the server's refusal is printed, and the exit code is 1.
+    await run(['keygen', '--out', 'thief.jwk']);
+    const thief = await run([
+      'request',
+      'POST',
+      url,
+      '--key',
+      'thief.jwk',
+      '--data',
+      '{}',
+      '--token',
+      accessToken.value,
+    ]);
+    expect(thief.code).toBe(1);
+    expect(thief.stderr).toContain('HTTP 401');
+    expect(JSON.parse(thief.stdout)).toMatchObject({ code: 'ERR_DPOP_BINDING_MISMATCH' });
+  });
+
+  it.each([
+    [['request', 'GET'], 'request needs METHOD and URL'],
+    [['request', 'GET', 'http://x/'], '--key is required'],
+    [['request', 'GET', 'http://x/', '--key', 'k', '--header', 'nocolon'], '--header must be'],
+    [['request', 'GET', 'http://x/', '--key', 'k', '--header', 'DPoP: x'], 'set by the command'],
+    [['request', 'GET', 'http://x/', '--key', 'k', '--token-type', 'Basic'], '--token-type'],
+  ])('exits 2 on usage errors: %j', async (args, message) => {
+    const result = await run(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
   });
 });

@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  ARCPClient,
-  ARCPClientError,
-  DPOP_CLIENT_ALGORITHMS,
-  DPoPGenerator,
-  type AgentRegistration,
-} from 'nest-dpop-client';
+import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from 'nest-dpop-client';
+import { ARCPClient, ARCPClientError, type AgentRegistration } from 'nest-dpop-client/arcp';
 import { decodeJwt } from 'jose';
 import { runDemo } from '../../examples/arcp-demo/demo.js';
 import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';

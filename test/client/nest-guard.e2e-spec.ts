@@ -23,13 +23,12 @@ import {
   type VerifiedDPoPProof,
 } from 'nest-dpop';
 import {
-  ARCPClient,
-  ARCPClientError,
   createDPoPFetch,
   DPOP_CLIENT_ALGORITHMS,
   DPoPGenerator,
   type DPoPClientAlgorithm,
 } from 'nest-dpop-client';
+import { ARCPClient, ARCPClientError } from 'nest-dpop-client/arcp';
 // A JWT-shaped token bound to a jkt: the guard reads `cnf.jkt` (an app's own auth verifies it).
 import { accessToken } from '../dpop-guard/guard-test.app.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { ARCPClient, DPoPGenerator } from 'nest-dpop-client';
+import { DPoPGenerator } from 'nest-dpop-client';
+import { ARCPClient } from 'nest-dpop-client/arcp';
 import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 import { sleep, startRedisServer, stopAllRedisServers } from '../support/redis-servers.js';
 

@@ -8,7 +8,7 @@ describe('the algorithm tables of the two packages', () => {
 
   it('are the same file', () => {
     const server = read('libs/dpop/src/verifier/dpop-algorithms.table.ts');
-    const client = read('libs/dpop-client/src/dpop-algorithms.table.ts');
+    const client = read('libs/dpop-client/src/proof/dpop-algorithms.table.ts');
     expect(server.length).toBeGreaterThan(1000);
     expect(client).toBe(server);
   });

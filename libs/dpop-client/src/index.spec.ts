@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import * as client from './index.js';
+import * as arcp from './arcp/index.js';
 
 const here = new URL('.', import.meta.url);
 
@@ -14,42 +15,53 @@ function importsOf(source: string): string[] {
   return specifiers.map((m) => m[1]!);
 }
 
+/** The package's sources (no specs, no fixtures), as paths relative to src/. */
+function sources(): string[] {
+  return (readdirSync(here, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && !/\.(spec|e2e-spec|fixture)\.ts$/.test(f))
+    .sort();
+}
+
 describe('nest-dpop-client', () => {
-  it('imports nothing but node:crypto, node:fs, node:util, its own files and the shared table', () => {
-    const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'));
-    expect(sources).toContain('index.ts');
+  it('imports nothing but node:crypto, node:fs, node:util and its own files', () => {
+    const files = sources();
+    expect(files).toEqual(expect.arrayContaining(['index.ts', 'arcp/index.ts']));
     const seen = new Set<string>();
-    for (const file of sources) {
+    for (const file of files) {
       const source = readFileSync(new URL(file, here), 'utf8');
       for (const specifier of importsOf(source)) {
         seen.add(specifier);
         expect([file, specifier]).toEqual([
           file,
-          expect.stringMatching(/^(?:\.\/[\w.-]+\.js|node:crypto|node:fs|node:util)$/),
+          expect.stringMatching(/^(?:\.{1,2}\/[\w./-]+\.js|node:crypto|node:fs|node:util)$/),
         ]);
       }
     }
     // The scan did see the imports it vouches for.
     expect([...seen]).toEqual(
-      expect.arrayContaining(['node:crypto', 'node:fs', './dpop-generator.js']),
+      expect.arrayContaining(['node:crypto', 'node:fs', './proof/dpop-generator.js']),
     );
   });
 
-  it('exports its public API from the barrel', () => {
-    for (const name of [
-      'DPoPGenerator',
-      'ARCPClient',
-      'createDPoPFetch',
-      'DPoPNonceStore',
-      'savePrivateKey',
-      'loadPrivateKey',
+  it('opens its main door to the generator, keys, fetch wrapper, nonce store and errors only', () => {
+    expect(Object.keys(client).sort()).toEqual([
+      'DPOP_CLIENT_ALGORITHMS',
+      'DPOP_NONCE_HEADER',
       'DPoPClientError',
-      'ARCPClientError',
-      'parseWwwAuthenticate',
+      'DPoPGenerator',
+      'DPoPNonceStore',
       'accessTokenHash',
-    ]) {
-      expect(client).toHaveProperty(name);
-    }
+      'createDPoPFetch',
+      'dpopChallengeError',
+      'htuOf',
+      'isClientError',
+      'isNonceChallenge',
+      'loadKeyFile',
+      'loadPrivateKey',
+      'parseWwwAuthenticate',
+      'savePrivateKey',
+    ]);
+    expect(Object.keys(client).length).toBeLessThanOrEqual(20);
     expect(client.DPOP_CLIENT_ALGORITHMS).toEqual([
       'EdDSA',
       'Ed25519',
@@ -66,8 +78,21 @@ describe('nest-dpop-client', () => {
     ]);
   });
 
+  it('keeps the ARCP client behind nest-dpop-client/arcp', () => {
+    expect(Object.keys(arcp).sort()).toEqual([
+      'ARCPClient',
+      'ARCPClientError',
+      'issuedToken',
+      'tokenTypeOf',
+    ]);
+    // One error hierarchy: an ARCP refusal is a DPoPClientError too.
+    expect(new arcp.ARCPClientError('ERR_ARCP_HTTP', 'x')).toBeInstanceOf(client.DPoPClientError);
+    // Nothing of ARCP in the main door.
+    for (const name of Object.keys(client)) expect(name).not.toMatch(/arcp/i);
+  });
+
   it('keeps its algorithm table free of imports', () => {
-    const table = readFileSync(new URL('./dpop-algorithms.table.ts', here), 'utf8');
+    const table = readFileSync(new URL('./proof/dpop-algorithms.table.ts', here), 'utf8');
     expect(importsOf(table)).toEqual([]);
   });
 });

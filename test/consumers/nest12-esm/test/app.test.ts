@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { Test } from '@nestjs/testing';
 import { DPoPGuard, JtiStore } from 'nest-dpop';
 import { DPoPTestKey } from 'nest-dpop/testing';
-import { DPoPGenerator } from 'nest-dpop-client';
+import { DPoPClientError, DPoPGenerator } from 'nest-dpop-client';
+import { ARCPClient, ARCPClientError } from 'nest-dpop-client/arcp';
 import { AppModule } from '../src/app.module.js';
 
 test('overrideProvider(JtiStore) swaps the replay store', async () => {
@@ -68,4 +69,15 @@ test('overrideProvider(DPoPGuard) reaches the global guard (APP_GUARD useExistin
   } finally {
     await app.close();
   }
+});
+
+test("nest-dpop-client/arcp: the ARCP client behind its own subpath, on the main entry's errors", async () => {
+  const client = new ARCPClient({
+    baseUrl: 'http://127.0.0.1:9',
+    generator: await DPoPGenerator.generate(),
+  });
+  assert.match(client.baseUrl, /^http:\/\/127\.0\.0\.1:9\/$/);
+  // One class hierarchy across the two entries (the same DPoPClientError, not a copy).
+  assert.ok(new ARCPClientError('ERR_ARCP_HTTP', 'refused') instanceof DPoPClientError);
+  assert.equal('ARCPClient' in (await import('nest-dpop-client')), false);
 });

@@ -15,8 +15,8 @@ import {
   type DPoPAlgorithm,
   type DPoPCurve,
   type DPoPPublicJwk,
-} from './dpop-algorithms.table.js';
-import { DPoPClientError } from './client.errors.js';
+} from '../proof/dpop-algorithms.table.js';
+import { DPoPClientError } from '../errors/client.errors.js';
 
 /**
  * The key side of {@link DPoPGenerator}: which algorithm a private key signs with, its public

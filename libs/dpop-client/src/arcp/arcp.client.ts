@@ -11,13 +11,9 @@ import type {
   ValidationRequest,
   ValidationStatusResponse,
   WithToken,
-} from './arcp-client.types.js';
-import {
-  ARCPClientError,
-  DPoPClientError,
-  httpErrorOf,
-  type ProblemDetails,
-} from './client.errors.js';
+} from './arcp.types.js';
+import { DPoPClientError, type ProblemDetails } from '../errors/client.errors.js';
+import { ARCPClientError, httpErrorOf } from './arcp.errors.js';
 import type {
   ARCPClientOptions,
   ARCPRequestOptions,
@@ -25,9 +21,9 @@ import type {
   RegisterOptions,
   ValidateComplianceOptions,
 } from './arcp-client.options.js';
-import { createDPoPFetch, type DPoPFetch } from './dpop-fetch.js';
-import { DPoPGenerator, type DPoPClientAlgorithm } from './dpop-generator.js';
-import { DPoPNonceStore } from './dpop-nonce.store.js';
+import { createDPoPFetch, type DPoPFetch } from '../fetch/dpop-fetch.js';
+import { DPoPGenerator, type DPoPClientAlgorithm } from '../proof/dpop-generator.js';
+import { DPoPNonceStore } from '../fetch/dpop-nonce.store.js';
 import {
   asToken,
   DEFAULTS,
@@ -38,16 +34,6 @@ import {
   sleep,
   validationName,
 } from './arcp-client.util.js';
-
-export { issuedToken, tokenTypeOf } from './arcp-client.util.js';
-
-export type {
-  ARCPClientOptions,
-  ARCPRequestOptions,
-  ARCPResponse,
-  RegisterOptions,
-  ValidateComplianceOptions,
-} from './arcp-client.options.js';
 
 /**
  * A DPoP-enabled client for ARCP's agent registration flow, on the platform `fetch`: the

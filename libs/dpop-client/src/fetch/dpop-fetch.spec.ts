@@ -1,15 +1,10 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { DPoPError, DPoPProofVerifier, InMemoryJtiStore, parseAuthorization } from 'nest-dpop';
+import { DPoPError, DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  jwsPayload,
-  listen,
-  sendJson,
-  type TestServer,
-} from '../../../test/client/support/http.js';
+import { jwsPayload, listen, sendJson, type TestServer } from './http-server.fixture.js';
 import { createDPoPFetch, isNonceChallenge } from './dpop-fetch.js';
-import { DPoPGenerator } from './dpop-generator.js';
+import { DPoPGenerator } from '../proof/dpop-generator.js';
 import { DPoPNonceStore } from './dpop-nonce.store.js';
 
 /** One request as the server saw it. */
@@ -48,7 +43,7 @@ async function nonceServer(options: {
         proof: req.headers.dpop,
         method: req.method!,
         url: base + req.url,
-        accessToken: parseAuthorization(req.headers.authorization)?.token,
+        accessToken: /^(?:DPoP|Bearer) +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1],
       });
     } catch (error) {
       const code = error instanceof DPoPError ? error.code : 'unknown';

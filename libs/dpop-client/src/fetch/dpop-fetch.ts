@@ -1,4 +1,4 @@
-import { normalizeMethod, type DPoPGenerator } from './dpop-generator.js';
+import { normalizeMethod, type DPoPGenerator } from '../proof/dpop-generator.js';
 import { DPoPNonceStore } from './dpop-nonce.store.js';
 import { dpopChallengeError } from './www-authenticate.util.js';
 

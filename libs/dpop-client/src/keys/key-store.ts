@@ -8,7 +8,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { DPoPClientError } from './client.errors.js';
+import { DPoPClientError } from '../errors/client.errors.js';
 
 /** How a key file is encoded. */
 export type KeyFileFormat = 'jwk' | 'pem';

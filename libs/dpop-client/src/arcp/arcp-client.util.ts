@@ -1,4 +1,4 @@
-import type { IssuedToken, TokenInput, ValidationStatusResponse } from './arcp-client.types.js';
+import type { IssuedToken, TokenInput, ValidationStatusResponse } from './arcp.types.js';
 
 /** The small pieces of {@link ARCPClient}: routes, defaults, token values, polling helpers. */
 

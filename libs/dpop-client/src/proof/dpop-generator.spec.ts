@@ -15,7 +15,7 @@ import {
   jwtVerify,
   type JWK,
 } from 'jose';
-import { DPoPClientError } from './client.errors.js';
+import { DPoPClientError } from '../errors/client.errors.js';
 import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator, htuOf, normalizeMethod } from './dpop-generator.js';
 
 const URL_ = 'https://arcp.example.com/auth/agent/validate_compliance';

@@ -12,14 +12,14 @@ import {
   type DPoPAlgorithm,
   type DPoPPublicJwk,
 } from './dpop-algorithms.table.js';
-import { algorithmFor, generateKeyObject, publicJwkOf, signerOf } from './dpop-key.util.js';
-import { DPoPClientError } from './client.errors.js';
+import { algorithmFor, generateKeyObject, publicJwkOf, signerOf } from '../keys/dpop-key.util.js';
+import { DPoPClientError } from '../errors/client.errors.js';
 import {
   loadKeyFile,
   savePrivateKey,
   type LoadKeyOptions,
   type SaveKeyOptions,
-} from './key-store.js';
+} from '../keys/key-store.js';
 
 /** Proof signing algorithms the client can use: the ones the server library verifies. */
 export const DPOP_CLIENT_ALGORITHMS = DPOP_ALGORITHMS;

@@ -4,8 +4,8 @@
  * so that `$(dpop proof …)` can be pasted into a curl command; everything for humans goes to
  * stderr. Exit codes: 0 success, 1 failure, 2 usage error.
  */
-import type { AgentRegistration } from './arcp-client.types.js';
-import { ARCPClient } from './arcp-client.js';
+import type { AgentRegistration } from '../arcp/arcp.types.js';
+import { ARCPClient } from '../arcp/arcp.client.js';
 import {
   algorithm,
   noPositionals,
@@ -13,17 +13,17 @@ import {
   required,
   text,
   UsageError,
-  type ParsedArgs,
 } from './cli-args.util.js';
-import { DPoPClientError } from './client.errors.js';
-import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from './dpop-generator.js';
-
-/** Where the CLI writes and what it reads: the process's own, or a test's. */
-interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Readonly<Record<string, string | undefined>>;
-}
+import {
+  KEY_OPTIONS,
+  loadKey,
+  passphrase,
+  SIGNING_KEY_OPTIONS,
+  type CliIo,
+} from './cli-keys.util.js';
+import { request } from './request.command.js';
+import { DPoPClientError } from '../errors/client.errors.js';
+import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from '../proof/dpop-generator.js';
 
 const USAGE = `Usage: dpop <command> [options]
 
@@ -55,32 +55,21 @@ Commands:
       The agent key may also come from the ARCP_AGENT_KEY environment variable.
   heartbeat --url BASE --agent-id ID --key FILE --token TOKEN [--token-type DPoP|Bearer]
       Send one heartbeat with an access token and a proof from its key.
+  request METHOD URL --key FILE [--token TOKEN] [--data DATA] [options]
+      Send one request with a fresh proof (with ath when --token is given) and answer a
+      use_dpop_nonce challenge itself: the server's nonce, a new proof, one retry. The answer's
+      body goes to stdout, its status line to stderr; exit 1 when it is not 2xx. Options:
+        --data DATA               the body (@FILE reads a file, @- stdin); sent as JSON unless
+                                  a --header sets Content-Type
+        --header 'NAME: VALUE'    an extra request header (repeatable)
+        --token-type DPoP|Bearer  how the token is presented (default DPoP)
+        --nonce NONCE             a nonce the server gave earlier, for the first proof
+        --include                 also print the response headers (on stderr)
+        --timeout SECONDS         give up after this long (default 30)
 
 Key files are refused when group or others can read them (chmod 600 FILE).
 --passphrase-env NAME reads the passphrase of an encrypted PEM key file from variable NAME.
 `;
-
-function passphrase(args: ParsedArgs, io: CliIo): string | undefined {
-  const name = text(args, 'passphrase-env');
-  if (name === undefined) return undefined;
-  const value = io.env[name];
-  if (value === undefined || value === '') {
-    throw new UsageError(`environment variable ${name} is not set`);
-  }
-  return value;
-}
-
-function loadKey(args: ParsedArgs, io: CliIo): DPoPGenerator {
-  const alg = text(args, 'alg');
-  return DPoPGenerator.fromFile(required(args, 'key'), {
-    passphrase: passphrase(args, io),
-    ...(alg !== undefined && { algorithm: algorithm(alg) }),
-  });
-}
-
-const KEY_OPTIONS = { key: 'string', 'passphrase-env': 'string' } as const;
-/** Commands that sign: `--alg` picks another algorithm the key suits (e.g. PS256 for RSA). */
-const SIGNING_KEY_OPTIONS = { ...KEY_OPTIONS, alg: 'string' } as const;
 
 async function keygen(argv: string[], io: CliIo): Promise<void> {
   const args = parseArgs(argv, {
@@ -256,13 +245,17 @@ async function heartbeat(argv: string[], io: CliIo): Promise<void> {
   io.stdout(`${JSON.stringify(answer, null, 2)}\n`);
 }
 
-const COMMANDS: Record<string, (argv: string[], io: CliIo) => void | Promise<void>> = {
+/** A command; one that returns a number picks the exit code (else 0). */
+type Command = (argv: string[], io: CliIo) => void | number | Promise<void | number>;
+
+const COMMANDS: Record<string, Command> = {
   keygen,
   thumbprint,
   jwk,
   proof,
   register,
   heartbeat,
+  request,
 };
 
 /**
@@ -285,8 +278,7 @@ async function main(argv: readonly string[], io: CliIo = processIo()): Promise<n
     return 0;
   }
   try {
-    await run(rest, io);
-    return 0;
+    return (await run(rest, io)) ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`dpop ${command}: ${error.message}\nRun "dpop help" for usage.\n`);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
-import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from './dpop-generator.js';
+import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from '../proof/dpop-generator.js';
 import { keyFileFormat, loadPrivateKey, savePrivateKey } from './key-store.js';
 
 const posix = process.platform !== 'win32';

@@ -1,4 +1,4 @@
-import { isValidNonce } from './dpop-generator.js';
+import { isValidNonce } from '../proof/dpop-generator.js';
 
 /** The `DPoP-Nonce` response header (RFC 9449 §8). */
 export const DPOP_NONCE_HEADER = 'DPoP-Nonce';

@@ -1,16 +1,17 @@
 import { parseArgs as nodeParseArgs } from 'node:util';
-import { DPOP_CLIENT_ALGORITHMS, type DPoPClientAlgorithm } from './dpop-generator.js';
+import { DPOP_CLIENT_ALGORITHMS, type DPoPClientAlgorithm } from '../proof/dpop-generator.js';
 
 /** The `dpop` CLI's argument parsing: `node:util` `parseArgs`, strict, in the CLI's own words. */
 
 /** A usage error: exit code 2 and a pointer to `dpop help`. */
 export class UsageError extends Error {}
 
-export type OptionKind = 'string' | 'boolean';
+/** `strings`: a string option that may be given several times (e.g. `--header`). */
+export type OptionKind = 'string' | 'boolean' | 'strings';
 
 export interface ParsedArgs {
   positionals: string[];
-  options: Map<string, string | true>;
+  options: Map<string, string | true | string[]>;
 }
 
 /** Options whose value, when given, must not be empty: `--token ""` is an unset variable. */
@@ -30,9 +31,13 @@ export function parseArgs(
   } catch (error) {
     throw new UsageError(usageMessage(error));
   }
-  const options = new Map<string, string | true>();
+  const options = new Map<string, string | true | string[]>();
   for (const [name, value] of Object.entries(parsed.values)) {
     if (value === undefined || value === false) continue;
+    if (Array.isArray(value)) {
+      options.set(name, value.map(String));
+      continue;
+    }
     if (value === '' && NON_EMPTY.has(name)) {
       // Most often `--token "$TOKEN"` with TOKEN unset: say so rather than send a bad proof.
       throw new UsageError(`--${name} must not be empty (is the variable you passed set?)`);
@@ -44,8 +49,11 @@ export function parseArgs(
 
 function parseArgsStrict(argv: readonly string[], spec: Readonly<Record<string, OptionKind>>) {
   const options = Object.fromEntries(
-    Object.entries(spec).map(([name, type]) => [name, { type }]),
-  ) as Record<string, { type: OptionKind }>;
+    Object.entries(spec).map(([name, kind]) => [
+      name,
+      kind === 'strings' ? { type: 'string', multiple: true } : { type: kind },
+    ]),
+  ) as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
   return nodeParseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
 }
 
@@ -74,6 +82,12 @@ export function noPositionals(args: ParsedArgs): void {
 export function text(args: ParsedArgs, name: string): string | undefined {
   const value = args.options.get(name);
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of an option that may repeat (`strings`). */
+export function texts(args: ParsedArgs, name: string): string[] {
+  const value = args.options.get(name);
+  return Array.isArray(value) ? value : [];
 }
 
 export function required(args: ParsedArgs, name: string): string {

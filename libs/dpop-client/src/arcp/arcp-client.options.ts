@@ -4,9 +4,9 @@ import type {
   TokenInput,
   ValidationRequest,
   ValidationStatusResponse,
-} from './arcp-client.types.js';
-import type { DPoPGenerator } from './dpop-generator.js';
-import type { DPoPNonceStore } from './dpop-nonce.store.js';
+} from './arcp.types.js';
+import type { DPoPGenerator } from '../proof/dpop-generator.js';
+import type { DPoPNonceStore } from '../fetch/dpop-nonce.store.js';
 
 /** Options of {@link ARCPClient}. Durations in milliseconds. */
 export interface ARCPClientOptions {

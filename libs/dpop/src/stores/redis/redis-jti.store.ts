@@ -181,8 +181,7 @@ export class RedisJtiStore implements JtiStore {
   ): Error | undefined {
     const now = this.now();
     const nonces = this.history.nonces;
-    const mintedAt =
-      proof?.nonce !== undefined ? nonces?.mintedAt(proof.nonce, now) : undefined;
+    const mintedAt = proof?.nonce !== undefined ? nonces?.mintedAt(proof.nonce, now) : undefined;
     const verdict = lossVerdict({
       now,
       lossAt: bucket.lossAt,

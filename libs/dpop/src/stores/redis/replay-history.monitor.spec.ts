@@ -28,7 +28,9 @@ class FakeRedis {
     return Promise.resolve('OK');
   }
   signature(): string {
-    return serversSignature([parseRedisInfo(`run_id:${this.runId}\r\nevicted_keys:${this.evicted}`)!]);
+    return serversSignature([
+      parseRedisInfo(`run_id:${this.runId}\r\nevicted_keys:${this.evicted}`)!,
+    ]);
   }
 }
 

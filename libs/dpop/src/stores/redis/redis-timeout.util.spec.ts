@@ -2,8 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { withTimeout } from './redis-timeout.util.js';
 
 describe('withTimeout', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('passes on a value or an error that comes in time, and leaves no timer behind', async () => {
     await expect(withTimeout(Promise.resolve(1), 100)).resolves.toBe(1);

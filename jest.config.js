@@ -24,6 +24,7 @@ export default {
     '^nest-dpop/opentelemetry$': '<rootDir>/libs/dpop/src/opentelemetry/index.ts',
     '^nest-dpop-client$': '<rootDir>/libs/dpop-client/src/index.ts',
     '^nest-dpop-client/arcp$': '<rootDir>/libs/dpop-client/src/arcp/index.ts',
+    '^nest-dpop-client/node$': '<rootDir>/libs/dpop-client/src/node/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

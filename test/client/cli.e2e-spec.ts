@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
-import { DPoPGenerator } from 'nest-dpop-client';
 import { ARCPClient } from 'nest-dpop-client/arcp';
+import { loadGenerator } from 'nest-dpop-client/node';
 import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 import { startFakeArcp, type FakeArcpServer } from './support/fake-arcp.server.js';
 
@@ -336,7 +336,7 @@ describe('dpop request, against the sample app that requires nonces (DPOP_NONCE_
   });
 
   it('sends a token with ath to a bound route (heartbeat), and reads the body from a file', async () => {
-    const generator = DPoPGenerator.fromFile(join(work, 'request.jwk'));
+    const generator = await loadGenerator(join(work, 'request.jwk'));
     const agentId = `cli-request-${process.pid}`;
     const client = new ARCPClient({ baseUrl: server.url, generator, pollIntervalMs: 25 });
     const { accessToken } = await client.register({

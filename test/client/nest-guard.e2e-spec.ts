@@ -165,7 +165,7 @@ describe('DPoPGuard and the client', () => {
 
   it('refuses a replayed client proof', async () => {
     const url = `${baseUrl}/test/things`;
-    const proof = generator.createProof({ method: 'POST', url });
+    const proof = await generator.createProof({ method: 'POST', url });
     const first = await fetch(url, { method: 'POST', headers: { DPoP: proof } });
     const second = await fetch(url, { method: 'POST', headers: { DPoP: proof } });
     expect(first.status).toBe(201);
@@ -174,8 +174,11 @@ describe('DPoPGuard and the client', () => {
   });
 
   it('refuses a proof made for another URL or method', async () => {
-    const wrongUrl = generator.createProof({ method: 'POST', url: `${baseUrl}/test/other` });
-    const wrongMethod = generator.createProof({ method: 'GET', url: `${baseUrl}/test/things` });
+    const wrongUrl = await generator.createProof({ method: 'POST', url: `${baseUrl}/test/other` });
+    const wrongMethod = await generator.createProof({
+      method: 'GET',
+      url: `${baseUrl}/test/things`,
+    });
     for (const proof of [wrongUrl, wrongMethod]) {
       const res = await fetch(`${baseUrl}/test/things`, {
         method: 'POST',

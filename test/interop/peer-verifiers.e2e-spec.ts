@@ -64,7 +64,7 @@ describe.each(JOSE_ALGS)('jose jwtVerify + EmbeddedJWK, %s', (alg) => {
     const token = await accessToken(generator.jkt);
     const url = `${AUDIENCE}/resource`;
     const before = Math.floor(Date.now() / 1000);
-    const proof = generator.createProof({
+    const proof = await generator.createProof({
       method: 'GET',
       url: `${url}?page=2#top`,
       accessToken: token,
@@ -161,7 +161,11 @@ describe("oauth4webapi's resource-server validateJwtAccessToken", () => {
     const generator = generators[alg];
     const token = await accessToken(generator.jkt);
     const url = `${AUDIENCE}/resource`;
-    const proof = generator.createProof({ method: 'GET', url: `${url}?x=1`, accessToken: token });
+    const proof = await generator.createProof({
+      method: 'GET',
+      url: `${url}?x=1`,
+      accessToken: token,
+    });
     const request = new Request(`${url}?x=1`, {
       headers: { authorization: `DPoP ${token}`, dpop: proof },
     });

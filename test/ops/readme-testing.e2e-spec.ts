@@ -56,7 +56,7 @@ describe('the testing examples of libs/dpop/README.md and libs/dpop-client/READM
     const client = await DPoPGenerator.generate();
     await request(app.getHttpServer())
       .get('/me')
-      .set('DPoP', client.createProof({ method: 'GET', url: `${baseUrl}/me` }))
+      .set('DPoP', await client.createProof({ method: 'GET', url: `${baseUrl}/me` }))
       .expect(200, { jkt: client.jkt });
   });
 
@@ -69,7 +69,7 @@ describe('the testing examples of libs/dpop/README.md and libs/dpop-client/READM
     const client = await DPoPGenerator.generate();
     const res = await request(app.getHttpServer())
       .get('/me')
-      .set('DPoP', client.createProof({ method: 'GET', url: `${baseUrl}/me` }));
+      .set('DPoP', await client.createProof({ method: 'GET', url: `${baseUrl}/me` }));
     expect(res.status).toBe(401);
     expect((res.body as { code: string }).code).toBe('ERR_DPOP_HTU_MISMATCH');
   });

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import * as client from './index.js';
 import * as arcp from './arcp/index.js';
+import * as node from './node/index.js';
 
 const here = new URL('.', import.meta.url);
 
@@ -15,6 +16,25 @@ function importsOf(source: string): string[] {
   return specifiers.map((m) => m[1]!);
 }
 
+/** Every file `entry` (relative to src/) imports, directly or not, and every specifier seen. */
+function reachable(entry: string): { files: Set<string>; specifiers: Set<string> } {
+  const files = new Set<string>();
+  const specifiers = new Set<string>();
+  const visit = (file: string): void => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const specifier of importsOf(readFileSync(new URL(file, here), 'utf8'))) {
+      specifiers.add(specifier);
+      if (specifier.startsWith('.')) {
+        const target = new URL(specifier.replace(/\.js$/, '.ts'), new URL(file, here));
+        visit(target.pathname.slice(here.pathname.length));
+      }
+    }
+  };
+  visit(entry);
+  return { files, specifiers };
+}
+
 /** The package's sources (no specs, no fixtures), as paths relative to src/. */
 function sources(): string[] {
   return (readdirSync(here, { recursive: true }) as string[])
@@ -25,7 +45,7 @@ function sources(): string[] {
 describe('nest-dpop-client', () => {
   it('imports nothing but node:crypto, node:fs, node:util and its own files', () => {
     const files = sources();
-    expect(files).toEqual(expect.arrayContaining(['index.ts', 'arcp/index.ts']));
+    expect(files).toEqual(expect.arrayContaining(['index.ts', 'arcp/index.ts', 'node/index.ts']));
     const seen = new Set<string>();
     for (const file of files) {
       const source = readFileSync(new URL(file, here), 'utf8');
@@ -39,11 +59,24 @@ describe('nest-dpop-client', () => {
     }
     // The scan did see the imports it vouches for.
     expect([...seen]).toEqual(
-      expect.arrayContaining(['node:crypto', 'node:fs', './proof/dpop-generator.js']),
+      expect.arrayContaining(['node:crypto', 'node:fs', '../proof/dpop-generator.js']),
     );
   });
 
-  it('opens its main door to the generator, keys, fetch wrapper, nonce store and errors only', () => {
+  it('runs its core and ARCP entries on WebCrypto alone: nothing from node: is reachable', () => {
+    for (const entry of ['index.ts', 'arcp/index.ts']) {
+      const { files, specifiers } = reachable(entry);
+      expect(files).toContain('proof/dpop-generator.ts');
+      expect([entry, [...specifiers].filter((s) => !s.startsWith('.'))]).toEqual([entry, []]);
+      for (const file of files) expect(file).not.toMatch(/^(?:keys|cli|node)\//);
+    }
+    // The scan does follow imports into node: where there are some.
+    expect([...reachable('node/index.ts').specifiers]).toEqual(
+      expect.arrayContaining(['node:crypto', 'node:fs']),
+    );
+  });
+
+  it('opens its main door to the generator, its signers, fetch wrapper, nonce store and errors only', () => {
     expect(Object.keys(client).sort()).toEqual([
       'DPOP_CLIENT_ALGORITHMS',
       'DPOP_NONCE_HEADER',
@@ -56,10 +89,7 @@ describe('nest-dpop-client', () => {
       'htuOf',
       'isClientError',
       'isNonceChallenge',
-      'loadKeyFile',
-      'loadPrivateKey',
       'parseWwwAuthenticate',
-      'savePrivateKey',
     ]);
     expect(Object.keys(client).length).toBeLessThanOrEqual(20);
     expect(client.DPOP_CLIENT_ALGORITHMS).toEqual([
@@ -75,6 +105,18 @@ describe('nest-dpop-client', () => {
       'PS256',
       'PS384',
       'PS512',
+    ]);
+  });
+
+  it('keeps key files and node:crypto keys behind nest-dpop-client/node', () => {
+    expect(Object.keys(node).sort()).toEqual([
+      'generateKeyFile',
+      'generatorFromKey',
+      'keyObjectSigner',
+      'loadGenerator',
+      'loadKeyFile',
+      'loadPrivateKey',
+      'savePrivateKey',
     ]);
   });
 

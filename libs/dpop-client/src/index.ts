@@ -1,7 +1,9 @@
 /**
- * The agent side of DPoP (RFC 9449): the proof generator, key files, a `fetch` wrapper that
- * answers nonce challenges, its nonce store, and errors with stable codes. No NestJS, no
- * dependencies. The ARCP registration client is `nest-dpop-client/arcp`.
+ * The agent side of DPoP (RFC 9449): the proof generator and its signers (WebCrypto keys, KMS,
+ * HSM), a `fetch` wrapper that answers nonce challenges, its nonce store, and errors with stable
+ * codes. WebCrypto only, no `node:` import (a test pins it): it runs in Node, Deno, Bun,
+ * browsers and edge workers. Key files are `nest-dpop-client/node`; the ARCP registration client
+ * is `nest-dpop-client/arcp`.
  * @packageDocumentation
  */
 export {
@@ -11,18 +13,11 @@ export {
   htuOf,
   type DPoPClientAlgorithm,
   type DPoPPublicJwk,
+  type DPoPSigner,
+  type DPoPSignerOptions,
   type CreateProofOptions,
   type DPoPGeneratorOptions,
 } from './proof/dpop-generator.js';
-export {
-  savePrivateKey,
-  loadPrivateKey,
-  loadKeyFile,
-  type LoadedKeyFile,
-  type KeyFileFormat,
-  type SaveKeyOptions,
-  type LoadKeyOptions,
-} from './keys/key-store.js';
 export {
   createDPoPFetch,
   isNonceChallenge,
@@ -30,7 +25,11 @@ export {
   type DPoPFetchOptions,
   type DPoPRequestInit,
 } from './fetch/dpop-fetch.js';
-export { DPoPNonceStore, DPOP_NONCE_HEADER } from './fetch/dpop-nonce.store.js';
+export {
+  DPoPNonceStore,
+  DPOP_NONCE_HEADER,
+  type DPoPNonceStorage,
+} from './fetch/dpop-nonce.store.js';
 export {
   parseWwwAuthenticate,
   dpopChallengeError,

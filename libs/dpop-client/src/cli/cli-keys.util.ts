@@ -1,4 +1,5 @@
-import { DPoPGenerator } from '../proof/dpop-generator.js';
+import { loadGenerator } from '../keys/node-generator.js';
+import type { DPoPGenerator } from '../proof/dpop-generator.js';
 import { algorithm, required, text, UsageError, type ParsedArgs } from './cli-args.util.js';
 
 /** What every `dpop` command shares: where it writes, and how it loads the key. */
@@ -26,9 +27,9 @@ export function passphrase(args: ParsedArgs, io: CliIo): string | undefined {
 }
 
 /** The generator for `--key FILE` (with `--alg` and `--passphrase-env` when given). */
-export function loadKey(args: ParsedArgs, io: CliIo): DPoPGenerator {
+export function loadKey(args: ParsedArgs, io: CliIo): Promise<DPoPGenerator> {
   const alg = text(args, 'alg');
-  return DPoPGenerator.fromFile(required(args, 'key'), {
+  return loadGenerator(required(args, 'key'), {
     passphrase: passphrase(args, io),
     ...(alg !== undefined && { algorithm: algorithm(alg) }),
   });

@@ -23,6 +23,7 @@ import {
 } from './cli-keys.util.js';
 import { request } from './request.command.js';
 import { DPoPClientError } from '../errors/client.errors.js';
+import { generateKeyFile } from '../keys/node-generator.js';
 import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from '../proof/dpop-generator.js';
 
 const USAGE = `Usage: dpop <command> [options]
@@ -81,38 +82,40 @@ async function keygen(argv: string[], io: CliIo): Promise<void> {
   noPositionals(args);
   const alg = algorithm(text(args, 'alg'));
   const out = text(args, 'out') ?? 'agent.jwk';
-  const generator = await DPoPGenerator.generate(alg);
-  generator.save(out, { overwrite: args.options.has('force'), passphrase: passphrase(args, io) });
+  const generator = await generateKeyFile(out, {
+    algorithm: alg,
+    overwrite: args.options.has('force'),
+    passphrase: passphrase(args, io),
+  });
   io.stderr(`Wrote the ${alg} private key to ${out} (mode 0600). Its thumbprint (jkt):\n`);
   io.stdout(`${generator.jkt}\n`);
 }
 
-function thumbprint(argv: string[], io: CliIo): void {
+async function thumbprint(argv: string[], io: CliIo): Promise<void> {
   const args = parseArgs(argv, KEY_OPTIONS);
   noPositionals(args);
-  io.stdout(`${loadKey(args, io).jkt}\n`);
+  io.stdout(`${(await loadKey(args, io)).jkt}\n`);
 }
 
-function jwk(argv: string[], io: CliIo): void {
+async function jwk(argv: string[], io: CliIo): Promise<void> {
   const args = parseArgs(argv, KEY_OPTIONS);
   noPositionals(args);
-  io.stdout(`${JSON.stringify(loadKey(args, io).publicJwk)}\n`);
+  io.stdout(`${JSON.stringify((await loadKey(args, io)).publicJwk)}\n`);
 }
 
-function proof(argv: string[], io: CliIo): void {
+async function proof(argv: string[], io: CliIo): Promise<void> {
   const args = parseArgs(argv, { ...SIGNING_KEY_OPTIONS, token: 'string', nonce: 'string' });
   const [method, url, extra] = args.positionals;
   if (method === undefined || url === undefined) throw new UsageError('proof needs METHOD and URL');
   if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
-  const generator = loadKey(args, io);
-  io.stdout(
-    generator.createProof({
-      method,
-      url,
-      accessToken: text(args, 'token'),
-      nonce: text(args, 'nonce'),
-    }) + '\n',
-  );
+  const generator = await loadKey(args, io);
+  const proof = await generator.createProof({
+    method,
+    url,
+    accessToken: text(args, 'token'),
+    nonce: text(args, 'nonce'),
+  });
+  io.stdout(`${proof}\n`);
 }
 
 const REGISTER_OPTIONS = {
@@ -154,7 +157,7 @@ async function register(argv: string[], io: CliIo): Promise<void> {
   let generator: DPoPGenerator;
   if (args.options.has('key')) {
     // With a key file, --alg picks among the algorithms that key suits (RS256 or PS256, …).
-    generator = loadKey(args, io);
+    generator = await loadKey(args, io);
   } else {
     generator = await DPoPGenerator.generate(algorithm(text(args, 'alg')));
     io.stderr(
@@ -238,7 +241,10 @@ async function heartbeat(argv: string[], io: CliIo): Promise<void> {
   if (tokenType !== 'DPoP' && tokenType !== 'Bearer') {
     throw new UsageError('--token-type must be DPoP or Bearer');
   }
-  const client = new ARCPClient({ baseUrl: required(args, 'url'), generator: loadKey(args, io) });
+  const client = new ARCPClient({
+    baseUrl: required(args, 'url'),
+    generator: await loadKey(args, io),
+  });
   const answer = await client.heartbeat(required(args, 'agent-id'), {
     accessToken: { value: required(args, 'token'), type: tokenType },
   });

@@ -73,7 +73,7 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
   if (data !== undefined && !headers.has('Content-Type')) {
     headers.set('Content-Type', 'application/json');
   }
-  const generator = loadKey(args, io);
+  const generator = await loadKey(args, io);
 
   // Counts the attempts, to say when the nonce round trip happened.
   let attempts = 0;

@@ -1,5 +1,5 @@
 import { normalizeMethod, type DPoPGenerator } from '../proof/dpop-generator.js';
-import { DPoPNonceStore } from './dpop-nonce.store.js';
+import { DPoPNonceStore, nonceOf, originOf, type DPoPNonceStorage } from './dpop-nonce.store.js';
 import { dpopChallengeError } from './www-authenticate.util.js';
 
 /** `RequestInit` plus the access token to present with the proof. */
@@ -24,8 +24,11 @@ export type DPoPFetch = (url: string | URL, init?: DPoPRequestInit) => Promise<R
 export interface DPoPFetchOptions {
   /** The `fetch` to wrap. Default: the platform's `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
-  /** Where server nonces are remembered. Default: a new store for this fetch. */
-  nonces?: DPoPNonceStore;
+  /**
+   * Where server nonces are remembered, per origin. Default: a new in-memory store for this
+   * fetch; a shared {@link DPoPNonceStorage} lets many workers use each nonce.
+   */
+  nonces?: DPoPNonceStorage;
 }
 
 /** The `error` a server uses to ask for a nonce (RFC 9449 §8 and §9). */
@@ -91,21 +94,38 @@ export function createDPoPFetch(
     if (accessToken !== undefined) headers.set('Authorization', `${tokenType} ${accessToken}`);
     const token = accessToken ?? tokenFromAuthorization(headers.get('Authorization'));
 
-    const send = (nonce: string | undefined): Promise<Response> => {
+    const send = async (nonce: string | undefined): Promise<Response> => {
       // A new proof (new jti, new iat) for every attempt: a server refuses a replayed jti.
-      headers.set('DPoP', generator.createProof({ method, url, accessToken: token, nonce }));
+      headers.set('DPoP', await generator.createProof({ method, url, accessToken: token, nonce }));
       return fetchImpl(url, { redirect: 'manual', ...requestInit, method, headers });
     };
+    const origin = originOf(url);
+    const remember = async (response: Response): Promise<string | undefined> => {
+      const nonce = nonceOf(response);
+      if (nonce !== undefined && origin !== undefined) {
+        // A shared store that fails costs a round trip later, never this request.
+        await Promise.resolve()
+          .then(() => nonces.set(origin, nonce, Date.now()))
+          .catch(() => undefined);
+      }
+      return nonce;
+    };
 
-    const response = await send(nonces.get(url));
-    const nonce = nonces.update(url, response);
+    const stored =
+      origin === undefined
+        ? undefined
+        : await Promise.resolve()
+            .then(() => nonces.get(origin))
+            .catch(() => undefined);
+    const response = await send(stored);
+    const nonce = await remember(response);
     const retry =
       nonce !== undefined && replayable(requestInit.body) && (await isNonceChallenge(response));
     if (!retry) return response;
     // Only once: a server that refuses its own fresh nonce will not be argued with.
     await response.body?.cancel();
     const retried = await send(nonce);
-    nonces.update(url, retried);
+    await remember(retried);
     return retried;
   };
 }

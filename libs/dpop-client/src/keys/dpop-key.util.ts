@@ -118,7 +118,7 @@ export function publicJwkOf(key: KeyObject): DPoPPublicJwk {
 }
 
 /** `crypto.sign` arguments per algorithm. */
-export function signerOf(key: KeyObject, alg: DPoPAlgorithm): (input: Buffer) => Buffer {
+export function signerOf(key: KeyObject, alg: DPoPAlgorithm): (input: Uint8Array) => Buffer {
   const spec = DPOP_ALGORITHM_SPECS[alg];
   // EdDSA hashes internally: no digest argument.
   if (spec.hash === null) return (input) => sign(null, input, key);

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
-import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from '../proof/dpop-generator.js';
+import { DPOP_CLIENT_ALGORITHMS } from '../proof/dpop-generator.js';
+import { generateKeyFile, loadGenerator } from './node-generator.js';
 import { keyFileFormat, loadPrivateKey, savePrivateKey } from './key-store.js';
 
 const posix = process.platform !== 'win32';
@@ -31,25 +32,20 @@ afterAll(() => {
 });
 
 describe.each(DPOP_CLIENT_ALGORITHMS)('%s key files', (alg) => {
-  let generator: DPoPGenerator;
-  beforeAll(async () => {
-    generator = await DPoPGenerator.generate(alg);
-  });
-
   it.each(['agent.jwk', 'agent.pem'])('round-trips through %s with mode 0600', async (name) => {
     const path = fresh(name);
-    generator.save(path);
+    const generator = await generateKeyFile(path, { algorithm: alg });
     if (posix) expect(modeOf(path)).toBe(0o600);
 
     // A JWK file names its alg; a PEM file does not, and gives the key's usual one unless told.
-    const loaded = DPoPGenerator.fromFile(path, name.endsWith('.pem') ? { algorithm: alg } : {});
+    const loaded = await loadGenerator(path, name.endsWith('.pem') ? { algorithm: alg } : {});
     expect(loaded.algorithm).toBe(alg);
     expect(loaded.jkt).toBe(generator.jkt);
     expect(loaded.publicJwk).toEqual(generator.publicJwk);
 
     const verifier = new DPoPProofVerifier(new InMemoryJtiStore(), { algorithms: [alg] });
     const url = 'https://arcp.example.com/agents/register';
-    const proof = loaded.createProof({ method: 'POST', url, accessToken: 't0ken' });
+    const proof = await loaded.createProof({ method: 'POST', url, accessToken: 't0ken' });
     await expect(
       verifier.verify({
         proof,
@@ -61,11 +57,11 @@ describe.each(DPOP_CLIENT_ALGORITHMS)('%s key files', (alg) => {
     ).resolves.toMatchObject({ jkt: generator.jkt });
   });
 
-  it('writes the format the name says: a private JWK with alg, or a PKCS#8 PEM', () => {
+  it('writes the format the name says: a private JWK with alg, or a PKCS#8 PEM', async () => {
     const jwkPath = fresh('key.json');
     const pemPath = fresh('key.PEM');
-    generator.save(jwkPath);
-    generator.save(pemPath);
+    await generateKeyFile(jwkPath, { algorithm: alg });
+    await generateKeyFile(pemPath, { algorithm: alg });
     const jwk = JSON.parse(readFileSync(jwkPath, 'utf8')) as Record<string, unknown>;
     expect(jwk).toMatchObject({ alg, d: expect.any(String) });
     expect(readFileSync(pemPath, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
@@ -176,14 +172,14 @@ describe('loadPrivateKey', () => {
     expect(() => loadPrivateKey(sub)).toThrow(expect.objectContaining({ code: KEY_FILE }));
   });
 
-  it('reads SEC1 and PKCS#1 PEM files written by other tools', () => {
+  it('reads SEC1 and PKCS#1 PEM files written by other tools', async () => {
     const sec1 = fresh('sec1.pem');
     writeFileSync(sec1, key.export({ type: 'sec1', format: 'pem' }) as string, { mode: 0o600 });
-    expect(DPoPGenerator.fromFile(sec1).algorithm).toBe('ES256');
+    expect((await loadGenerator(sec1)).algorithm).toBe('ES256');
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const pkcs1 = fresh('pkcs1.pem');
     writeFileSync(pkcs1, rsa.export({ type: 'pkcs1', format: 'pem' }) as string, { mode: 0o600 });
-    expect(DPoPGenerator.fromFile(pkcs1).algorithm).toBe('RS256');
+    expect((await loadGenerator(pkcs1)).algorithm).toBe('RS256');
   });
 });
 

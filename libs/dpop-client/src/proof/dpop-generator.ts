@@ -1,25 +1,31 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  randomUUID,
-  type KeyObject,
-} from 'node:crypto';
+import { DPoPClientError } from '../errors/client.errors.js';
 import {
   DPOP_ALGORITHMS,
-  isDPoPAlgorithm,
+  DPOP_ALGORITHM_SPECS,
   thumbprintInput,
   type DPoPAlgorithm,
   type DPoPPublicJwk,
 } from './dpop-algorithms.table.js';
-import { algorithmFor, generateKeyObject, publicJwkOf, signerOf } from '../keys/dpop-key.util.js';
-import { DPoPClientError } from '../errors/client.errors.js';
 import {
-  loadKeyFile,
-  savePrivateKey,
-  type LoadKeyOptions,
-  type SaveKeyOptions,
-} from '../keys/key-store.js';
+  algorithmOfCryptoKey,
+  joseSignature,
+  publicJwkFor,
+  unsupported,
+  webCryptoParams,
+  type DPoPSigner,
+} from './dpop-signer.js';
+export type { DPoPSigner };
+import { base64url, utf8 } from './encoding.util.js';
+import { sha256 } from './sha256.util.js';
+import { spkiPem } from './spki.util.js';
+import type {
+  WebCryptoKey,
+  WebCryptoKeyPair,
+  WebCryptoParams,
+  WebCryptoSubtle,
+} from './webcrypto.types.js';
+
+export type { WebCryptoKeyPair } from './webcrypto.types.js';
 
 /** Proof signing algorithms the client can use: the ones the server library verifies. */
 export const DPOP_CLIENT_ALGORITHMS = DPOP_ALGORITHMS;
@@ -41,16 +47,29 @@ export interface CreateProofOptions {
   nonce?: string;
 }
 
-/** Options of {@link DPoPGenerator}. */
+/** Options of {@link DPoPGenerator}'s factories. */
 export interface DPoPGeneratorOptions {
   /**
    * The proof `alg`; it must suit the key. Default: the key's usual name: `EdDSA` for Ed25519
-   * (set `Ed25519` for RFC 9864's name), `Ed448`, `ES256`/`ES384`/`ES512` by curve, `RS256` for
-   * RSA (or `RS384`, `RS512`, `PS256`, `PS384`, `PS512`).
+   * (set `Ed25519` for RFC 9864's name), `Ed448`, `ES256`/`ES384`/`ES512` by curve; a WebCrypto
+   * RSA key's own hash and padding (`RS256`, `PS384`, …).
    */
   algorithm?: DPoPClientAlgorithm;
   /** Clock in milliseconds since the epoch, for `iat`. Default `Date.now`. */
   clock?: () => number;
+}
+
+/** Options of {@link DPoPGenerator.fromSigner}. */
+export interface DPoPSignerOptions {
+  /** Clock in milliseconds since the epoch, for `iat`. Default `Date.now`. */
+  clock?: () => number;
+  /**
+   * Sign one probe at creation and verify it with the public JWK (WebCrypto), so that a signer
+   * whose key is not the JWK's, or that answers in another form, fails here rather than at the
+   * server. Default `true`; skipped where WebCrypto cannot verify the algorithm (Ed448 in
+   * browsers). Costs one signature (one KMS call).
+   */
+  verify?: boolean;
 }
 
 /** HTTP method token (RFC 9110 §9.1). */
@@ -64,7 +83,12 @@ const NONCE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Base64url(SHA-256(token)): the `ath` claim for an access token (RFC 9449 §4.2). */
 export function accessTokenHash(accessToken: string): string {
-  return createHash('sha256').update(accessToken, 'utf8').digest('base64url');
+  return base64url(sha256(utf8(accessToken)));
+}
+
+/** The RFC 7638 SHA-256 thumbprint of a public JWK. */
+function thumbprint(jwk: DPoPPublicJwk): string {
+  return base64url(sha256(utf8(thumbprintInput(jwk))));
 }
 
 /**
@@ -107,19 +131,53 @@ export function htuOf(url: string | URL): string {
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
+/** WebCrypto, wherever the package runs: Node >= 20.19, Deno, Bun, browsers, edge workers. */
+function subtle(): WebCryptoSubtle {
+  const crypto = (globalThis as unknown as { crypto?: { subtle?: WebCryptoSubtle } }).crypto;
+  if (crypto?.subtle === undefined) {
+    throw new DPoPClientError(
+      'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
+      'WebCrypto (globalThis.crypto.subtle) is not available here (browsers offer it on https: and localhost only)',
+    );
+  }
+  return crypto.subtle;
+}
+
+/** The new key's generation parameters (RSA: 2048 bits, e = 65537). */
+function generateParams(alg: DPoPAlgorithm): WebCryptoParams {
+  const { key } = webCryptoParams(alg);
+  if (DPOP_ALGORITHM_SPECS[alg].kty !== 'RSA') return key;
+  return {
+    ...key,
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+  };
+}
+
+/** The pieces a generator is made of, computed once by its factories. */
+interface GeneratorParts {
+  algorithm: DPoPAlgorithm;
+  publicJwk: DPoPPublicJwk;
+  sign: (input: Uint8Array) => Promise<Uint8Array>;
+  clock?: () => number;
+}
+
 /**
- * Makes DPoP proofs (RFC 9449 §4) with one key pair: the TypeScript counterpart of the spec's
- * Python `DPoPGenerator`.
+ * Makes DPoP proofs (RFC 9449 §4) with one key: the TypeScript counterpart of the spec's Python
+ * `DPoPGenerator`. The key is whatever can sign: a non-extractable WebCrypto key
+ * ({@link DPoPGenerator.generate}, {@link DPoPGenerator.fromKeyPair}), a KMS, an HSM or a TPM
+ * ({@link DPoPGenerator.fromSigner}), or a key file (`nest-dpop-client/node`). This class uses
+ * WebCrypto only, so it runs in Node, Deno, Bun, browsers and edge workers.
  *
- * The public JWK, its thumbprint and the encoded JWS header are computed once, at construction;
- * each proof then costs one JSON encoding and one signature. The private key lives in a private
- * field: `JSON.stringify`, `console.log` and `util.inspect` show only the algorithm and `jkt`.
+ * The public JWK, its thumbprint and the encoded JWS header are computed once; each proof then
+ * costs one JSON encoding and one signature. The key is never exposed: `JSON.stringify`,
+ * `console.log` and `util.inspect` show only the algorithm and `jkt`.
  *
  * @example
  * ```ts
- * const dpop = await DPoPGenerator.generate('EdDSA');
+ * const dpop = await DPoPGenerator.generate('ES256'); // a non-extractable key
  * const url = 'https://arcp.example.com/auth/agent/request_temp_token';
- * const proof = dpop.createProof({ method: 'POST', url });
+ * const proof = await dpop.createProof({ method: 'POST', url });
  * await fetch(url, { method: 'POST', headers: { DPoP: proof } });
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2
@@ -132,95 +190,126 @@ export class DPoPGenerator {
   /** The RFC 7638 SHA-256 thumbprint of the public key: what a bound token's `cnf.jkt` holds. */
   readonly jkt: string;
 
-  readonly #privateKey: KeyObject;
-  readonly #sign: (input: Buffer) => Buffer;
+  readonly #sign: (input: Uint8Array) => Promise<Uint8Array>;
   /** base64url(JSON header) + '.', the same for every proof. */
   readonly #headerPrefix: string;
   readonly #clock: () => number;
 
-  /**
-   * @param privateKey an Ed25519, Ed448, P-256, P-384, P-521 or RSA (2048–8192 bits) private key
-   * @throws {DPoPClientError} `ERR_DPOP_CLIENT_INVALID_KEY` for a public or secret key,
-   *   `ERR_DPOP_CLIENT_UNSUPPORTED_ALG` for another kind of key
-   */
-  constructor(privateKey: KeyObject, options: DPoPGeneratorOptions = {}) {
-    if (privateKey.type !== 'private') {
-      throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_INVALID_KEY',
-        `a DPoP generator needs a private key, got a ${privateKey.type} key`,
-      );
-    }
-    this.algorithm = algorithmFor(privateKey, options.algorithm);
-    const jwk = publicJwkOf(privateKey);
-    this.publicJwk = Object.freeze(jwk);
-    this.jkt = createHash('sha256').update(thumbprintInput(jwk)).digest('base64url');
-    this.#privateKey = privateKey;
-    this.#sign = signerOf(privateKey, this.algorithm);
-    const header = { typ: 'dpop+jwt', alg: this.algorithm, jwk };
-    this.#headerPrefix = Buffer.from(JSON.stringify(header)).toString('base64url') + '.';
-    this.#clock = options.clock ?? Date.now;
+  private constructor(parts: GeneratorParts) {
+    this.algorithm = parts.algorithm;
+    this.publicJwk = Object.freeze(parts.publicJwk);
+    this.jkt = thumbprint(parts.publicJwk);
+    this.#sign = parts.sign;
+    const header = { typ: 'dpop+jwt', alg: parts.algorithm, jwk: parts.publicJwk };
+    this.#headerPrefix = base64url(JSON.stringify(header)) + '.';
+    this.#clock = parts.clock ?? Date.now;
   }
 
-  /** A generator with a new random key pair (RSA: 2048 bits). */
+  /**
+   * A generator with a new WebCrypto key pair whose private key is **not extractable**: it can
+   * sign, and nothing (no script, no `exportKey`) can read it. RSA: 2048 bits. For a key that
+   * outlives the process, keep the `WebCryptoKeyPair` (IndexedDB stores it as is) and use
+   * {@link DPoPGenerator.fromKeyPair}, or use a key file (`nest-dpop-client/node`).
+   */
   static async generate(
     algorithm: DPoPClientAlgorithm = 'EdDSA',
-    options?: DPoPGeneratorOptions,
+    options: Omit<DPoPGeneratorOptions, 'algorithm'> = {},
   ): Promise<DPoPGenerator> {
     if (!(DPOP_CLIENT_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
+      throw unsupported(
         `"${String(algorithm)}" is not one of ${DPOP_CLIENT_ALGORITHMS.join(', ')}`,
       );
     }
-    return new DPoPGenerator(await generateKeyObject(algorithm), { ...options, algorithm });
-  }
-
-  /**
-   * A generator for a private key in PEM (PKCS#8, SEC1 or PKCS#1) or JWK form.
-   * @throws {DPoPClientError} `ERR_DPOP_CLIENT_INVALID_KEY` if it is not a private key
-   */
-  static fromKey(
-    key: string | Buffer | Record<string, unknown>,
-    options?: DPoPGeneratorOptions & { passphrase?: string },
-  ): DPoPGenerator {
-    let keyObject: KeyObject;
+    let pair: WebCryptoKeyPair;
     try {
-      keyObject =
-        typeof key === 'string' || Buffer.isBuffer(key)
-          ? createPrivateKey({ key, format: 'pem', passphrase: options?.passphrase })
-          : createPrivateKey({ key: key as never, format: 'jwk' });
+      pair = await subtle().generateKey(generateParams(algorithm), false, ['sign', 'verify']);
     } catch (cause) {
+      if (cause instanceof DPoPClientError) throw cause;
       throw new DPoPClientError(
-        'ERR_DPOP_CLIENT_INVALID_KEY',
-        'not a private key in PEM or JWK form',
+        'ERR_DPOP_CLIENT_UNSUPPORTED_ALG',
+        `this runtime's WebCrypto cannot make ${algorithm} keys`,
         { cause },
       );
     }
-    const named = typeof key === 'object' && !Buffer.isBuffer(key) ? key.alg : undefined;
-    const algorithm = options?.algorithm ?? (isDPoPAlgorithm(named) ? named : undefined);
-    return new DPoPGenerator(keyObject, { ...options, algorithm });
+    return DPoPGenerator.fromKeyPair(pair, { ...options, algorithm });
   }
 
   /**
-   * A generator for a key file written by {@link DPoPGenerator.save} (or any PEM/JWK private key
-   * file). Refuses a file that group or others can access, unless told otherwise.
-   * The algorithm is `options.algorithm`, else the `alg` a JWK file names, else the key's usual one.
-   * @see {@link loadKeyFile}
+   * A generator for a WebCrypto key pair (extractable or not): Ed25519, Ed448, ECDSA on P-256,
+   * P-384 or P-521, RSASSA-PKCS1-v1_5 or RSA-PSS of 2048 to 8192 bits.
+   * @throws {DPoPClientError} `ERR_DPOP_CLIENT_INVALID_KEY` when the private key cannot sign,
+   *   `ERR_DPOP_CLIENT_UNSUPPORTED_ALG` for another kind of key or an algorithm it does not suit
    */
-  static fromFile(path: string, options?: DPoPGeneratorOptions & LoadKeyOptions): DPoPGenerator {
-    const { key, alg } = loadKeyFile(path, options);
-    // The algorithm the file was saved for, unless the caller names one.
-    const algorithm = options?.algorithm ?? (isDPoPAlgorithm(alg) ? alg : undefined);
-    return new DPoPGenerator(key, { ...options, algorithm });
+  static async fromKeyPair(
+    pair: WebCryptoKeyPair,
+    options: DPoPGeneratorOptions = {},
+  ): Promise<DPoPGenerator> {
+    const { privateKey, publicKey } = pair ?? {};
+    if (privateKey?.type !== 'private' || publicKey?.type !== 'public') {
+      throw new DPoPClientError(
+        'ERR_DPOP_CLIENT_INVALID_KEY',
+        'a DPoP generator needs a WebCryptoKeyPair ({ privateKey, publicKey })',
+      );
+    }
+    if (!privateKey.usages.includes('sign')) {
+      throw new DPoPClientError(
+        'ERR_DPOP_CLIENT_INVALID_KEY',
+        'the private key was made without the "sign" usage',
+      );
+    }
+    const algorithm = algorithmOfCryptoKey(privateKey, options.algorithm);
+    // Public keys are always extractable, whatever the pair was made with.
+    const jwk = await subtle().exportKey('jwk', publicKey);
+    const publicJwk = publicJwkFor(algorithm, jwk);
+    const params = webCryptoParams(algorithm).sign;
+    const crypto = subtle();
+    // WebCrypto's ECDSA signatures are already r || s; the length is still checked.
+    const sign = joseSignature(
+      {
+        alg: algorithm,
+        publicJwk: jwk,
+        sign: (input) => crypto.sign(params, privateKey, input),
+      },
+      publicJwk,
+    );
+    return new DPoPGenerator({ algorithm, publicJwk, sign, clock: options.clock });
   }
 
   /**
-   * Writes the private key to `path` (mode 0600), as a JWK unless the name ends in `.pem` or
-   * `format: 'pem'` is given.
-   * @see {@link savePrivateKey}
+   * A generator for a key held elsewhere: a cloud KMS (AWS, Google Cloud, Azure), a PKCS#11 HSM,
+   * a TPM, a remote signing service. The signer gives the algorithm, the public JWK and a
+   * `sign(bytes)`; its ECDSA signatures may be DER (`signatureFormat: 'der'`), converted and
+   * checked here. By default one probe signature is verified against the JWK at creation.
+   * @throws {DPoPClientError} `ERR_DPOP_CLIENT_UNSUPPORTED_ALG` for an algorithm the JWK does not
+   *   suit, `ERR_DPOP_CLIENT_INVALID_KEY` for a JWK without valid members or whose key did not
+   *   make the probe signature, `ERR_DPOP_CLIENT_INVALID_SIGNATURE` / `ERR_DPOP_CLIENT_SIGNER`
+   *   when the signer answers in another form or fails
    */
-  save(path: string, options?: SaveKeyOptions): void {
-    savePrivateKey(this.#privateKey, path, { ...options, alg: this.algorithm });
+  static async fromSigner(
+    signer: DPoPSigner,
+    options: DPoPSignerOptions = {},
+  ): Promise<DPoPGenerator> {
+    if (typeof signer?.sign !== 'function') {
+      throw new DPoPClientError(
+        'ERR_DPOP_CLIENT_INVALID_KEY',
+        'a signer needs a sign(bytes) function',
+      );
+    }
+    if (!(DPOP_CLIENT_ALGORITHMS as readonly string[]).includes(signer.alg)) {
+      throw unsupported(
+        `"${String(signer.alg)}" is not one of ${DPOP_CLIENT_ALGORITHMS.join(', ')}`,
+      );
+    }
+    if (signer.signatureFormat !== undefined && !['raw', 'der'].includes(signer.signatureFormat)) {
+      throw new DPoPClientError(
+        'ERR_DPOP_CLIENT_INVALID_KEY',
+        'signatureFormat must be "raw" or "der"',
+      );
+    }
+    const publicJwk = publicJwkFor(signer.alg, signer.publicJwk ?? {});
+    const sign = joseSignature(signer, publicJwk);
+    if (options.verify !== false) await probe(signer.alg, publicJwk, sign);
+    return new DPoPGenerator({ algorithm: signer.alg, publicJwk, sign, clock: options.clock });
   }
 
   /**
@@ -228,11 +317,11 @@ export class DPoPGenerator {
    * query and fragment, and `ath` / `nonce` when given. Never reuse a proof: servers refuse a
    * repeated `jti`.
    * @throws {DPoPClientError} `ERR_DPOP_CLIENT_INVALID_REQUEST` for a URL or method a proof
-   *   cannot name, or a nonce that is not RFC 9449 syntax
+   *   cannot name, or a nonce that is not RFC 9449 syntax; the signer's errors
    */
-  createProof(options: CreateProofOptions): string {
+  async createProof(options: CreateProofOptions): Promise<string> {
     const claims: Record<string, string | number> = {
-      jti: randomUUID(),
+      jti: globalThis.crypto.randomUUID(),
       htm: normalizeMethod(options.method),
       htu: htuOf(options.url),
       iat: Math.floor(this.#clock() / 1000),
@@ -247,13 +336,14 @@ export class DPoPGenerator {
       }
       claims.nonce = options.nonce;
     }
-    const input = this.#headerPrefix + Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return input + '.' + this.#sign(Buffer.from(input, 'latin1')).toString('base64url');
+    const input = this.#headerPrefix + base64url(JSON.stringify(claims));
+    // The signing input is ASCII (base64url and '.'): its UTF-8 bytes are its characters.
+    return input + '.' + base64url(await this.#sign(utf8(input)));
   }
 
   /** The public key as an SPKI PEM, e.g. for ARCP's `public_key` registration field. */
   get publicKeyPem(): string {
-    return createPublicKey(this.#privateKey).export({ type: 'spki', format: 'pem' }) as string;
+    return spkiPem(this.publicJwk);
   }
 
   /** What `JSON.stringify` shows: the public parts only. */
@@ -269,6 +359,30 @@ export class DPoPGenerator {
   /** Same as `inspect`: a generator in a template string shows no key material. */
   toString(): string {
     return `DPoPGenerator(${this.algorithm}, jkt=${this.jkt})`;
+  }
+}
+
+/** Signs a probe and verifies it with the public JWK; skipped where WebCrypto lacks the key type. */
+async function probe(
+  alg: DPoPAlgorithm,
+  publicJwk: DPoPPublicJwk,
+  sign: (input: Uint8Array) => Promise<Uint8Array>,
+): Promise<void> {
+  const params = webCryptoParams(alg);
+  const crypto = subtle();
+  let key: WebCryptoKey;
+  try {
+    key = await crypto.importKey('jwk', publicJwk, params.key, false, ['verify']);
+  } catch {
+    return; // e.g. Ed448 in a browser: the server will judge the first proof.
+  }
+  const input = utf8(`nest-dpop-client signer probe ${globalThis.crypto.randomUUID()}`);
+  const signature = await sign(input);
+  if (!(await crypto.verify(params.sign, key, signature, input))) {
+    throw new DPoPClientError(
+      'ERR_DPOP_CLIENT_INVALID_KEY',
+      `the signer's ${alg} signature does not verify with its public JWK (another key? another algorithm?)`,
+    );
   }
 }
 

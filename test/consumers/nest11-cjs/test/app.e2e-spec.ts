@@ -31,7 +31,7 @@ describe('AppModule (e2e, Redis replay store, terminus health)', () => {
 
   it('GET /me: a proof from nest-dpop-client is accepted', async () => {
     const client = await DPoPGenerator.generate();
-    const proof = client.createProof({ method: 'GET', url: `${origin}/me` });
+    const proof = await client.createProof({ method: 'GET', url: `${origin}/me` });
     await request(app.getHttpServer())
       .get('/me')
       .set('DPoP', proof)

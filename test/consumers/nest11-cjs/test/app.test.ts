@@ -27,7 +27,7 @@ test('overrideProvider(JtiStore) swaps the replay store', async () => {
     const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/me`;
     const client = await DPoPGenerator.generate();
     const first = await fetch(url, {
-      headers: { DPoP: client.createProof({ method: 'GET', url }) },
+      headers: { DPoP: await client.createProof({ method: 'GET', url }) },
     });
     assert.equal(first.status, 200);
     assert.deepEqual(await first.json(), { jkt: client.jkt });

@@ -8,7 +8,7 @@ import { KEY_PREFIX } from '../src/redis.module.js';
 const base = process.argv[2]!.replace('[::1]', '127.0.0.1');
 const url = `${base}/me`;
 const key = await DPoPGenerator.generate('ES256');
-const proof = key.createProof({ method: 'GET', url });
+const proof = await key.createProof({ method: 'GET', url });
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 try {
   const before = (await redis.keys(`${KEY_PREFIX}*`)).length;

@@ -28,7 +28,12 @@ export {
   resolveDPoPOptions,
   type DPoPEnvOptions,
 } from './options/dpop-options.resolver.js';
-export { DPoPGuard } from './guard/dpop.guard.js';
+export { DPoPGuard, type DPoPVerifiedRequest } from './guard/dpop.guard.js';
+export {
+  DPoPRequestPolicy,
+  type DPoPRequestRoute,
+  type DPoPRequestResult,
+} from './request/dpop-request.policy.js';
 export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './guard/dpop.decorators.js';
 export {
   DPoPNonceIssuer,
@@ -47,19 +52,23 @@ export {
   DPoPError,
   JtiStoreUnavailableError,
   JtiStoreNonceRequiredError,
-  DPOP_ERROR_INFO,
+  TokenBindingUnavailableError,
   type DPoPErrorOptions,
   type DPoPErrorCode,
-  type DPoPProblemSlug,
+  type DPoPClaim,
 } from './errors/dpop.errors.js';
+export {
+  DPOP_ERROR_INFO,
+  type DPoPProblemSlug,
+  type DPoPRefusal,
+} from './http/dpop-http.mapping.js';
 export {
   DPoPException,
   DPoPExceptionFactory,
-  setDPoPHeaders,
-  type DPoPHeaderWritable,
   type DPoPProblemDetails,
   type DPoPOAuthErrorBody,
 } from './http/dpop.exception.js';
+export { setDPoPHeaders, type DPoPHeaderWritable } from './http/response-headers.util.js';
 export {
   JtiStore,
   InjectJtiStore,

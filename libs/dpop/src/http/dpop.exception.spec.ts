@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DPoPError } from '../errors/dpop.errors.js';
-import { createDPoPExceptionFactory, setDPoPHeaders } from './dpop.exception.js';
+import { createDPoPExceptionFactory } from './dpop.exception.js';
+import { setDPoPHeaders } from './response-headers.util.js';
 
 const refusal = createDPoPExceptionFactory({
   problemTypeBase: 'urn:test:',

@@ -4,9 +4,9 @@ import {
   DPoPError,
   DPoPProofVerifier,
   InMemoryJtiStore,
-  parseAuthorization,
   SUPPORTED_DPOP_ALGORITHMS,
 } from 'nest-dpop';
+import { parseAuthorization } from '../../../src/auth/authorization-header.js';
 import { jwsPayload, listen, sendJson, type TestServer } from './http.js';
 
 /**

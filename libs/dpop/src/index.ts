@@ -25,6 +25,14 @@ export {
   type DPoPRequestResult,
 } from './request/dpop-request.policy.js';
 export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './guard/dpop.decorators.js';
+export { RequiredScopes, AccessTokenClaims } from './access-token/access-token.decorators.js';
+export type { VerifiedAccessToken } from './access-token/access-token.types.js';
+export type {
+  DPoPAccessTokenOptions,
+  AccessTokenIntrospectionOptions,
+  AccessTokenJwk,
+} from './access-token/access-token-options.interface.js';
+export type { ProtectedResourceMetadataOptions } from './metadata/protected-resource-metadata.js';
 export { DPoPNonceIssuer, type DPoPNonceOptions } from './verifier/dpop-nonce.issuer.js';
 export {
   DPoPProofVerifier,

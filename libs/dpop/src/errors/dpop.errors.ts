@@ -34,7 +34,12 @@ export type DPoPErrorCode =
   | 'ERR_DPOP_SCHEME_MISMATCH'
   | 'ERR_DPOP_STORE_UNAVAILABLE'
   | 'ERR_DPOP_UNSUPPORTED_CONTEXT'
-  | 'ERR_DPOP_MULTIPLE_HOSTS';
+  | 'ERR_DPOP_MULTIPLE_HOSTS'
+  | 'ERR_DPOP_TOKEN_INVALID'
+  | 'ERR_DPOP_TOKEN_EXPIRED'
+  | 'ERR_DPOP_TOKEN_REQUIRED'
+  | 'ERR_DPOP_INSUFFICIENT_SCOPE'
+  | 'ERR_DPOP_ISSUER_UNAVAILABLE';
 
 /** The proof claims a refusal can name (RFC 9449 §4.2), see {@link DPoPError.claim}. */
 export type DPoPClaim = 'jti' | 'htm' | 'htu' | 'iat' | 'ath' | 'nonce';
@@ -59,6 +64,8 @@ export class DPoPError extends Error {
   readonly nonce?: string;
   /** Seconds the client should wait before it tries again (`Retry-After`), when known. */
   readonly retryAfter?: number;
+  /** The scopes a route needs (`insufficient_scope`, RFC 6750 §3), space separated. */
+  readonly scope?: string;
 
   constructor(
     /** Stable machine-readable code, e.g. `ERR_DPOP_REPLAY`. */
@@ -70,6 +77,7 @@ export class DPoPError extends Error {
     if (options?.claim !== undefined) this.claim = options.claim;
     if (options?.nonce !== undefined) this.nonce = options.nonce;
     if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+    if (options?.scope !== undefined) this.scope = options.scope;
   }
 }
 
@@ -82,6 +90,8 @@ export interface DPoPErrorOptions {
   nonce?: string;
   /** See {@link DPoPError.retryAfter}; whole seconds, at least 1. */
   retryAfter?: number;
+  /** See {@link DPoPError.scope}. */
+  scope?: string;
 }
 
 /**

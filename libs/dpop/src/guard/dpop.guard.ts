@@ -1,6 +1,10 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { DPOP_REQUEST_RESULT, DPOP_RESOLVED_OPTIONS } from '../options/dpop.constants.js';
+import {
+  DPOP_ACCESS_TOKEN_RESULT,
+  DPOP_REQUEST_RESULT,
+  DPOP_RESOLVED_OPTIONS,
+} from '../options/dpop.constants.js';
 import { DPoPError } from '../errors/dpop.errors.js';
 import { DPoPEvents } from '../events/dpop-events.service.js';
 import { DPoPException } from '../http/dpop.exception.js';
@@ -89,6 +93,11 @@ export class DPoPGuard implements CanActivate {
         return true;
       }
       const result = await this.policy.check(request, route);
+      if (result.accessToken !== undefined) {
+        // For `@AccessTokenClaims()` and the configured property.
+        request[DPOP_ACCESS_TOKEN_RESULT] = result.accessToken;
+        request[this.options.accessToken!.requestProperty] = result.accessToken;
+      }
       const proof = result.proof;
       if (proof === undefined) {
         this.events.passed(context, request, started);

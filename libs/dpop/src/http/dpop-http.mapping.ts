@@ -18,15 +18,24 @@ export type DPoPProblemSlug =
   | 'dpop-nonce-required'
   | 'invalid-request'
   | 'dpop-store-unavailable'
-  | 'invalid-host';
+  | 'invalid-host'
+  | 'invalid-token'
+  | 'token-required'
+  | 'insufficient-scope'
+  | 'issuer-unavailable';
 
 /** What each code means on the wire: problem slug, HTTP status and `WWW-Authenticate` error. */
 interface CodeInfo {
   readonly slug: DPoPProblemSlug;
-  readonly status: 400 | 401 | 503;
+  readonly status: 400 | 401 | 403 | 503;
   /** RFC 9449 §7.1 / RFC 6750 §3.1 error code; `undefined` = challenge without an error. */
   readonly challenge:
-    'invalid_dpop_proof' | 'invalid_token' | 'invalid_request' | 'use_dpop_nonce' | undefined;
+    | 'invalid_dpop_proof'
+    | 'invalid_token'
+    | 'invalid_request'
+    | 'use_dpop_nonce'
+    | 'insufficient_scope'
+    | undefined;
 }
 
 const invalidProof: CodeInfo = {
@@ -96,6 +105,18 @@ export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
   ERR_DPOP_UNSUPPORTED_CONTEXT: { slug: 'dpop-required', status: 401, challenge: undefined },
   // RFC 9112 §3.2 (two Host headers) and RFC 9113 §8.3.1 (Host ≠ :authority): malformed, 400.
   ERR_DPOP_MULTIPLE_HOSTS: { slug: 'invalid-host', status: 400, challenge: 'invalid_request' },
+  // Access tokens verified by the library (accessToken option): RFC 6750 §3.1.
+  ERR_DPOP_TOKEN_INVALID: { slug: 'invalid-token', status: 401, challenge: 'invalid_token' },
+  ERR_DPOP_TOKEN_EXPIRED: { slug: 'invalid-token', status: 401, challenge: 'invalid_token' },
+  // No token where one is needed (a route with required scopes): a challenge without an error.
+  ERR_DPOP_TOKEN_REQUIRED: { slug: 'token-required', status: 401, challenge: undefined },
+  ERR_DPOP_INSUFFICIENT_SCOPE: {
+    slug: 'insufficient-scope',
+    status: 403,
+    challenge: 'insufficient_scope',
+  },
+  // The issuer's metadata, keys or introspection endpoint did not answer: fail closed.
+  ERR_DPOP_ISSUER_UNAVAILABLE: { slug: 'issuer-unavailable', status: 503, challenge: undefined },
 };
 
 const TITLES: Readonly<Record<DPoPProblemSlug, string>> = {
@@ -109,10 +130,14 @@ const TITLES: Readonly<Record<DPoPProblemSlug, string>> = {
   'invalid-request': 'Invalid Authorization Header',
   'dpop-store-unavailable': 'DPoP Replay Store Unavailable',
   'invalid-host': 'Invalid Host Header',
+  'invalid-token': 'Invalid Access Token',
+  'token-required': 'Access Token Required',
+  'insufficient-scope': 'Insufficient Scope',
+  'issuer-unavailable': 'Authorization Server Unavailable',
 };
 
 /** The HTTP status a refusal with this code gets (outside a token endpoint's nonce answer). */
-export function dpopStatusOf(code: DPoPErrorCode): 400 | 401 | 503 {
+export function dpopStatusOf(code: DPoPErrorCode): 400 | 401 | 403 | 503 {
   return DPOP_ERROR_INFO[code].status;
 }
 
@@ -152,6 +177,11 @@ export interface DPoPRefusalSettings {
   algorithms: readonly string[];
   nonces?: DPoPNonceIssuer | undefined;
   clock?: () => number;
+  /**
+   * The RFC 9728 metadata URL of the resource a request path belongs to, for the challenge's
+   * `resource_metadata` (RFC 9728 §5.1); `undefined` when none is published.
+   */
+  resourceMetadataUrl?: (path: string | undefined) => string | undefined;
 }
 
 /** Turns a refusal into its HTTP form; `instance` is the request path, without query. */
@@ -213,9 +243,14 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
     }
     if (info.status !== 503) {
       // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.
-      headers['WWW-Authenticate'] = info.challenge
+      let challenge = info.challenge
         ? `DPoP error=${quoted(info.challenge)}, error_description=${quoted(error.message)}, ${algs}`
         : `DPoP ${algs}`;
+      // RFC 6750 §3: the scope the route needs.
+      if (error.scope !== undefined) challenge += `, scope=${quoted(error.scope)}`;
+      const metadata = options.resourceMetadataUrl?.(instance);
+      if (metadata !== undefined) challenge += `, resource_metadata=${quoted(metadata)}`;
+      headers['WWW-Authenticate'] = challenge;
     }
     return { status: info.status, headers, body: problem, problem };
   };
@@ -252,9 +287,11 @@ export function graphqlRefusal(refusal: DPoPRefusal): {
   const code =
     refusal.status === 401
       ? 'UNAUTHENTICATED'
-      : refusal.status === 503
-        ? 'SERVICE_UNAVAILABLE'
-        : 'BAD_REQUEST';
+      : refusal.status === 403
+        ? 'FORBIDDEN'
+        : refusal.status === 503
+          ? 'SERVICE_UNAVAILABLE'
+          : 'BAD_REQUEST';
   return {
     headers,
     message: refusal.problem.detail,

@@ -101,6 +101,11 @@ describe('resolveDPoPOptions: every option is checked at start-up', () => {
       fromEnv: {},
       listeners: [{ onDPoPEvent: () => undefined }],
       logRefusals: false,
+      accessToken: {
+        audience: 'https://api.example.com/arcp',
+        keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }],
+      },
+      protectedResource: { resource: '/agents', authorization_servers: ['https://as.example'] },
     };
     expect(Object.keys(options).sort()).toEqual([...DPOP_OPTION_NAMES].sort());
     expect(resolveDPoPOptions(options)).toMatchObject({

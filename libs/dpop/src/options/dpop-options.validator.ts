@@ -28,6 +28,8 @@ const OPTION_KEYS: Record<keyof DPoPModuleOptions, true> = {
   fromEnv: true,
   listeners: true,
   logRefusals: true,
+  accessToken: true,
+  protectedResource: true,
 };
 
 /** The option names, for messages and tests. */

@@ -1,3 +1,8 @@
+import {
+  accessTokenVerifierFor,
+  type AccessTokenVerifier,
+} from '../access-token/access-token.verifier.js';
+import type { VerifiedAccessToken } from '../access-token/access-token.types.js';
 import { DPoPError } from '../errors/dpop.errors.js';
 import {
   createDPoPRefusalMapper,
@@ -30,6 +35,11 @@ import { createRequestUrlResolver, type RequestUrlResolver } from './request-url
 export interface DPoPRequestRoute {
   /** An access token bound with `cnf.jkt` and a valid proof from that key are required. */
   readonly bound?: boolean;
+  /**
+   * Scopes the verified access token must grant (`@RequiredScopes()` in Nest; needs the
+   * `accessToken` option): none sent is a 401, too few a 403 `insufficient_scope`.
+   */
+  readonly scopes?: readonly string[] | undefined;
 }
 
 /** What {@link DPoPRequestPolicy.check} found in a request it lets through. */
@@ -40,6 +50,8 @@ export interface DPoPRequestResult {
   readonly token: PresentedAccessToken | undefined;
   /** The token's `cnf.jkt` (what the proof key was held to), when the token is DPoP-bound. */
   readonly binding: string | undefined;
+  /** The access token as the library verified it, with the `accessToken` option. */
+  readonly accessToken: VerifiedAccessToken | undefined;
   /**
    * A `DPoP-Nonce` to send with the response (with `Cache-Control: no-store`): the current
    * server nonce, when the proof used one that is no longer current (RFC 9449 §8).
@@ -80,6 +92,8 @@ export class DPoPRequestPolicy {
   private readonly resolveBinding: (
     token: string,
   ) => string | undefined | Promise<string | undefined>;
+  /** The access-token verifier, with the `accessToken` option. */
+  private readonly tokens: AccessTokenVerifier | undefined;
   /** The one verification of each request, shared by every check of it (see {@link check}). */
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 
@@ -107,6 +121,8 @@ export class DPoPRequestPolicy {
     this.resolveUrl = createRequestUrlResolver(options);
     this.toRefusal = createDPoPRefusalMapper(options);
     this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
+    this.tokens =
+      options.accessToken === undefined ? undefined : accessTokenVerifierFor(options.accessToken);
   }
 
   /**
@@ -132,12 +148,24 @@ export class DPoPRequestPolicy {
       throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', 'More than one Authorization header');
     }
     const token = parseAuthorization(request.headers.authorization);
-    const binding = token === undefined ? undefined : await this.bindingOf(token.token);
+    // With the `accessToken` option the token is verified, and its binding read from it.
+    const accessToken =
+      token === undefined || this.tokens === undefined
+        ? undefined
+        : await this.tokens.verify(token.token);
+    const binding =
+      token === undefined
+        ? undefined
+        : this.tokens !== undefined
+          ? accessToken?.jkt
+          : await this.bindingOf(token.token);
     const proof = await this.proofOf(request, route, token, binding);
+    if (route.scopes !== undefined) checkScopes(accessToken, route.scopes);
     return {
       proof,
       token,
       binding,
+      accessToken,
       nonce: proof === undefined ? undefined : this.nextNonce(proof),
     };
   }
@@ -270,6 +298,25 @@ export class DPoPRequestPolicy {
     if (nonces === undefined) return undefined;
     const current = nonces.current(this.options.clock());
     return proof.nonce === current ? undefined : current;
+  }
+}
+
+/**
+ * RFC 6750 §3.1: the verified token must grant every scope the route requires (403
+ * `insufficient_scope` otherwise); no token at all is a 401.
+ */
+function checkScopes(token: VerifiedAccessToken | undefined, scopes: readonly string[]): void {
+  if (token === undefined) {
+    throw new DPoPError('ERR_DPOP_TOKEN_REQUIRED', 'This endpoint requires an access token', {
+      scope: scopes.join(' '),
+    });
+  }
+  if (!scopes.every((scope) => token.scopes.includes(scope))) {
+    throw new DPoPError(
+      'ERR_DPOP_INSUFFICIENT_SCOPE',
+      'The access token does not grant the scope this endpoint requires',
+      { scope: scopes.join(' ') },
+    );
   }
 }
 

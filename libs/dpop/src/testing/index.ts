@@ -8,6 +8,8 @@
  *   {@link unsignedBoundToken}: a JWT-shaped token bound to a key, for guard-only tests.
  * - {@link seedRedisJtiStoreHistory}: lets a `RedisJtiStore` on a fresh Redis or key prefix
  *   accept proofs at once (tests only).
+ * - {@link redisStandIn}: in the place of the app's Redis client when a test swaps the replay
+ *   store, so that no client is created.
  * @packageDocumentation
  */
 export {
@@ -22,3 +24,4 @@ export {
   type TestProofInput,
 } from './dpop-test-key.js';
 export { seedRedisJtiStoreHistory, type SeedableRedisClient } from './redis-history.testing.js';
+export { redisStandIn, type RedisStandIn } from './redis-stand-in.testing.js';

@@ -80,7 +80,6 @@ describe('start-up in the README wiring (client still connecting at bootstrap)',
       const app = await wiredApp({
         url: `redis://127.0.0.1:${port}`,
         store: { startupTimeoutMs: 300 },
-        
       });
       const started = Date.now();
       await expect(app.init()).rejects.toThrow(
@@ -131,7 +130,11 @@ describe('closing the app-owned client (nest new: a new app per test, closed aft
 
 describe('tests that swap the store (nest-dpop/testing)', () => {
   /** A TCP server that counts the connections made to it (a Redis nobody should reach). */
-  async function countingServer(): Promise<{ url: string; count: () => number; close: () => void }> {
+  async function countingServer(): Promise<{
+    url: string;
+    count: () => number;
+    close: () => void;
+  }> {
     let count = 0;
     const sockets: Socket[] = [];
     const server: Server = createServer((socket) => {
@@ -206,3 +209,30 @@ async function seedOver(server: RedisServer, prefix: string): Promise<Redis> {
   await seedRedisJtiStoreHistory(client, { keyPrefix: prefix });
   return client;
 }
+
+describe('a plain client in a recovery window (README: "Testing replays")', () => {
+  it('use_dpop_nonce says what to do; the proof that carried the nonce, replayed, is ERR_DPOP_REPLAY', async () => {
+    const server = await startRedisServer(); // never seeded: a first deploy, a recovery window
+    const app = await wiredApp({ url: urlOf(server) });
+    await app.listen(0, '127.0.0.1');
+    const url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/me`;
+    const key = DPoPTestKey.generate();
+    const first = await fetch(url, { headers: { DPoP: key.proof({ method: 'GET', url }) } });
+    const problem = (await first.json()) as { code: string; detail: string };
+    expect([first.status, problem.code]).toEqual([401, 'ERR_DPOP_USE_NONCE']);
+    expect(problem.detail).toMatch(
+      /recovery window.*send the request again with a new proof whose nonce claim is the DPoP-Nonce header of this response$/,
+    );
+    expect(Number(first.headers.get('retry-after'))).toBeGreaterThan(0);
+    const nonce = first.headers.get('dpop-nonce');
+    expect(nonce).toEqual(expect.any(String));
+    const proof = key.proof({ method: 'GET', url, nonce: nonce! });
+    const retried = await fetch(url, { headers: { DPoP: proof } });
+    expect(retried.status).toBe(200);
+    const replay = await fetch(url, { headers: { DPoP: proof } });
+    expect([replay.status, ((await replay.json()) as { code: string }).code]).toEqual([
+      401,
+      'ERR_DPOP_REPLAY',
+    ]);
+  });
+});

@@ -14,7 +14,11 @@ export type DPoPProblemSlug =
   | 'dpop-nonce-required'
   | 'invalid-request'
   | 'dpop-store-unavailable'
-  | 'invalid-host';
+  | 'invalid-host'
+  | 'invalid-token'
+  | 'token-required'
+  | 'insufficient-scope'
+  | 'issuer-unavailable';
 
 /** Every stable error code the verifier and guard can produce. */
 export type DPoPErrorCode =
@@ -42,15 +46,25 @@ export type DPoPErrorCode =
   | 'ERR_DPOP_SCHEME_MISMATCH'
   | 'ERR_DPOP_STORE_UNAVAILABLE'
   | 'ERR_DPOP_UNSUPPORTED_CONTEXT'
-  | 'ERR_DPOP_MULTIPLE_HOSTS';
+  | 'ERR_DPOP_MULTIPLE_HOSTS'
+  | 'ERR_DPOP_TOKEN_INVALID'
+  | 'ERR_DPOP_TOKEN_EXPIRED'
+  | 'ERR_DPOP_TOKEN_REQUIRED'
+  | 'ERR_DPOP_INSUFFICIENT_SCOPE'
+  | 'ERR_DPOP_ISSUER_UNAVAILABLE';
 
 /** What each code means on the wire: problem slug, HTTP status and `WWW-Authenticate` error. */
 interface CodeInfo {
   readonly slug: DPoPProblemSlug;
-  readonly status: 400 | 401 | 503;
+  readonly status: 400 | 401 | 403 | 503;
   /** RFC 9449 §7.1 / RFC 6750 §3.1 error code; `undefined` = challenge without an error. */
   readonly challenge:
-    'invalid_dpop_proof' | 'invalid_token' | 'invalid_request' | 'use_dpop_nonce' | undefined;
+    | 'invalid_dpop_proof'
+    | 'invalid_token'
+    | 'invalid_request'
+    | 'use_dpop_nonce'
+    | 'insufficient_scope'
+    | undefined;
 }
 
 const invalidProof: CodeInfo = {
@@ -108,6 +122,18 @@ export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
   ERR_DPOP_UNSUPPORTED_CONTEXT: { slug: 'dpop-required', status: 401, challenge: undefined },
   // RFC 9112 §3.2: a request with more than one Host header is answered 400.
   ERR_DPOP_MULTIPLE_HOSTS: { slug: 'invalid-host', status: 400, challenge: 'invalid_request' },
+  // Access tokens verified by the library (accessToken option): RFC 6750 §3.1.
+  ERR_DPOP_TOKEN_INVALID: { slug: 'invalid-token', status: 401, challenge: 'invalid_token' },
+  ERR_DPOP_TOKEN_EXPIRED: { slug: 'invalid-token', status: 401, challenge: 'invalid_token' },
+  // No token where one is needed (a route with required scopes): a challenge without an error.
+  ERR_DPOP_TOKEN_REQUIRED: { slug: 'token-required', status: 401, challenge: undefined },
+  ERR_DPOP_INSUFFICIENT_SCOPE: {
+    slug: 'insufficient-scope',
+    status: 403,
+    challenge: 'insufficient_scope',
+  },
+  // The issuer's metadata, keys or introspection endpoint did not answer: fail closed.
+  ERR_DPOP_ISSUER_UNAVAILABLE: { slug: 'issuer-unavailable', status: 503, challenge: undefined },
 };
 
 /**
@@ -123,6 +149,8 @@ export class DPoPError extends Error {
   readonly nonce?: string;
   /** Seconds the client should wait before it tries again (`Retry-After`), when known. */
   readonly retryAfter?: number;
+  /** The scopes a route needs (`insufficient_scope`, RFC 6750 §3), space separated. */
+  readonly scope?: string;
 
   constructor(
     /** Stable machine-readable code, e.g. `ERR_DPOP_REPLAY`. */
@@ -133,6 +161,7 @@ export class DPoPError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     if (options?.nonce !== undefined) this.nonce = options.nonce;
     if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+    if (options?.scope !== undefined) this.scope = options.scope;
   }
 }
 
@@ -143,6 +172,8 @@ export interface DPoPErrorOptions {
   nonce?: string;
   /** See {@link DPoPError.retryAfter}; whole seconds, at least 1. */
   retryAfter?: number;
+  /** See {@link DPoPError.scope}. */
+  scope?: string;
 }
 
 /**

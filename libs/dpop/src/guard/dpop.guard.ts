@@ -8,7 +8,16 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { jwtConfirmationJkt, parseAuthorization } from '../request/access-token.util.js';
-import { DPOP_REQUEST_RESULT, DPOP_RESOLVED_OPTIONS } from '../options/dpop.constants.js';
+import {
+  DPOP_ACCESS_TOKEN_RESULT,
+  DPOP_REQUEST_RESULT,
+  DPOP_RESOLVED_OPTIONS,
+} from '../options/dpop.constants.js';
+import {
+  accessTokenVerifierFor,
+  type AccessTokenVerifier,
+} from '../access-token/access-token.verifier.js';
+import type { VerifiedAccessToken } from '../access-token/access-token.types.js';
 import { DPoPError } from '../errors/dpop.errors.js';
 import { dpopRoutePolicy, type DPoPRoutePolicy } from './dpop-route-policy.util.js';
 import { DPoPEvents } from '../events/dpop-events.service.js';
@@ -87,6 +96,8 @@ export class DPoPGuard implements CanActivate {
   private readonly resolveBinding: (
     token: string,
   ) => string | undefined | Promise<string | undefined>;
+  /** The access-token verifier, with the `accessToken` option. */
+  private readonly tokens: AccessTokenVerifier | undefined;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -98,6 +109,8 @@ export class DPoPGuard implements CanActivate {
     this.resolveUrl = createRequestUrlResolver(options);
     this.toException = createDPoPExceptionFactory(options);
     this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
+    this.tokens =
+      options.accessToken === undefined ? undefined : accessTokenVerifierFor(options.accessToken);
     if (!warnedAbout.has(options)) {
       warnedAbout.add(options);
       const warning = requestUrlWarning(options);
@@ -122,6 +135,7 @@ export class DPoPGuard implements CanActivate {
         return true;
       }
       const proof = await this.verifyRequest(request, route.bound);
+      if (route.scopes !== undefined) this.checkScopes(request, route.scopes);
       if (proof !== undefined) {
         request[this.options.requestProperty] = proof;
         request[DPOP_REQUEST_RESULT] = proof;
@@ -224,10 +238,37 @@ export class DPoPGuard implements CanActivate {
   }
 
   /**
-   * The token's `cnf.jkt` from the configured resolver. A resolver that fails (e.g. an
+   * RFC 6750 §3.1: the verified token must grant every scope the route requires (403
+   * `insufficient_scope` otherwise); no token at all is a 401.
+   */
+  private checkScopes(request: DPoPHttpRequest, scopes: readonly string[]): void {
+    const token = request[DPOP_ACCESS_TOKEN_RESULT] as VerifiedAccessToken | undefined;
+    if (token === undefined) {
+      throw new DPoPError('ERR_DPOP_TOKEN_REQUIRED', 'This endpoint requires an access token', {
+        scope: scopes.join(' '),
+      });
+    }
+    if (!scopes.every((scope) => token.scopes.includes(scope))) {
+      throw new DPoPError(
+        'ERR_DPOP_INSUFFICIENT_SCOPE',
+        'The access token does not grant the scope this endpoint requires',
+        { scope: scopes.join(' ') },
+      );
+    }
+  }
+
+  /**
+   * The token's `cnf.jkt`: from the verified token with the `accessToken` option (its claims go
+   * on the request), else from the configured resolver. A resolver that fails (e.g. an
    * introspection outage) is a 503, not a 500; a `DPoPError` it throws passes through.
    */
-  private async bindingOf(token: string): Promise<string | undefined> {
+  private async bindingOf(token: string, request: DPoPHttpRequest): Promise<string | undefined> {
+    if (this.tokens !== undefined) {
+      const verified = await this.tokens.verify(token);
+      request[DPOP_ACCESS_TOKEN_RESULT] = verified;
+      request[this.options.accessToken!.requestProperty] = verified;
+      return verified.jkt;
+    }
     try {
       return await this.resolveBinding(token);
     } catch (error) {
@@ -273,7 +314,7 @@ export class DPoPGuard implements CanActivate {
     }
     const presented = parseAuthorization(request.headers.authorization);
     const token = presented?.token;
-    const boundJkt = token === undefined ? undefined : await this.bindingOf(token);
+    const boundJkt = token === undefined ? undefined : await this.bindingOf(token, request);
     if (
       this.options.strictAuthorizationScheme &&
       presented?.scheme === 'DPoP' &&

@@ -31,6 +31,10 @@ const TITLES: Record<string, string> = {
   'invalid-request': 'Invalid Authorization Header',
   'dpop-store-unavailable': 'DPoP Replay Store Unavailable',
   'invalid-host': 'Invalid Host Header',
+  'invalid-token': 'Invalid Access Token',
+  'token-required': 'Access Token Required',
+  'insufficient-scope': 'Insufficient Scope',
+  'issuer-unavailable': 'Authorization Server Unavailable',
 };
 
 /**
@@ -78,6 +82,11 @@ export function createDPoPExceptionFactory(options: {
   algorithms: readonly string[];
   nonces?: DPoPNonceIssuer;
   clock?: () => number;
+  /**
+   * The RFC 9728 metadata URL of the resource a request path belongs to, for the challenge's
+   * `resource_metadata` (RFC 9728 §5.1); `undefined` when none is published.
+   */
+  resourceMetadataUrl?: (path: string | undefined) => string | undefined;
 }): (error: DPoPError, instance?: string, tokenEndpoint?: boolean) => DPoPException {
   const algs = `algs=${quoted(options.algorithms.join(' '))}`;
   const base = options.problemTypeBase;
@@ -137,9 +146,14 @@ export function createDPoPExceptionFactory(options: {
     }
     if (info.status !== 503) {
       // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.
-      headers['WWW-Authenticate'] = info.challenge
+      let challenge = info.challenge
         ? `DPoP error=${quoted(info.challenge)}, error_description=${quoted(error.message)}, ${algs}`
         : `DPoP ${algs}`;
+      // RFC 6750 §3: the scope the route needs.
+      if (error.scope !== undefined) challenge += `, scope=${quoted(error.scope)}`;
+      const metadata = options.resourceMetadataUrl?.(instance);
+      if (metadata !== undefined) challenge += `, resource_metadata=${quoted(metadata)}`;
+      headers['WWW-Authenticate'] = challenge;
     }
     return new DPoPException(problem, headers, error);
   }

@@ -11,6 +11,8 @@ import { DPoPGuard } from '../guard/dpop.guard.js';
 import { DPoPExceptionFactory } from '../http/dpop.exception.js';
 import { DPoPEvents } from '../events/dpop-events.service.js';
 import { DPoPGraphqlCheck } from './dpop-graphql.check.js';
+import { DPoPAccessTokenCheck } from './dpop-access-token.check.js';
+import { ProtectedResourceMetadataPublisher } from '../metadata/protected-resource-metadata.publisher.js';
 import { InMemoryJtiStore } from '../stores/in-memory-jti.store.js';
 import { JtiStore } from '../stores/jti-store.interface.js';
 
@@ -42,4 +44,8 @@ export const dpopProviders: Provider[] = [
   DPoPExceptionFactory,
   // Refuses the start-up when a GraphQL field resolver would be served without the guard.
   DPoPGraphqlCheck,
+  // Refuses @RequiredScopes() without token verification; warns about unverified bindings.
+  DPoPAccessTokenCheck,
+  // Serves the RFC 9728 documents of the protectedResource option.
+  ProtectedResourceMetadataPublisher,
 ];

@@ -75,6 +75,7 @@ const DOORS = {
     load: () => import('./testing/index.js'),
     runtime: [
       'DPoPTestKey',
+      'redisStandIn',
       'replayKey',
       'runJtiStoreContract',
       'seedRedisJtiStoreHistory',
@@ -83,6 +84,7 @@ const DOORS = {
     types: [
       'ContractTestApi',
       'JtiStoreContractOptions',
+      'RedisStandIn',
       'SeedableRedisClient',
       'TestKeyAlgorithm',
       'TestProofInput',

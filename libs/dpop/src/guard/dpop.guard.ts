@@ -150,11 +150,10 @@ export class DPoPGuard implements CanActivate {
    * ```
    */
   protected onVerified(
-    result: DPoPVerifiedRequest,
-    context: ExecutionContext,
+    _result: DPoPVerifiedRequest,
+    _context: ExecutionContext,
   ): void | Promise<void> {
-    void result;
-    void context;
+    // Nothing by default: the extension point for subclasses.
   }
 
   /**

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { DPOP_DEFAULTS } from '../options/dpop.constants.js';
 import {
+  defaultHistoryKey,
+  formatMarker,
   historyMarkerKeys,
+  NO_LOSS_AT,
+} from '../stores/redis/replay-history.marker.js';
+import {
   parseRedisInfo,
   serversSignature,
   type RedisServerState,
-} from '../stores/redis/redis-history.js';
+} from '../stores/redis/redis-server.info.js';
 
 /** The part of an ioredis `Redis` or `Cluster` that {@link seedRedisJtiStoreHistory} uses. */
 export interface SeedableRedisClient {
@@ -36,18 +41,21 @@ export async function seedRedisJtiStoreHistory(
   options: { keyPrefix?: string; historyKey?: string } = {},
 ): Promise<void> {
   const historyKey =
-    options.historyKey ?? (options.keyPrefix ?? DPOP_DEFAULTS.redisKeyPrefix) + '#history';
+    options.historyKey ?? defaultHistoryKey(options.keyPrefix ?? DPOP_DEFAULTS.redisKeyPrefix);
   if (client.status === 'wait') await client.connect?.();
   else if (client.status !== undefined && client.status !== 'ready' && client.once !== undefined) {
     await new Promise<void>((resolve) => client.once!('ready', resolve));
   }
-  // `<epoch id>.<servers' state>.<time of the last loss>`: a loss at 1 ms after 1970 is none.
   const nodes = client.isCluster === true ? (client.nodes?.('master') ?? []) : [client];
   const states = (await Promise.all(nodes.map((node) => node.info?.() ?? ''))).map(parseRedisInfo);
   if (states.length === 0 || states.some((state) => state === undefined)) {
     throw new Error('seedRedisJtiStoreHistory: INFO of every server is needed');
   }
-  const marker = `${randomBytes(24).toString('base64url')}.${serversSignature(states as RedisServerState[])}.1`;
+  const marker = formatMarker(
+    randomBytes(24).toString('base64url'),
+    serversSignature(states as RedisServerState[]),
+    NO_LOSS_AT,
+  );
   await Promise.all(
     historyMarkerKeys(historyKey, client.isCluster === true).map((key) => client.set(key, marker)),
   );

@@ -85,12 +85,30 @@ function logErrorsOnce(client: AppRedisClient): void {
  * silent wait for the timeout).
  * @throws StartupError naming `setting`
  */
-export async function ensureRedisReady(
+export function ensureRedisReady(
   client: AppRedisClient,
   setting = 'REDIS_URL',
   timeoutMs = 10_000,
 ): Promise<void> {
-  if (client.status === 'ready') return;
+  if (client.status === 'ready') return Promise.resolve();
+  // Every provider that needs the client waits on the same attempt: when it fails, all of them
+  // fail at once (the client is closed then, and would never say anything more).
+  let waiting = readiness.get(client);
+  if (waiting === undefined) {
+    waiting = waitUntilReady(client, setting, timeoutMs).finally(() => readiness.delete(client));
+    readiness.set(client, waiting);
+  }
+  return waiting;
+}
+
+/** Start-up's attempts to reach Redis, by client (see {@link ensureRedisReady}). */
+const readiness = new WeakMap<AppRedisClient, Promise<void>>();
+
+async function waitUntilReady(
+  client: AppRedisClient,
+  setting: string,
+  timeoutMs: number,
+): Promise<void> {
   const ready = new Promise<void>((resolve, reject) => {
     const done = (): void => {
       clearTimeout(timer);

@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { dpopOptionsFromEnv, lowVarietySecret, type DPoPModuleOptions } from 'nest-dpop';
-import { readBaseUrl, readBoolean, readEnv, readInteger, readList, type Env } from './env.util.js';
+import { dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
+import {
+  lowVarietySecret,
+  readBaseUrl,
+  readBoolean,
+  readEnv,
+  readInteger,
+  readList,
+  type Env,
+} from './env.util.js';
 import { EndpointAllowList } from '../auth/endpoint-address.policy.js';
 import { readRedisConfig, type RedisConfig } from './redis.config.js';
 import { readSigningKey, type SigningKeyConfig } from './signing-key.config.js';

@@ -136,7 +136,9 @@ describe('two app instances on a 3-master Redis Cluster', () => {
         }),
       ),
     );
-    expect(results.map((r) => r.status).sort((x, y) => x - y)).toEqual([200, 403, 403, 403, 403, 403]);
+    expect(results.map((r) => r.status).sort((x, y) => x - y)).toEqual([
+      200, 403, 403, 403, 403, 403,
+    ]);
     for (const refused of results.filter((r) => r.status === 403)) {
       expectProblem(refused, 403, 'token-invalid');
       expect(refused.body).toMatchObject({

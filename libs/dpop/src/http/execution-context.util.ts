@@ -22,7 +22,7 @@ interface GraphqlContext {
 
 function graphqlContext(context: ExecutionContext): GraphqlContext | undefined {
   const value: unknown = context.getArgByIndex(2);
-  return typeof value === 'object' && value !== null ? (value as GraphqlContext) : undefined;
+  return typeof value === 'object' && value !== null ? value : undefined;
 }
 
 /** A value that looks like an HTTP request (has a `headers` object), else `undefined`. */

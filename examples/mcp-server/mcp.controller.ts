@@ -1,5 +1,5 @@
 import { All, Controller, Req, Res } from '@nestjs/common';
-import { createMcpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AccessTokenClaims, DPoPBound, JKT, type VerifiedAccessToken } from 'nest-dpop';
@@ -18,7 +18,7 @@ export class McpController {
   @DPoPBound()
   @All('mcp')
   async mcp(
-    @Req() request: IncomingMessage & { body?: unknown; auth?: unknown },
+    @Req() request: IncomingMessage & { body?: unknown; auth?: AuthInfo },
     @Res() response: ServerResponse,
     @JKT() jkt: string,
     @AccessTokenClaims() token: VerifiedAccessToken,
@@ -37,6 +37,6 @@ export class McpController {
       ...(token.exp !== undefined && { expiresAt: token.exp }),
       extra: { caller },
     };
-    await this.handle(request as never, response as never, request.body);
+    await this.handle(request, response, request.body);
   }
 }

@@ -83,7 +83,7 @@ export class OidcIssuer {
           },
         },
       },
-    } as never);
+    });
     this.server.on('request', provider.callback());
     return this;
   }

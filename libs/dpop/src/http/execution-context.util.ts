@@ -1,11 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { DPoPHttpRequest } from '../options/dpop-module-options.interface.js';
-
-/** The parts of a response the guard writes to: Node's `ServerResponse` or Fastify's reply. */
-export interface DPoPHeaderWritable {
-  setHeader?: (name: string, value: string) => unknown;
-  header?: (name: string, value: string) => unknown;
-}
+import type { DPoPHeaderWritable } from './response-headers.util.js';
 
 /**
  * The GraphQL context object (the resolver's third argument), read the way `@nestjs/graphql`'s
@@ -63,15 +58,4 @@ export function httpResponseOf(context: ExecutionContext): DPoPHeaderWritable | 
     return gql?.res ?? gql?.reply ?? (request?.res as DPoPHeaderWritable | undefined);
   }
   return undefined;
-}
-
-/** Sets a header on a Node `ServerResponse` (`setHeader`) or a Fastify reply (`header`). */
-export function setResponseHeader(
-  response: DPoPHeaderWritable | undefined,
-  name: string,
-  value: string,
-): void {
-  if (response === undefined) return;
-  if (typeof response.setHeader === 'function') response.setHeader(name, value);
-  else if (typeof response.header === 'function') response.header(name, value);
 }

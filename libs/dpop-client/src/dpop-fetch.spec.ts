@@ -239,7 +239,7 @@ describe('createDPoPFetch', () => {
         },
       }),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(res.status).toBe(401);
     expect(server.hits).toHaveLength(1);
   });

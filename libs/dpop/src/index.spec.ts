@@ -82,6 +82,7 @@ const DOORS = {
     load: () => import('./testing/index.js'),
     runtime: [
       'DPoPTestKey',
+      'redisStandIn',
       'replayKey',
       'runJtiStoreContract',
       'seedRedisJtiStoreHistory',
@@ -90,6 +91,7 @@ const DOORS = {
     types: [
       'ContractTestApi',
       'JtiStoreContractOptions',
+      'RedisStandIn',
       'SeedableRedisClient',
       'TestKeyAlgorithm',
       'TestProofInput',

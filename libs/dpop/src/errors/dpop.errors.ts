@@ -111,6 +111,14 @@ export class JtiStoreUnavailableError extends DPoPError {
 }
 
 /**
+ * The end of every `use_dpop_nonce` problem's `detail`: what a client without nonce handling
+ * (curl, a hand-made proof) does next.
+ */
+export const NONCE_RETRY_HINT =
+  ': send the request again with a new proof whose nonce claim is the DPoP-Nonce header of ' +
+  'this response';
+
+/**
  * The replay store lost its history (a Redis restart without persistence, a flush, evictions)
  * and cannot tell whether this proof was used before the loss. A proof that carries a server
  * nonce handed out after the loss cannot have been, so the store asks for one (RFC 9449 §8):
@@ -126,7 +134,8 @@ export class JtiStoreNonceRequiredError extends DPoPError {
   constructor(
     nonce: string,
     retryAfter: number,
-    message = 'DPoP replay history was reset; retry with a fresh proof carrying the server nonce',
+    message = 'DPoP replay history was reset (a recovery window, see Retry-After)' +
+      NONCE_RETRY_HINT,
   ) {
     super('ERR_DPOP_USE_NONCE', message, { nonce, retryAfter, claim: 'nonce' });
   }

@@ -1,7 +1,7 @@
 import { verify } from 'node:crypto';
 import { accessTokenHash } from '../request/access-token.util.js';
 import { DPOP_DEFAULTS, assertSupportedAlgorithms } from '../options/dpop.constants.js';
-import { DPoPError, invalidProofError } from '../errors/dpop.errors.js';
+import { DPoPError, NONCE_RETRY_HINT, invalidProofError } from '../errors/dpop.errors.js';
 import {
   algorithmProfile,
   decodeBase64urlInto,
@@ -326,9 +326,10 @@ export class DPoPProofVerifier {
     ) {
       throw new DPoPError(
         'ERR_DPOP_USE_NONCE',
-        nonce === undefined
+        // What to do, for clients without nonce handling (curl, hand-made proofs).
+        (nonce === undefined
           ? 'DPoP proof must carry the server nonce'
-          : 'DPoP nonce is invalid or expired',
+          : 'DPoP nonce is invalid or expired') + NONCE_RETRY_HINT,
         { claim: 'nonce' },
       );
     }

@@ -296,7 +296,7 @@ describe.each(STORES)('three-phase registration (%s store)', (store) => {
       expect.arrayContaining([
         `${h.redisPrefix}agent:${agentId}`,
         expect.stringMatching(/dpop:jti:/),
-        expect.stringMatching(/val:val_/),
+        expect.stringMatching(/\{val\}:val_/),
         expect.stringMatching(/val:used:val_/),
       ]),
     );

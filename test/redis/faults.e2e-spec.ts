@@ -386,7 +386,11 @@ describe('a 3-node Redis Cluster', () => {
     // with cluster-require-full-coverage yes, refuse every slot with CLUSTERDOWN, i.e. all 503.)
     expect(outageMs).toBeLessThan(10_000);
     const down = outcomes.filter((o) => o.phase === 'down');
-    expect(tally(down, (o) => `${o.label} ${o.status} ${o.code ?? ''}`.trim())).toEqual({
+    expect(
+      tally(down, (o) =>
+        `${o.label} ${o.status} ${typeof o.code === 'string' ? o.code : ''}`.trim(),
+      ),
+    ).toEqual({
       'victim 503 ERR_DPOP_STORE_UNAVAILABLE': down.filter((o) => o.label === 'victim').length,
       'other 200': down.filter((o) => o.label === 'other').length,
     });

@@ -143,7 +143,8 @@ describe.each([
     );
     const counts: Record<string, number> = {};
     for (const { reply } of replies) {
-      const k = `${reply.status} ${reply.body?.code ?? ''}`.trim();
+      const k =
+        `${reply.status} ${typeof reply.body?.code === 'string' ? reply.body.code : ''}`.trim();
       counts[k] = (counts[k] ?? 0) + 1;
     }
     expect(counts).toEqual({ '200': 1, '401 ERR_DPOP_REPLAY': COPIES - 1 });

@@ -18,7 +18,13 @@ export {
   type DPoPAlgorithm,
 } from './options/dpop.constants.js';
 export { dpopOptionsFromEnv } from './options/dpop-options.resolver.js';
-export { DPoPGuard } from './guard/dpop.guard.js';
+export { DPoPGuard, type DPoPVerifiedRequest } from './guard/dpop.guard.js';
+export {
+  DPoPRequestPolicy,
+  type DPoPRequestInput,
+  type DPoPRequestRoute,
+  type DPoPRequestResult,
+} from './request/dpop-request.policy.js';
 export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './guard/dpop.decorators.js';
 export { RequiredScopes, AccessTokenClaims } from './access-token/access-token.decorators.js';
 export type { VerifiedAccessToken } from './access-token/access-token.types.js';
@@ -40,12 +46,15 @@ export {
   DPoPError,
   JtiStoreUnavailableError,
   JtiStoreNonceRequiredError,
+  TokenBindingUnavailableError,
   type DPoPErrorCode,
+  type DPoPClaim,
 } from './errors/dpop.errors.js';
 export {
   DPoPException,
   DPoPExceptionFactory,
   type DPoPProblemDetails,
+  type DPoPRefusal,
 } from './http/dpop.exception.js';
 export {
   JtiStore,

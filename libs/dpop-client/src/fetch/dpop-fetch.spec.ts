@@ -234,7 +234,7 @@ describe('createDPoPFetch', () => {
         },
       }),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(res.status).toBe(401);
     expect(server.hits).toHaveLength(1);
   });

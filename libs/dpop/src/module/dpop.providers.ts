@@ -6,6 +6,7 @@ import type {
   ResolvedDPoPOptions,
 } from '../options/dpop-module-options.interface.js';
 import { dpopOptionsWarnings, resolveDPoPOptions } from '../options/dpop-options.resolver.js';
+import { requestUrlWarning } from '../request/request-url.resolver.js';
 import { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
 import { DPoPGuard } from '../guard/dpop.guard.js';
 import { DPoPExceptionFactory } from '../http/dpop.exception.js';
@@ -22,7 +23,8 @@ export const dpopProviders: Provider[] = [
     provide: DPOP_RESOLVED_OPTIONS,
     useFactory: (options: DPoPModuleOptions) => {
       const resolved = resolveDPoPOptions(options);
-      for (const warning of dpopOptionsWarnings(resolved)) new Logger('DPoPModule').warn(warning);
+      const warnings = [...dpopOptionsWarnings(resolved), requestUrlWarning(resolved)];
+      for (const warning of warnings) if (warning) new Logger('DPoPModule').warn(warning);
       return resolved;
     },
     inject: [DPOP_MODULE_OPTIONS],

@@ -4,8 +4,7 @@ import { DPOP_OPTION_NAMES } from './dpop-options.validator.js';
 import { InMemoryJtiStore } from '../stores/in-memory-jti.store.js';
 import type { DPoPModuleOptions } from './dpop-module-options.interface.js';
 
-const resolve = (options: Record<string, unknown>) =>
-  resolveDPoPOptions(options as DPoPModuleOptions);
+const resolve = (options: Record<string, unknown>) => resolveDPoPOptions(options);
 
 describe('resolveDPoPOptions: every option is checked at start-up', () => {
   it.each([

@@ -10,6 +10,8 @@
  *   accept proofs at once (tests only).
  * - {@link replayKey}: the key a proof's jti is recorded under in the replay store, to look a
  *   record up (or plant one) in a test.
+ * - {@link redisStandIn}: in the place of the app's Redis client when a test swaps the replay
+ *   store, so that no client is created.
  * @packageDocumentation
  */
 export {
@@ -25,3 +27,4 @@ export {
 } from './dpop-test-key.js';
 export { seedRedisJtiStoreHistory, type SeedableRedisClient } from './redis-history.testing.js';
 export { replayKey } from '../stores/replay-key.util.js';
+export { redisStandIn, type RedisStandIn } from './redis-stand-in.testing.js';

@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, KeyObject } from 'node:crypto';
 import { DPoPClientError } from '../errors/client.errors.js';
 import { isDPoPAlgorithm } from '../proof/dpop-algorithms.table.js';
 import {
@@ -53,20 +53,17 @@ export async function generatorFromKey(
   options: DPoPGeneratorOptions & { passphrase?: string } = {},
 ): Promise<DPoPGenerator> {
   let keyObject: KeyObject;
-  if (
-    typeof key === 'object' &&
-    key !== null &&
-    'asymmetricKeyType' in key &&
-    'type' in key &&
-    typeof (key as KeyObject).export === 'function'
-  ) {
-    keyObject = key as KeyObject;
+  let named: unknown;
+  if (key instanceof KeyObject) {
+    keyObject = key;
   } else {
     try {
-      keyObject =
-        typeof key === 'string' || Buffer.isBuffer(key)
-          ? createPrivateKey({ key, format: 'pem', passphrase: options.passphrase })
-          : createPrivateKey({ key: key as never, format: 'jwk' });
+      if (typeof key === 'string' || Buffer.isBuffer(key)) {
+        keyObject = createPrivateKey({ key, format: 'pem', passphrase: options.passphrase });
+      } else {
+        keyObject = createPrivateKey({ key, format: 'jwk' });
+        named = key.alg;
+      }
     } catch (cause) {
       throw new DPoPClientError(
         'ERR_DPOP_CLIENT_INVALID_KEY',
@@ -75,10 +72,6 @@ export async function generatorFromKey(
       );
     }
   }
-  const named =
-    typeof key === 'object' && !Buffer.isBuffer(key) && !('export' in key)
-      ? (key as Record<string, unknown>).alg
-      : undefined;
   const algorithm = options.algorithm ?? (isDPoPAlgorithm(named) ? named : undefined);
   // The signer is this process's own key: no probe needed.
   return DPoPGenerator.fromSigner(keyObjectSigner(keyObject, { algorithm }), {

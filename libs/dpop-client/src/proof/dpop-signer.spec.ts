@@ -143,7 +143,7 @@ describe('DPoPGenerator.fromKeyPair: WebCrypto keys', () => {
     const ecdh = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, [
       'deriveBits',
     ]);
-    await expect(DPoPGenerator.fromKeyPair(ecdh as CryptoKeyPair)).rejects.toMatchObject({
+    await expect(DPoPGenerator.fromKeyPair(ecdh)).rejects.toMatchObject({
       code: 'ERR_DPOP_CLIENT_INVALID_KEY',
     });
   });

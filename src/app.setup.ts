@@ -1,5 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { answerClientErrorsWithProblems, answerMultipleHostsWithProblem } from 'nest-dpop';
+import {
+  answerClientErrorsWithProblems,
+  answerMultipleHostsWithProblem,
+  dpopCors,
+} from 'nest-dpop';
+import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { PROBLEM_TYPE_BASE } from './common/problem.exception.js';
 import { installBodyLimits } from './common/body-limits.js';
 import { setupOpenApi } from './openapi/openapi.setup.js';
@@ -25,6 +30,12 @@ export function configureApp(app: INestApplication): INestApplication {
   answerMultipleHostsWithProblem(app.getHttpServer(), { problemTypeBase: PROBLEM_TYPE_BASE });
   // Size and depth bounded before anything parses or walks a body (see BODY_LIMITS).
   installBodyLimits(app);
+  // Browser apps on ARCP_CORS_ORIGINS may send DPoP and Authorization, and read DPoP-Nonce and
+  // WWW-Authenticate (without which they cannot answer use_dpop_nonce).
+  const config = app.get<AppConfig>(APP_CONFIG, { strict: false });
+  if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
+    app.enableCors(dpopCors(config.corsOrigins));
+  }
   // The OpenAPI document at /docs (UI) and /docs-json.
   setupOpenApi(app);
   return app;

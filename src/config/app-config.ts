@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
+import { dpopCors, dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
 import {
   lowVarietySecret,
   readBaseUrl,
@@ -38,6 +38,12 @@ export interface AppConfig {
    * checked against it, and it builds the links the app returns. Unset: taken from the request.
    */
   readonly publicUrl: string | undefined;
+  /**
+   * `ARCP_CORS_ORIGINS`: browser origins allowed to call the API across origins (comma-separated
+   * `scheme://host[:port]`, or `*`), with the headers DPoP needs (`dpopCors` of nest-dpop).
+   * Default: none (no CORS headers).
+   */
+  readonly corsOrigins: readonly string[] | '*';
   /** `ARCP_ISSUER`: the `iss` of every token. Default: the public URL, else `arcp`. */
   readonly issuer: string;
   /** `AGENT_KEYS`: the agent registration keys. */
@@ -143,6 +149,17 @@ function readEndpointAllow(env: Env): string[] {
   return entries;
 }
 
+function readCorsOrigins(env: Env): readonly string[] | '*' {
+  const origins = readList(env, 'ARCP_CORS_ORIGINS') ?? [];
+  if (origins.length === 1 && origins[0] === '*') return '*';
+  try {
+    dpopCors(origins); // refuses an entry that is not an origin, naming it
+  } catch (error) {
+    throw new Error(`ARCP_CORS_ORIGINS: ${(error as Error).message.replace(/^dpopCors: /, '')}`);
+  }
+  return origins;
+}
+
 /**
  * Parses the environment into an {@link AppConfig}. Pure apart from reading a key file and
  * generating keys: tests pass their own record instead of `process.env`.
@@ -154,6 +171,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
   return {
     port: readInteger(env, 'PORT', 3000, 0, 65_535),
     publicUrl,
+    corsOrigins: readCorsOrigins(env),
     issuer: readEnv(env, 'ARCP_ISSUER') ?? publicUrl ?? 'arcp',
     agentKeys: keys,
     devAgentKey: devKey,

@@ -18,6 +18,7 @@ export class EnvironmentVariables {
   @IsOptional() @whole('PORT') PORT?: string;
   @IsOptional() @IsString() ARCP_PUBLIC_URL?: string;
   @IsOptional() @IsString() ARCP_ISSUER?: string;
+  @IsOptional() @IsString() ARCP_CORS_ORIGINS?: string;
   @IsOptional() @IsString() AGENT_KEYS?: string;
   @IsOptional() @IsString() ALLOWED_AGENT_TYPES?: string;
   @IsOptional() @boolean('DPOP_ENABLED') DPOP_ENABLED?: string;

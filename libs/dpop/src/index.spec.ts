@@ -42,6 +42,7 @@ const DOORS = {
       'TokenBindingUnavailableError',
       'answerClientErrorsWithProblems',
       'answerMultipleHostsWithProblem',
+      'dpopCors',
       'dpopOptionsFromEnv',
     ],
     types: [
@@ -50,6 +51,8 @@ const DOORS = {
       'DPoPAccessTokenOptions',
       'DPoPAlgorithm',
       'DPoPClaim',
+      'DPoPCorsOptions',
+      'DPoPCorsSettings',
       'DPoPErrorCode',
       'DPoPEvent',
       'DPoPEventListener',

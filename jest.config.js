@@ -19,6 +19,7 @@ export default {
   moduleNameMapper: {
     '^nest-dpop$': '<rootDir>/libs/dpop/src/index.ts',
     '^nest-dpop/testing$': '<rootDir>/libs/dpop/src/testing/index.ts',
+    '^nest-dpop/cors$': '<rootDir>/libs/dpop/src/cors/index.ts',
     '^nest-dpop/terminus$': '<rootDir>/libs/dpop/src/terminus/index.ts',
     '^nest-dpop/prometheus$': '<rootDir>/libs/dpop/src/prometheus/index.ts',
     '^nest-dpop/opentelemetry$': '<rootDir>/libs/dpop/src/opentelemetry/index.ts',

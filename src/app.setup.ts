@@ -1,9 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import {
-  answerClientErrorsWithProblems,
-  answerMultipleHostsWithProblem,
-  dpopCors,
-} from 'nest-dpop';
+import { answerClientErrorsWithProblems, answerMultipleHostsWithProblem } from 'nest-dpop';
+import { dpopCors } from 'nest-dpop/cors';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { PROBLEM_TYPE_BASE } from './common/problem.exception.js';
 import { installBodyLimits } from './common/body-limits.js';

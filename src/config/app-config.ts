@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { dpopCors, dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
+import { dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
+import { dpopCors } from 'nest-dpop/cors';
 import {
   lowVarietySecret,
   readBaseUrl,

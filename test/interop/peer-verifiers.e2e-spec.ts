@@ -19,13 +19,15 @@ import {
   DPoPGenerator,
   type DPoPClientAlgorithm,
 } from 'nest-dpop-client';
+import { startSoftHsm, type SoftHsm } from './support/softhsm.js';
 
 /**
  * Our client's proofs, verified by code nobody here wrote: jose (`jwtVerify` with
  * `EmbeddedJWK`, plus the RFC 9449 §4.3 claim checks a resource server adds), auth0's
  * `express-oauth2-jwt-bearer` in a real Express app over HTTP, and oauth4webapi's
- * resource-server `validateJwtAccessToken`. The proofs come from `DPoPGenerator` and, for the
- * HTTP ones, from `createDPoPFetch`, which sends `Authorization: DPoP` with them.
+ * resource-server `validateJwtAccessToken`. The proofs come from `DPoPGenerator` (non-extractable
+ * WebCrypto keys, as `generate()` makes them, and keys inside a SoftHSM2 token through PKCS#11)
+ * and, for the HTTP ones, from `createDPoPFetch`, which sends `Authorization: DPoP` with them.
  */
 
 const ISSUER = 'https://as.example.com';
@@ -36,13 +38,21 @@ const JOSE_ALGS = DPOP_CLIENT_ALGORITHMS.filter((alg) => alg !== 'Ed448');
 const AUTH0_REFUSES = new Set<string>(['Ed25519', 'Ed448']);
 
 const generators = {} as Record<DPoPClientAlgorithm, DPoPGenerator>;
+/** Keys that never leave a PKCS#11 token. */
+const HSM_ALGS = ['ES256', 'EdDSA'] as const;
+let hsm: SoftHsm;
 let asKey: CryptoKey;
 let asJwk: JWK;
 beforeAll(async () => {
   for (const alg of DPOP_CLIENT_ALGORITHMS) generators[alg] = await DPoPGenerator.generate(alg);
+  hsm = await startSoftHsm();
   const pair = await generateKeyPair('ES256', { extractable: true });
   asKey = pair.privateKey;
   asJwk = { ...(await exportJWK(pair.publicKey)), alg: 'ES256', kid: 'as-key', use: 'sig' };
+});
+
+afterAll(() => {
+  hsm?.close();
 });
 
 /** An RFC 9068 access token bound to `jkt`, as an authorization server would issue it. */
@@ -154,11 +164,24 @@ describe("auth0's express-oauth2-jwt-bearer, with DPoP required", () => {
       });
     }
   });
+
+  it.each(HSM_ALGS)('a SoftHSM2 %s key (PKCS#11)', async (alg) => {
+    const generator = hsm.generators[alg];
+    const token = await accessToken(generator.jkt);
+    const res = await createDPoPFetch(generator)(`${base}/resource?x=1`, { accessToken: token });
+    expect({ status: res.status, body: await res.json() }).toEqual({
+      status: 200,
+      body: { payload: expect.objectContaining({ cnf: { jkt: generator.jkt } }) },
+    });
+  });
 });
 
 describe("oauth4webapi's resource-server validateJwtAccessToken", () => {
-  it.each(JOSE_ALGS)('%s', async (alg) => {
-    const generator = generators[alg];
+  it.each([
+    ...JOSE_ALGS.map((alg) => [alg, alg, 'WebCrypto, non-extractable'] as const),
+    ...HSM_ALGS.map((alg) => [`${alg} in SoftHSM2`, alg, 'SoftHSM2'] as const),
+  ])('%s', async (_name, alg, where) => {
+    const generator = where === 'SoftHSM2' ? hsm.generators[alg as 'ES256'] : generators[alg];
     const token = await accessToken(generator.jkt);
     const url = `${AUDIENCE}/resource`;
     const proof = await generator.createProof({

@@ -42,7 +42,6 @@ const DOORS = {
       'TokenBindingUnavailableError',
       'answerClientErrorsWithProblems',
       'answerMultipleHostsWithProblem',
-      'dpopCors',
       'dpopOptionsFromEnv',
     ],
     types: [
@@ -51,8 +50,6 @@ const DOORS = {
       'DPoPAccessTokenOptions',
       'DPoPAlgorithm',
       'DPoPClaim',
-      'DPoPCorsOptions',
-      'DPoPCorsSettings',
       'DPoPErrorCode',
       'DPoPEvent',
       'DPoPEventListener',
@@ -100,6 +97,12 @@ const DOORS = {
       'TestKeyAlgorithm',
       'TestProofInput',
     ],
+  },
+  cors: {
+    file: './cors/index.ts',
+    load: () => import('./cors/index.js'),
+    runtime: ['dpopCors'],
+    types: ['DPoPCorsOptions', 'DPoPCorsSettings'],
   },
   terminus: {
     file: './terminus/index.ts',

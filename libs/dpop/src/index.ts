@@ -72,7 +72,6 @@ export {
   answerClientErrorsWithProblems,
   answerMultipleHostsWithProblem,
 } from './http/problem-client-error.handler.js';
-export { dpopCors, type DPoPCorsOptions, type DPoPCorsSettings } from './http/dpop-cors.js';
 export { type DPoPOptionsFactory, InjectDPoPOptions } from './options/dpop-options.factory.js';
 export { DPoPEvents } from './events/dpop-events.service.js';
 export type { DPoPEvent, DPoPEventListener } from './events/dpop-events.interface.js';

@@ -69,7 +69,8 @@ export function dpopCors(
       const ok =
         parsed !== null &&
         (parsed.protocol === 'https:' || parsed.protocol === 'http:') &&
-        parsed.origin === origin;
+        parsed.origin === origin &&
+        !parsed.hostname.includes('*');
       // The origin a browser sends is exactly scheme://host[:port]: anything else never matches.
       if (!ok) throw new TypeError(`dpopCors: "${origin}" is not an origin (scheme://host[:port])`);
     }

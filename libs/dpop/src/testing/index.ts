@@ -7,7 +7,7 @@
  * - {@link DPoPTestKey}: keys and signed proofs for tests, on `node:crypto` alone;
  *   {@link unsignedBoundToken}: a JWT-shaped token bound to a key, for guard-only tests.
  * - {@link seedRedisJtiStoreHistory}: lets a `RedisJtiStore` on a fresh Redis or key prefix
- *   accept proofs at once (tests only).
+ *   accept proofs at once (tests only); {@link redisJtiStoreKeys}: where it keeps what.
  * @packageDocumentation
  */
 export {
@@ -21,4 +21,9 @@ export {
   type TestKeyAlgorithm,
   type TestProofInput,
 } from './dpop-test-key.js';
-export { seedRedisJtiStoreHistory, type SeedableRedisClient } from './redis-history.testing.js';
+export {
+  seedRedisJtiStoreHistory,
+  redisJtiStoreKeys,
+  type RedisJtiStoreKeys,
+  type SeedableRedisClient,
+} from './redis-history.testing.js';

@@ -125,6 +125,15 @@ export class RedisJtiStore implements JtiStore {
     if (this.history.state === 'unsafe') throw new Error(`RedisJtiStore: ${this.history.hazard}`);
   }
 
+  /**
+   * Checks the servers now, as the periodic check does (after the one in flight, if any), and
+   * resolves once done: for tests, and after maintenance. Never rejects; a failed check leaves
+   * the store refusing (503) until one succeeds.
+   */
+  checkHistory(): Promise<void> {
+    return this.history.freshCheck().then(() => undefined);
+  }
+
   /** Stops the periodic check and the event listeners; never closes the client. */
   onModuleDestroy(): void {
     clearInterval(this.timer);

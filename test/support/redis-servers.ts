@@ -548,7 +548,7 @@ export async function startReplica(
   options: { args?: string[] } = {},
 ): Promise<RedisServer> {
   const replica = await startRedisServer({ cluster: true, args: options.args });
-  await replica.command('CLUSTER', 'MEET', master.host, master.port);
+  await replica.command('CLUSTER', 'MEET', master.host, master.port, master.busPort!);
   const masterId = (await master.command('CLUSTER', 'MYID')).trim();
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {

@@ -327,8 +327,8 @@ machine cannot inflate by preempting it; wall-clock medians follow for compariso
   that sends more than one proof.
 - **bound token**: a request with a DPoP-bound JWT access token (\`Authorization: DPoP <JWT>\`,
   an RS256 \`at+jwt\` of about 800 characters with \`cnf.jkt\`), as the guard handles it: the
-  default binding reader \`jwtConfirmationJkt(token)\`, then \`check()\` with \`accessToken\`
-  (the proof's \`ath\` is checked) and \`expectedJkt\`. One token for all of its proofs, as an
+  token's \`cnf.jkt\` read (cached per token, as the guard's default reader does), then
+  \`check()\` with \`accessToken\` (the proof's \`ath\` is checked) and \`expectedJkt\`. One token for all of its proofs, as an
   agent uses its token until it expires. Its own verifier and proofs, ratio to the floor of the
   same run.
 - **bound, new token**: the same, but every proof comes with a token not seen recently (cycling

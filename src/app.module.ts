@@ -3,7 +3,6 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
 import { DPoPGuard, DPoPModule, RedisJtiStore, type DPoPModuleOptions } from 'nest-dpop';
-import type { Redis } from 'ioredis';
 import { AgentsModule } from './agents/agents.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
@@ -13,7 +12,11 @@ import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/app-config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
-import { ensureRedisReady, redisModuleOptions } from './storage/redis-connection.js';
+import {
+  ensureRedisReady,
+  redisModuleOptions,
+  type AppRedisClient,
+} from './storage/redis-connection.js';
 import { StorageModule } from './storage/storage.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
 
@@ -48,10 +51,13 @@ function dpopModule(config: AppConfig): DynamicModule {
   }
   return DPoPModule.forRootAsync({
     inject: [ConfigService, getRedisConnectionToken()],
-    useFactory: async (configService: ConfigService, client: Redis): Promise<DPoPModuleOptions> => {
+    useFactory: async (
+      configService: ConfigService,
+      client: AppRedisClient,
+    ): Promise<DPoPModuleOptions> => {
       const base = dpopOptions(configService.getOrThrow<AppConfig>('arcp'));
       // RedisJtiStore refuses (503) while its client is not ready: be ready before serving.
-      await ensureRedisReady(client);
+      await ensureRedisReady(client, redis.setting);
       const store = new RedisJtiStore(client, {
         keyPrefix: `${redis.keyPrefix}dpop:jti:`,
         // The history-loss window needs the module's skew (see RedisJtiStore).
@@ -69,16 +75,16 @@ function dpopModule(config: AppConfig): DynamicModule {
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const redisUrl = config.redis?.url;
+    const redis = config.redis;
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        ...(redisUrl !== undefined
+        ...(redis !== undefined
           ? [
               RedisModule.forRootAsync({
                 imports: [],
-                useFactory: () => redisModuleOptions(redisUrl),
+                useFactory: () => redisModuleOptions(redis),
               }),
             ]
           : []),

@@ -9,12 +9,45 @@ import {
   type SignKeyObjectInput,
 } from 'node:crypto';
 import type { DPoPAlgorithm } from 'nest-dpop';
-import {
-  DPOP_ALGORITHM_SPECS,
-  DPOP_HASH_LENGTHS,
-  thumbprintInput,
-  type DPoPPublicJwk,
-} from '../../libs/dpop/src/verifier/dpop-algorithms.table.js';
+
+/** What the bench needs to know of each algorithm to make keys and sign (RFC 7518 §3, RFC 8037). */
+const ALGORITHMS: Readonly<
+  Record<
+    DPoPAlgorithm,
+    {
+      curve?: 'Ed25519' | 'Ed448' | 'P-256' | 'P-384' | 'P-521';
+      hash: 'sha256' | 'sha384' | 'sha512' | null;
+      pss?: true;
+    }
+  >
+> = {
+  EdDSA: { curve: 'Ed25519', hash: null },
+  Ed25519: { curve: 'Ed25519', hash: null },
+  Ed448: { curve: 'Ed448', hash: null },
+  ES256: { curve: 'P-256', hash: 'sha256' },
+  ES384: { curve: 'P-384', hash: 'sha384' },
+  ES512: { curve: 'P-521', hash: 'sha512' },
+  RS256: { hash: 'sha256' },
+  RS384: { hash: 'sha384' },
+  RS512: { hash: 'sha512' },
+  PS256: { hash: 'sha256', pss: true },
+  PS384: { hash: 'sha384', pss: true },
+  PS512: { hash: 'sha512', pss: true },
+};
+
+/** Bytes of each digest: the RSA-PSS salt length (RFC 7518 §3.5). */
+const HASH_LENGTHS = { sha256: 32, sha384: 48, sha512: 64 } as const;
+
+/** RFC 7638 §3.2: the required members of a public JWK, in lexicographic order, no white space. */
+function thumbprintInput(jwk: Record<string, unknown>): string {
+  const members =
+    jwk.kty === 'RSA'
+      ? ['e', 'kty', 'n']
+      : jwk.kty === 'EC'
+        ? ['crv', 'kty', 'x', 'y']
+        : ['crv', 'kty', 'x'];
+  return JSON.stringify(Object.fromEntries(members.map((m) => [m, jwk[m]])));
+}
 
 /** The `key` argument of `crypto.sign`/`crypto.verify`: raw (r‖s) for EC, PSS options for PS*. */
 export type CryptoKeyArg = KeyObject | SignKeyObjectInput;
@@ -47,22 +80,22 @@ function base64urlJson(value: unknown): string {
 
 /** A fresh key pair for `alg` (RSA 2048, the size most clients use). */
 export function makeBenchKey(alg: DPoPAlgorithm): BenchKey {
-  const spec = DPOP_ALGORITHM_SPECS[alg];
+  const spec = ALGORITHMS[alg];
   const curves = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' } as const;
   const pair =
-    spec.crv === 'Ed25519'
+    spec.curve === 'Ed25519'
       ? generateKeyPairSync('ed25519')
-      : spec.crv === 'Ed448'
+      : spec.curve === 'Ed448'
         ? generateKeyPairSync('ed448')
-        : spec.kty === 'EC'
-          ? generateKeyPairSync('ec', { namedCurve: curves[spec.crv as keyof typeof curves] })
+        : spec.curve !== undefined
+          ? generateKeyPairSync('ec', { namedCurve: curves[spec.curve] })
           : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = pair.publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
   const options =
-    spec.kty === 'EC'
+    spec.curve?.startsWith('P-') === true
       ? { dsaEncoding: 'ieee-p1363' as const }
-      : spec.padding === 'pss'
-        ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: DPOP_HASH_LENGTHS[spec.hash!] }
+      : spec.pss === true
+        ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: HASH_LENGTHS[spec.hash!] }
         : undefined;
   return {
     alg,
@@ -71,9 +104,7 @@ export function makeBenchKey(alg: DPoPAlgorithm): BenchKey {
     verifyKey: options ? { key: pair.publicKey, ...options } : pair.publicKey,
     jwk,
     headerSegment: base64urlJson({ typ: 'dpop+jwt', alg, jwk }),
-    jkt: createHash('sha256')
-      .update(thumbprintInput(jwk as unknown as DPoPPublicJwk))
-      .digest('base64url'),
+    jkt: createHash('sha256').update(thumbprintInput(jwk)).digest('base64url'),
   };
 }
 

@@ -134,9 +134,9 @@ async function oidcProvider() {
       userinfo: { enabled: true },
     },
     findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id }) }),
-  } as never);
+  });
   provider.proxy = true;
-  oidc = { provider, handler: provider.callback() as never };
+  oidc = { provider, handler: provider.callback() };
   return oidc;
 }
 
@@ -152,7 +152,7 @@ async function oidcToken(jkt: string | undefined): Promise<string> {
     scope: 'openid',
     grantId,
     ...(jkt !== undefined && { jkt }),
-  } as never);
+  });
   return token.save();
 }
 
@@ -177,8 +177,8 @@ function runMiddleware(
   req: ReturnType<typeof expressRequest>,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    void middleware(req as never, {} as never, (error?: unknown) =>
-      error === undefined ? resolve() : reject(error as Error),
+    void middleware(req, {}, (error?: unknown) =>
+      error === undefined ? resolve() : reject(error),
     );
   });
 }
@@ -274,7 +274,7 @@ async function contenders(
   const oidcBound = await oidcToken(jkt);
   const oidcPlain = await oidcToken(undefined);
   const oidcCall = async (name: string, headers: Record<string, string>) => {
-    const res = await inject(handler as never, {
+    const res = await inject(handler, {
       method: 'GET',
       url: PATH,
       headers: { host: 'bench.local', 'x-forwarded-proto': 'https', ...headers },

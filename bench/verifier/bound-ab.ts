@@ -5,8 +5,9 @@
  * the `crypto.verify` floor, whose own noise dominates on a loaded machine; this divides by the
  * library's own `check()` without a token, so it shows what the token adds.
  */
-import { DPoPProofVerifier, jwtConfirmationJkt, type DPoPAlgorithm } from 'nest-dpop';
+import { DPoPProofVerifier, type DPoPAlgorithm } from 'nest-dpop';
 import { makeBenchKey, mintAccessToken, mintProofs } from '../lib/proof-factory.js';
+import { boundJkt } from '../lib/token-binding.js';
 
 const TARGET = { htm: 'POST', htu: 'https://api.example.com/bench' };
 const ALGORITHMS: DPoPAlgorithm[] = ['EdDSA', 'Ed25519', 'ES256', 'RS256', 'PS256'];
@@ -40,7 +41,7 @@ for (const alg of ALGORITHMS) {
     });
     const b = cpuUs(() => {
       for (const proof of boundProofs) {
-        const expectedJkt = jwtConfirmationJkt(token);
+        const expectedJkt = boundJkt(token);
         bound.check({
           proof,
           method: TARGET.htm,

@@ -3,7 +3,6 @@ import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 import {
   DPoPProofVerifier,
   InMemoryJtiStore,
-  jwtConfirmationJkt,
   type DPoPAlgorithm,
   type DPoPVerifyInput,
 } from 'nest-dpop';
@@ -15,6 +14,7 @@ import {
   type ProofTarget,
 } from '../lib/proof-factory.js';
 import { collectGarbage, median } from '../lib/stats.js';
+import { boundJkt } from '../lib/token-binding.js';
 
 /** Median cost of one proof, in microseconds, per contender. */
 export interface VerifierCosts {
@@ -24,7 +24,7 @@ export interface VerifierCosts {
   readonly checkUs: number;
   /**
    * A request with a DPoP-bound JWT access token, as the guard handles it: the default binding
-   * reader `jwtConfirmationJkt(token)`, then `check()` with `accessToken` (so `ath`) and
+   * reader (`cnf.jkt`, cached per token: bench/lib/token-binding.ts), then `check()` with `accessToken` (so `ath`) and
    * `expectedJkt`. One token for all proofs, as an agent reuses it until it expires.
    */
   readonly checkBoundUs: number;
@@ -129,8 +129,8 @@ function contenders(
   const warm = new DPoPProofVerifier(undefined, verifierOptions(alg));
   const bound = new DPoPProofVerifier(undefined, verifierOptions(alg));
   const boundCheck = (proof: string, accessToken: string) => {
-    const expectedJkt = jwtConfirmationJkt(accessToken);
-    if (expectedJkt !== key.jkt) fail('jwtConfirmationJkt');
+    const expectedJkt = boundJkt(accessToken);
+    if (expectedJkt !== key.jkt) fail('boundJkt');
     bound.check({ proof, method: TARGET.htm, url: TARGET.htu, accessToken, expectedJkt });
   };
   const cold = new DPoPProofVerifier(undefined, verifierOptions(alg, 0));

@@ -107,7 +107,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     let firstProofShown = false;
     const loggingFetch: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
-      const url = new URL(String(input));
+      const url = new URL(input instanceof Request ? input.url : input);
       const headers = new Headers(init?.headers);
       const method = init?.method ?? 'GET';
       const scheme = headers.get('Authorization')?.split(' ')[0];
@@ -139,7 +139,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     print('\nPhase 1    temp token for the registration key');
     const { registration, accessToken } = await client.register({
-      agent_key: agentKey!,
+      agent_key: agentKey,
       registration: {
         agent_id: agentId,
         name: 'Demo Agent',

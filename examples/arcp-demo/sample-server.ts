@@ -9,7 +9,7 @@ import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
 /**
  * The sample ARCP app (src/), booted in this process on 127.0.0.1 with a port the OS picks, for
  * the demo and the client's end-to-end tests. This file, not the client library, depends on
- * NestJS: the library under `libs/dpop-client/src` never imports it.
+ * NestJS: the `nest-dpop-client` package never imports it.
  */
 export interface SampleServer {
   /** `http://127.0.0.1:<port>`. */

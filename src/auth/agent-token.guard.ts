@@ -3,14 +3,12 @@ import { Reflector } from '@nestjs/core';
 import {
   DPoPError,
   DPoPExceptionFactory,
-  DPOP_REQUEST_RESULT,
   DPOP_RESOLVED_OPTIONS,
-  parseAuthorization,
-  type PresentedAccessToken,
   type ResolvedDPoPOptions,
   type VerifiedDPoPProof,
 } from 'nest-dpop';
 import { Problems } from '../common/problems.js';
+import { parseAuthorization, type PresentedAccessToken } from './authorization-header.js';
 import { authChallenge } from './challenge.util.js';
 import { TokenRejectedError, TokenService } from './token.service.js';
 import { TOKEN_AUDIENCE, type AgentTokenClaims, type TokenKind } from './token.types.js';
@@ -68,7 +66,7 @@ export class AgentTokenGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<{
       headers: Record<string, string | string[] | undefined>;
       originalUrl?: string;
-      [key: symbol]: unknown;
+      [key: string | symbol]: unknown;
     }>();
 
     const presented = this.presented(request.headers.authorization);
@@ -90,7 +88,8 @@ export class AgentTokenGuard implements CanActivate {
 
     const boundJkt = claims.cnf?.jkt;
     if (boundJkt !== undefined) {
-      const proof = request[DPOP_REQUEST_RESULT] as VerifiedDPoPProof | undefined;
+      // Where the guard put the verified proof (`req.dpop` unless configured otherwise).
+      const proof = request[this.dpop.requestProperty] as VerifiedDPoPProof | undefined;
       const instance = request.originalUrl?.split('?')[0];
       if (proof === undefined) {
         throw this.dpopErrors.create(
@@ -114,12 +113,7 @@ export class AgentTokenGuard implements CanActivate {
   }
 
   private presented(header: string | string[] | undefined): PresentedAccessToken {
-    let presented: PresentedAccessToken | undefined;
-    try {
-      presented = parseAuthorization(header);
-    } catch {
-      presented = undefined;
-    }
+    const presented = parseAuthorization(header);
     if (presented === undefined) {
       throw Problems.authenticationFailed(
         'A DPoP or Bearer token is required in the Authorization header',

@@ -25,7 +25,7 @@ export class ServerKeyService {
 
   /** The key id: the RFC 7638 thumbprint of the public key, stable across restarts for one key. */
   kid(): Promise<string> {
-    this.kidPromise ??= calculateJwkThumbprint(this.jwk as JWK, 'sha256');
+    this.kidPromise ??= calculateJwkThumbprint(this.jwk, 'sha256');
     return this.kidPromise;
   }
 

@@ -1,4 +1,14 @@
-import { isHttpHost } from 'nest-dpop';
+/**
+ * RFC 9110 host: a reg-name or IPv4 of letters, digits, `-` and `.`, or a bracketed IPv6
+ * literal, with an optional port. Nothing else may reach a URL built from it: a `Host` header
+ * carrying `/`, `@`, `?` or `#` could otherwise smuggle a path or another host into it.
+ */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
+
+/** Is `value` only a host and an optional port, safe to put after `scheme://`? */
+export function isHttpHost(value: unknown): value is string {
+  return typeof value === 'string' && HOST.test(value);
+}
 
 /** The parts of a request used to work out its base URL. */
 export interface BaseUrlRequest {
@@ -19,6 +29,6 @@ export function publicBaseUrl(
   if (publicUrl !== undefined) return publicUrl;
   const scheme = request.socket?.encrypted ? 'https' : 'http';
   const host = request.headers.host;
-  // The library's host grammar, the one the DPoP guard checks `Host` with.
+  // The same grammar as the DPoP guard's: a Host it refuses never makes a link here.
   return isHttpHost(host) ? `${scheme}://${host}` : `${scheme}://localhost:${port}`;
 }

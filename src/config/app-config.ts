@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { dpopOptionsFromEnv, lowVarietySecret, type DPoPModuleOptions } from 'nest-dpop';
-import { readBaseUrl, readBoolean, readEnv, readInteger, readList, type Env } from './env.util.js';
+import { dpopOptionsFromEnv, type DPoPModuleOptions } from 'nest-dpop';
+import {
+  lowVarietySecret,
+  readBaseUrl,
+  readBoolean,
+  readEnv,
+  readInteger,
+  readList,
+  type Env,
+} from './env.util.js';
 import { EndpointAllowList } from '../auth/endpoint-address.policy.js';
+import { readRedisConfig, type RedisConfig } from './redis.config.js';
 import { readSigningKey, type SigningKeyConfig } from './signing-key.config.js';
 
 /** Injection token of the {@link AppConfig}. */
@@ -39,8 +48,11 @@ export interface AppConfig {
   readonly allowedAgentTypes: readonly string[];
   /** `DPOP_ENABLED`, `DPOP_REQUIRED`, `DPOP_PROOF_TTL`, `DPOP_CLOCK_SKEW`, `DPOP_ALGORITHMS`. */
   readonly dpop: DPoPEnvOptions;
-  /** `REDIS_URL` and `ARCP_REDIS_PREFIX`; `undefined` = everything in memory. */
-  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined;
+  /**
+   * `REDIS_URL`, or `REDIS_HOST` (`REDIS_PORT`, `REDIS_PASSWORD`), or `REDIS_CLUSTER_NODES`
+   * (`REDIS_PASSWORD`), and `ARCP_REDIS_PREFIX`; `undefined` = everything in memory.
+   */
+  readonly redis: RedisConfig | undefined;
   /** `ARCP_SIGNING_KEY_FILE` / `ARCP_SIGNING_KEY` / `ARCP_SIGNING_ALG`. */
   readonly signing: SigningKeyConfig;
   /** `ARCP_TPR_TOKEN_TTL_TEMP` (900), `…_VALIDATED` (300), `…_ACCESS` (3600). */
@@ -125,34 +137,6 @@ function readAgentTypes(env: Env): string[] {
   return [...new Set(types.map((t) => t.toLowerCase()))];
 }
 
-function readRedis(env: Env): AppConfig['redis'] {
-  const url = readEnv(env, 'REDIS_URL');
-  if (url === undefined) return undefined;
-  const parsed = URL.parse(url);
-  if (parsed === null || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
-    throw new Error('REDIS_URL must be a redis:// or rediss:// URL');
-  }
-  // ioredis fills in what the URL leaves out: no host becomes localhost, a path that is not a
-  // number becomes database 0. Either would connect somewhere the operator did not name.
-  if (parsed.hostname === '' || !url.includes('//')) {
-    throw new Error(
-      `REDIS_URL must name a host (redis://host:6379), got "${url}": ioredis would silently use localhost:6379`,
-    );
-  }
-  if (!/^\/?(?:[0-9]{1,5})?$/.test(parsed.pathname)) {
-    throw new Error(
-      `REDIS_URL: the path must be a database number (redis://host:6379/0), got "${parsed.pathname}"`,
-    );
-  }
-  const keyPrefix = readEnv(env, 'ARCP_REDIS_PREFIX') ?? 'arcp:';
-  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(keyPrefix)) {
-    throw new Error(
-      'ARCP_REDIS_PREFIX must be 1 to 64 characters of letters, digits, ":", "_", "." or "-"',
-    );
-  }
-  return { url, keyPrefix };
-}
-
 function readEndpointAllow(env: Env): string[] {
   const entries = readList(env, 'ARCP_ENDPOINT_ALLOW') ?? [];
   new EndpointAllowList(entries); // refuses a bad entry at start-up, naming the variable
@@ -175,7 +159,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     devAgentKey: devKey,
     allowedAgentTypes: readAgentTypes(env),
     dpop: dpopOptionsFromEnv(env),
-    redis: readRedis(env),
+    redis: readRedisConfig(env),
     signing: readSigningKey(env),
     tokenTtl: {
       temp: readInteger(env, 'ARCP_TPR_TOKEN_TTL_TEMP', 900, 10, 86_400),

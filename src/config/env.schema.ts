@@ -33,6 +33,10 @@ export class EnvironmentVariables {
     message: 'REDIS_URL must be a redis:// or rediss:// URL',
   })
   REDIS_URL?: string;
+  @IsOptional() @IsString() REDIS_HOST?: string;
+  @IsOptional() @whole('REDIS_PORT') REDIS_PORT?: string;
+  @IsOptional() @IsString() REDIS_PASSWORD?: string;
+  @IsOptional() @IsString() REDIS_CLUSTER_NODES?: string;
   @IsOptional() @IsString() ARCP_REDIS_PREFIX?: string;
   @IsOptional() @IsString() ARCP_SIGNING_KEY_FILE?: string;
   @IsOptional() @IsString() ARCP_SIGNING_KEY?: string;

@@ -2,7 +2,6 @@
  * Small, strict readers for environment variables. Each one names the variable in its error, so
  * a bad deployment fails at start-up with a message that says what to fix.
  */
-import { parseBooleanSetting } from 'nest-dpop';
 
 /** The environment as a plain record (`process.env` or a test's own object). */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -17,8 +16,38 @@ export function readEnv(env: Env, name: string): string | undefined {
 export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = readEnv(env, name);
   if (raw === undefined) return fallback;
-  // The DPoP library's parser, so that DPOP_* and ARCP_* flags accept the same words.
-  return parseBooleanSetting(name, raw);
+  return parseBoolean(name, raw);
+}
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/**
+ * `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, in any case (the words `DPOP_*` flags
+ * accept too); anything else throws a message naming the variable, so that a typo fails at
+ * start-up rather than silently meaning `false`.
+ */
+export function parseBoolean(name: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Fewest different characters a secret must have. */
+const MIN_SECRET_VARIETY = 8;
+
+/**
+ * Why `secret` is a placeholder rather than a secret (white space only, or fewer than 8
+ * different characters, e.g. `"aaaa…"`), or `undefined` when it is not. Long enough is not
+ * enough: such a value is guessable.
+ */
+export function lowVarietySecret(secret: string): string | undefined {
+  if (secret.trim() === '') return 'is white space only';
+  const different = new Set(secret).size;
+  return different < MIN_SECRET_VARIETY
+    ? `has only ${different} different characters (at least ${MIN_SECRET_VARIETY} needed): use a random value, e.g. openssl rand -base64 32`
+    : undefined;
 }
 
 /** A whole number in `[min, max]`, or `fallback` when unset. */

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { AgentRecord, AgentRegistry } from './agent-registry.interface.js';
-import { redisCall } from './redis-connection.js';
+import { redisCall, type AppRedisClient } from './redis-connection.js';
 
 /**
  * Register unless alive, in one step. KEYS[1] = agent hash; ARGV = data JSON, now (ms),
@@ -26,10 +25,11 @@ return redis.call('HGET', KEYS[1], 'data')
 /**
  * The agent registry in Redis: one hash per agent at `<prefix>agent:<id>`. A record expires
  * `retainMs` after its last registration or heartbeat, so agents that went away do not pile up.
+ * Each script touches its one key only, so the registry spreads over a Cluster's masters.
  */
 export class RedisAgentRegistry implements AgentRegistry {
   constructor(
-    private readonly client: Redis,
+    private readonly client: AppRedisClient,
     private readonly prefix: string,
     private readonly retainMs: number,
   ) {}

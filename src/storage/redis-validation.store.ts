@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
-import { redisCall } from './redis-connection.js';
+import { redisCall, type AppRedisClient } from './redis-connection.js';
 import type { ValidationRecord, ValidationStore } from './validation-store.interface.js';
 
 /**
  * KEYS[1] = the agent's current-validation pointer, KEYS[2] = the new record; ARGV = new id,
- * record JSON, ttl (ms), record key prefix.
+ * record JSON, ttl (ms), record key prefix. The previous record's key is built in the script:
+ * it is not known before, and it shares the `{val}` hash tag (the slot) of the declared keys.
  */
 const CREATE = `
 local previous = redis.call('GET', KEYS[1])
@@ -15,14 +15,25 @@ return 1
 `;
 
 /**
- * Validations in Redis, shared by every instance: `<prefix>val:<id>` holds the record as JSON
- * with a TTL, and `<prefix>val:used:<id>` marks it consumed.
+ * Validations in Redis, shared by every instance: `<prefix>{val}:<id>` holds the record as JSON
+ * with a TTL, `<prefix>{val}:agent:<agent_id>` names an agent's current one, and
+ * `<prefix>val:used:<id>` marks it consumed.
+ *
+ * On a Redis Cluster the records and pointers share the `{val}` hash tag, so that the script
+ * that replaces an agent's validation runs on one master (a script's keys must share a slot).
+ * Validations are few (one per registration, minutes long), so one slot holds them easily; the
+ * use marks, single keys, spread over the masters.
  */
 export class RedisValidationStore implements ValidationStore {
+  /** Prefix of records and pointers: one hash tag, one slot (see the class comment). */
+  private readonly records: string;
+
   constructor(
-    private readonly client: Redis,
+    private readonly client: AppRedisClient,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.records = `${prefix}{val}:`;
+  }
 
   /** One script: the agent's previous validation is deleted and the new one becomes current. */
   async create(record: ValidationRecord, ttlMs: number): Promise<void> {
@@ -30,24 +41,24 @@ export class RedisValidationStore implements ValidationStore {
       this.client.eval(
         CREATE,
         2,
-        `${this.prefix}val:agent:${record.agent_id}`,
-        `${this.prefix}val:${record.validation_id}`,
+        `${this.records}agent:${record.agent_id}`,
+        this.records + record.validation_id,
         record.validation_id,
         JSON.stringify(record),
         ttlMs,
-        `${this.prefix}val:`,
+        this.records,
       ),
     );
   }
 
   /** `SET … XX`: a replaced or expired record is not brought back. */
   async save(record: ValidationRecord, ttlMs: number): Promise<void> {
-    const key = `${this.prefix}val:${record.validation_id}`;
+    const key = this.records + record.validation_id;
     await redisCall(() => this.client.set(key, JSON.stringify(record), 'PX', ttlMs, 'XX'));
   }
 
   async get(validationId: string): Promise<ValidationRecord | undefined> {
-    const raw = await redisCall(() => this.client.get(`${this.prefix}val:${validationId}`));
+    const raw = await redisCall(() => this.client.get(this.records + validationId));
     return raw === null ? undefined : (JSON.parse(raw) as ValidationRecord);
   }
 

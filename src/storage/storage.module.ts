@@ -6,13 +6,12 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 import { AgentRegistry, StorageProbe } from './agent-registry.interface.js';
 import { MemoryAgentRegistry } from './memory-agent.registry.js';
 import { MemoryValidationStore } from './memory-validation.store.js';
 import { RedisAgentRegistry } from './redis-agent.registry.js';
-import { closeRedis, ensureRedisReady } from './redis-connection.js';
+import { closeRedis, ensureRedisReady, type AppRedisClient } from './redis-connection.js';
 import { RedisValidationStore } from './redis-validation.store.js';
 import { ValidationStore } from './validation-store.interface.js';
 
@@ -22,7 +21,7 @@ import { ValidationStore } from './validation-store.interface.js';
  * the same process (tests) would otherwise leave its client open.
  */
 class RedisClientCloser implements OnApplicationShutdown {
-  constructor(@Inject(getRedisConnectionToken()) private readonly client: Redis) {}
+  constructor(@Inject(getRedisConnectionToken()) private readonly client: AppRedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
     await closeRedis(this.client);
@@ -40,29 +39,29 @@ function memoryProviders(maxRecords: number): Provider[] {
   ];
 }
 
-function redisProviders(prefix: string, retainMs: number): Provider[] {
+function redisProviders(prefix: string, setting: string, retainMs: number): Provider[] {
   const inject = [getRedisConnectionToken()];
   return [
     {
       provide: ValidationStore,
       inject,
-      useFactory: async (client: Redis) => {
-        await ensureRedisReady(client);
+      useFactory: async (client: AppRedisClient) => {
+        await ensureRedisReady(client, setting);
         return new RedisValidationStore(client, prefix);
       },
     },
     {
       provide: AgentRegistry,
       inject,
-      useFactory: async (client: Redis) => {
-        await ensureRedisReady(client);
+      useFactory: async (client: AppRedisClient) => {
+        await ensureRedisReady(client, setting);
         return new RedisAgentRegistry(client, prefix, retainMs);
       },
     },
     {
       provide: StorageProbe,
       inject,
-      useFactory: (client: Redis): StorageProbe => ({
+      useFactory: (client: AppRedisClient): StorageProbe => ({
         kind: 'redis',
         ping: () =>
           client.ping().then(
@@ -76,8 +75,9 @@ function redisProviders(prefix: string, retainMs: number): Provider[] {
 }
 
 /**
- * Validations and the agent registry: in memory, or in Redis when `REDIS_URL` is set (then the
- * app must also import `RedisModule.forRootAsync`, which provides the client).
+ * Validations and the agent registry: in memory, or in Redis (one server or a Cluster) when
+ * `REDIS_URL`, `REDIS_HOST` or `REDIS_CLUSTER_NODES` is set (then the app must also import
+ * `RedisModule.forRootAsync`, which provides the client).
  */
 @Module({})
 export class StorageModule {
@@ -90,7 +90,7 @@ export class StorageModule {
       module: StorageModule,
       global: true,
       providers: config.redis
-        ? redisProviders(config.redis.keyPrefix, retainMs)
+        ? redisProviders(config.redis.keyPrefix, config.redis.setting, retainMs)
         : memoryProviders(config.memoryMaxRecords),
       exports: [ValidationStore, AgentRegistry, StorageProbe],
     };

@@ -71,7 +71,7 @@ export function newAgentId(): string {
 }
 
 export function claimsOf(token: string): JWTPayload & Record<string, unknown> {
-  return decodeJwt(token) as JWTPayload & Record<string, unknown>;
+  return decodeJwt<Record<string, unknown>>(token);
 }
 
 export const ENDPOINT = 'https://agent.example.com:8443';

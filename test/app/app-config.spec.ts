@@ -42,7 +42,7 @@ describe('loadAppConfig', () => {
       publicUrl: 'https://arcp.example.com/api',
       issuer: 'https://arcp.example.com/api',
       dpop: { required: true, algorithms: ['EdDSA'] },
-      redis: { url: 'redis://127.0.0.1:6379/3', keyPrefix: 'arcp:' },
+      redis: { target: { kind: 'url', url: 'redis://127.0.0.1:6379/3' }, keyPrefix: 'arcp:' },
       endpointCheck: { enabled: true, timeoutMs: 3000 },
     });
   });

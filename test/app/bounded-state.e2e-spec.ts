@@ -46,7 +46,7 @@ describe.each(STORES)('one validation per agent (%s store)', (store) => {
     }
     if (store === 'redis') {
       const records = (await redisKeys(h.redisPrefix!)).filter((k) =>
-        /:val:val_[0-9a-f]{16}$/.test(k),
+        /:\{val\}:val_[0-9a-f]{16}$/.test(k),
       );
       expect(records).toHaveLength(1);
     }

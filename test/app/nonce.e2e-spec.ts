@@ -24,7 +24,9 @@ describe('DPOP_NONCE_REQUIRED=true in the sample app', () => {
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body).toEqual({
       error: 'use_dpop_nonce',
-      error_description: 'DPoP proof must carry the server nonce',
+      error_description:
+        'DPoP proof must carry the server nonce: send the request again with a new proof ' +
+        'whose nonce claim is the DPoP-Nonce header of this response',
     });
     expect(res.headers['dpop-nonce']).toEqual(expect.any(String));
   });

@@ -128,8 +128,8 @@ async function capturing<T>(run: () => Promise<T>): Promise<T> {
     logged.push(String(chunk));
     return true;
   };
-  stdout.write = grab as typeof stdout.write;
-  stderr.write = grab as typeof stderr.write;
+  stdout.write = grab;
+  stderr.write = grab;
   try {
     return await run();
   } finally {

@@ -137,6 +137,10 @@ describe('start-up refusals (node dist/src/main.js)', () => {
         { AGENT_KEYS: 'a-valid-agent-key', REDIS_URL: 'redis://' },
         /Invalid configuration: REDIS_URL must name a host/,
       ],
+      [
+        { AGENT_KEYS: 'a-valid-agent-key', REDIS_URL: 'redis://a:6379', REDIS_HOST: 'b' },
+        /Invalid configuration: REDIS_URL and REDIS_HOST are both set/,
+      ],
     ])('%j: one line naming the variable, exit 1', async (env, message) => {
       const run = await start({ PORT: '0', ...env });
       expect(run.code).toBe(1);

@@ -68,10 +68,7 @@ export async function startGuardApp(
   options: DPoPModuleOptions | DynamicModule,
   platform: TestPlatform = 'express',
 ): Promise<{ app: INestApplication; base: string }> {
-  const dpop =
-    'module' in options
-      ? (options as DynamicModule)
-      : DPoPModule.forRoot(options as DPoPModuleOptions);
+  const dpop = 'module' in options ? options : DPoPModule.forRoot(options);
   const module = guardTestModule(dpop);
   const app =
     platform === 'fastify'

@@ -9,6 +9,7 @@ import {
   InMemoryJtiStore,
   JtiStore,
   RedisJtiStore,
+  TokenBindingUnavailableError,
   type DPoPModuleOptions,
 } from 'nest-dpop';
 import { seedRedisJtiStoreHistory } from 'nest-dpop/testing';
@@ -450,20 +451,32 @@ export function defineGuardSuite(platform: TestPlatform): void {
       ).toBe(200);
     });
 
-    it('answers 503 when a custom token-binding resolver fails, never 500', async () => {
+    it('refuses the token (401 invalid_token) when a custom token-binding resolver fails, never 500', async () => {
       const base = await start({
         resolveTokenBinding: () => {
-          throw new Error('introspection endpoint down');
+          throw new Error('token database says no');
         },
       });
       const token = accessToken();
       const proof = await proofFor(keys.EdDSA, base, '/items', { token });
-      expectProblem(
-        await call(base, '/items', { proof, token }),
-        'dpop-store-unavailable',
-        'ERR_DPOP_STORE_UNAVAILABLE',
-        503,
-      );
+      const res = await call(base, '/items', { proof, token });
+      expectProblem(res, 'token-binding-invalid', 'ERR_DPOP_TOKEN_BINDING_INVALID', 401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
+    });
+
+    it('answers 503 with Retry-After when the resolver says it is unavailable (TokenBindingUnavailableError)', async () => {
+      const base = await start({
+        resolveTokenBinding: async () => {
+          throw new TokenBindingUnavailableError('Introspection is down', { retryAfter: 7 });
+        },
+      });
+      const token = accessToken();
+      const proof = await proofFor(keys.EdDSA, base, '/items', { token });
+      const res = await call(base, '/items', { proof, token });
+      expectProblem(res, 'token-binding-unavailable', 'ERR_DPOP_TOKEN_BINDING_UNAVAILABLE', 503);
+      expect(res.headers.get('retry-after')).toBe('7');
+      // Not the replay store's problem: a client or an operator can tell the two apart.
+      expect(res.body.type).not.toMatch(/store-unavailable/);
     });
 
     it('applies class decorators per controller even to one inherited handler', async () => {

@@ -19,6 +19,7 @@ import {
   SkipDPoP,
   type DPoPHttpRequest,
   type DPoPModuleOptions,
+  type DPoPVerifiedRequest,
 } from 'nest-dpop';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 
@@ -134,6 +135,54 @@ describe('issue 12 §1: guard hooks, by subclassing DPoPGuard', () => {
     expect(reply.headers.get('www-authenticate')).toMatch(/^DPoP algs=/);
     expect(reply.body.code).toBe('ERR_DPOP_MISSING');
     expect(seen).toEqual(['ERR_DPOP_MISSING']);
+  });
+
+  it('onVerified(): sees each verified proof with the request, never a refused or absent one', async () => {
+    const seen: { jkt: string; attached: unknown; token: unknown; binding: unknown }[] = [];
+    @Injectable()
+    class SuccessGuard extends DPoPGuard {
+      protected override onVerified(result: DPoPVerifiedRequest, context: ExecutionContext) {
+        const request = context.switchToHttp().getRequest<DPoPHttpRequest>();
+        seen.push({
+          jkt: result.proof.jkt,
+          attached: (request.dpop as { jti?: string } | undefined)?.jti === result.proof.jti,
+          token: result.token,
+          binding: result.binding,
+        });
+      }
+    }
+    const { base } = await start(SuccessGuard, { required: false });
+    expect((await get(`${base}/items`)).status).toBe(200);
+    expect((await get(`${base}/items`, { DPoP: 'not.a.proof' })).status).toBe(401);
+    expect(seen).toEqual([]);
+    const proof = await makeProof(key, { htm: 'GET', htu: `${base}/items` });
+    expect((await get(`${base}/items`, { DPoP: proof })).status).toBe(200);
+    expect(seen).toEqual([{ jkt: key.jkt, attached: true, token: undefined, binding: undefined }]);
+  });
+
+  it('onVerified(): a DPoPError it throws refuses like the guard (problem, challenge, handleRefusal)', async () => {
+    const refusals: string[] = [];
+    @Injectable()
+    class AllowListGuard extends DPoPGuard {
+      protected override async onVerified({ proof }: DPoPVerifiedRequest) {
+        if (proof.jkt !== 'some-other-key') {
+          throw new DPoPError('ERR_DPOP_BINDING_MISMATCH', 'This key may not call this service');
+        }
+      }
+      protected override handleRefusal(error: DPoPError, context: ExecutionContext) {
+        refusals.push(error.code);
+        return super.handleRefusal(error, context);
+      }
+    }
+    const { base } = await start(AllowListGuard);
+    const proof = await makeProof(key, { htm: 'GET', htu: `${base}/items` });
+    const reply = await get(`${base}/items`, { DPoP: proof });
+    expect({ status: reply.status, code: reply.body.code }).toEqual({
+      status: 401,
+      code: 'ERR_DPOP_BINDING_MISMATCH',
+    });
+    expect(reply.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
+    expect(refusals).toEqual(['ERR_DPOP_BINDING_MISMATCH']);
   });
 
   it('getResponse(): the challenge headers go where the override says', async () => {

@@ -52,7 +52,9 @@ describe.each<TestPlatform>(['express', 'fastify'])(
       expect(res.headers.get('dpop-nonce')).toEqual(expect.any(String));
       expect(await res.json()).toEqual({
         error: 'use_dpop_nonce',
-        error_description: 'DPoP proof must carry the server nonce',
+        error_description:
+          'DPoP proof must carry the server nonce: send the request again with a new proof ' +
+          'whose nonce claim is the DPoP-Nonce header of this response',
       });
     });
 

@@ -98,21 +98,21 @@ describe('OpenTelemetry recipe (@opentelemetry/api with the real SDK, in memory)
         ['dpop.verify', 'refused', 2],
         ['dpop.verify', 'refused', 2],
       ]);
-      expect(finished[0].attributes).toMatchObject({
+      expect(finished[0]?.attributes).toMatchObject({
         'dpop.jkt': key.jkt,
         'http.request.method': 'POST',
         'http.route': '/items',
         'client.address': expect.stringMatching(/127\.0\.0\.1/),
       });
-      expect(finished[1].attributes['dpop.code']).toBe('ERR_DPOP_REPLAY');
+      expect(finished[1]?.attributes['dpop.code']).toBe('ERR_DPOP_REPLAY');
 
       await reader.forceFlush();
       const exported = metricExporter.getMetrics().at(-1)!;
       const byName = Object.fromEntries(
-        exported.scopeMetrics[0].metrics.map((m) => [m.descriptor.name, m.dataPoints]),
+        (exported.scopeMetrics[0]?.metrics ?? []).map((m) => [m.descriptor.name, m.dataPoints]),
       );
       const sum = (name: string, attr: string, value: string) =>
-        byName[name].find((p) => p.attributes[attr] === value)?.value;
+        byName[name]?.find((p) => p.attributes[attr] === value)?.value;
       expect(sum('dpop.verifications', 'dpop.outcome', 'accepted')).toBe(1);
       expect(sum('dpop.verifications', 'dpop.outcome', 'refused')).toBe(3);
       expect(sum('dpop.refusals', 'dpop.code', 'ERR_DPOP_REPLAY')).toBe(1);

@@ -86,9 +86,7 @@ async function oauth4webapiClient(alg: (typeof OAUTH4WEBAPI_ALGS)[number]): Prom
     'verify',
   ])) as webcrypto.CryptoKeyPair;
   const handle = oauth.DPoP({ client_id: 'interop' } as oauth.Client, keys);
-  const jkt = await calculateJwkThumbprint(
-    (await webcrypto.subtle.exportKey('jwk', keys.publicKey)) as never,
-  );
+  const jkt = await calculateJwkThumbprint(await webcrypto.subtle.exportKey('jwk', keys.publicKey));
   return {
     jkt,
     send: async (method, url, { token, body }) => {

@@ -111,9 +111,7 @@ async function oauth4webapiClient(): Promise<Counted> {
     challenges++;
     return once();
   };
-  const jkt = await calculateJwkThumbprint(
-    (await webcrypto.subtle.exportKey('jwk', keys.publicKey)) as never,
-  );
+  const jkt = await calculateJwkThumbprint(await webcrypto.subtle.exportKey('jwk', keys.publicKey));
   return { send, jkt, challenges: () => challenges };
 }
 

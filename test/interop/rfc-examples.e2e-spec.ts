@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
@@ -12,8 +13,11 @@ import {
   DPoPTokenEndpoint,
   InMemoryJtiStore,
   JKT,
-  sha256Base64url,
 } from 'nest-dpop';
+
+/** base64url(SHA-256(input)): `ath` (RFC 9449 §4.2) and key thumbprints (RFC 7638). */
+const sha256Base64url = (input: string): string =>
+  createHash('sha256').update(input, 'utf8').digest('base64url');
 
 /**
  * The RFCs' own examples as fixtures, byte for byte, with the clock set to when they were made:

@@ -13,8 +13,8 @@ import {
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string) => readFileSync(`${ROOT}${file}`, 'utf8');
 
-describe('the options tables of the READMEs', () => {
-  it.each(['libs/dpop/README.md', 'README.md'])(
+describe('the options tables of libs/dpop/README.md and docs/library.md', () => {
+  it.each(['libs/dpop/README.md', 'docs/library.md'])(
     '%s lists every option of DPoPModuleOptions, no other, with the defaults of DPOP_DEFAULTS',
     (file) => {
       expect(optionTableProblems(read(file))).toEqual([]);

@@ -77,15 +77,15 @@ export function optionRows(markdown: string): { rows: OptionRow[]; problems: str
   const start = lines.findIndex((l) => /^\|\s*option\s*\|/.test(l) && cells(l).includes('default'));
   if (start === -1)
     return { rows: [], problems: ['no options table (a header | option | … | default | …)'] };
-  const header = cells(lines[start]);
+  const header = cells(lines[start] ?? '');
   const column = { env: header.indexOf('env'), default: header.indexOf('default') };
   const problems: string[] = [];
   if (column.env === -1) problems.push(`line ${start + 1}: the options table has no env column`);
   const rows: OptionRow[] = [];
-  for (let i = start + 2; i < lines.length && lines[i].trim().startsWith('|'); i++) {
-    const row = cells(lines[i]);
+  for (let i = start + 2; i < lines.length && lines[i]?.trim().startsWith('|'); i++) {
+    const row = cells(lines[i] ?? '');
     const first = row[0] ?? '';
-    const names = [...first.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    const names = [...first.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
     if (names.length !== 1 || first !== `\`${names[0]}\``) {
       problems.push(`line ${i + 1}: the option cell must name one option, got "${first}"`);
       continue;
@@ -93,8 +93,8 @@ export function optionRows(markdown: string): { rows: OptionRow[]; problems: str
     const env = column.env === -1 ? '' : (row[column.env] ?? '');
     rows.push({
       line: i + 1,
-      option: names[0],
-      env: [...env.matchAll(/`([^`]+)`/g)].map((m) => m[1]),
+      option: names[0] ?? '',
+      env: [...env.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? ''),
       defaultText: row[column.default] ?? '',
     });
   }
@@ -141,10 +141,11 @@ export function optionTableProblems(markdown: string): string[] {
       if (!envSource.includes(`'${name}'`)) problems.push(`${where}: ${name} is not read anywhere`);
     }
     // The first variable alone must set this option (the others refine it, e.g. DPOP_NONCE_*).
-    if (row.env.length > 0 && envOptions.includes(row.option)) {
+    const firstEnv = row.env[0];
+    if (firstEnv !== undefined && envOptions.includes(row.option)) {
       const sets = SAMPLE_VALUES.some((value) => {
         try {
-          return Object.hasOwn(dpopOptionsFromEnv({ [row.env[0]]: value }), row.option);
+          return Object.hasOwn(dpopOptionsFromEnv({ [firstEnv]: value }), row.option);
         } catch {
           return false;
         }

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
-import { RedisJtiStore, replayKey } from 'nest-dpop';
-import { redisJtiStoreKeys, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { RedisJtiStore } from 'nest-dpop';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {

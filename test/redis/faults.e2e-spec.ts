@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { RedisJtiStore, replayKey } from 'nest-dpop';
-import { redisJtiStoreKeys, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { RedisJtiStore } from 'nest-dpop';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -386,7 +386,11 @@ describe('a 3-node Redis Cluster', () => {
     // with cluster-require-full-coverage yes, refuse every slot with CLUSTERDOWN, i.e. all 503.)
     expect(outageMs).toBeLessThan(10_000);
     const down = outcomes.filter((o) => o.phase === 'down');
-    expect(tally(down, (o) => `${o.label} ${o.status} ${o.code ?? ''}`.trim())).toEqual({
+    expect(
+      tally(down, (o) =>
+        `${o.label} ${o.status} ${typeof o.code === 'string' ? o.code : ''}`.trim(),
+      ),
+    ).toEqual({
       'victim 503 ERR_DPOP_STORE_UNAVAILABLE': down.filter((o) => o.label === 'victim').length,
       'other 200': down.filter((o) => o.label === 'other').length,
     });

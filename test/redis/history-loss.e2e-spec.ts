@@ -128,7 +128,7 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
         '401 ERR_DPOP_REPLAY',
         '401 ERR_DPOP_USE_NONCE',
         '503 ERR_DPOP_STORE_UNAVAILABLE',
-      ]).toContain(`${r.status} ${r.code}`);
+      ]).toContain(`${r.status} ${String(r.code)}`);
     }
     // No 500, no network error, and honest traffic resumed.
     expect(outcomes.filter((o) => o.status === 0 || (o.status >= 500 && o.status !== 503))).toEqual(
@@ -238,7 +238,9 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
         ...(nonce !== undefined && { claims: { nonce } }),
       });
       const reply = await postItems(base, proof);
-      statuses.push(`${reply.status} ${String(reply.body?.code ?? '')}`.trim());
+      statuses.push(
+        `${reply.status} ${typeof reply.body?.code === 'string' ? reply.body.code : ''}`.trim(),
+      );
       if (reply.status === 200) break;
       if (Date.now() - restarted > 3000)
         throw new Error(`no 200 within 3 s: ${statuses.join(', ')}`);

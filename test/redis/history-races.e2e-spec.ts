@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { RedisJtiStore, replayKey, type JtiStoreProofInfo } from 'nest-dpop';
-import { redisJtiStoreKeys, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { RedisJtiStore, type JtiStoreProofInfo } from 'nest-dpop';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { makeKey, type TestKey } from '../support/proofs.js';
 import {
   sleep,

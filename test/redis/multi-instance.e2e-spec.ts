@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
-import { RedisJtiStore, replayKey } from 'nest-dpop';
-import { redisJtiStoreKeys, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { RedisJtiStore } from 'nest-dpop';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -143,7 +143,8 @@ describe.each([
     );
     const counts: Record<string, number> = {};
     for (const { reply } of replies) {
-      const k = `${reply.status} ${reply.body?.code ?? ''}`.trim();
+      const k =
+        `${reply.status} ${typeof reply.body?.code === 'string' ? reply.body.code : ''}`.trim();
       counts[k] = (counts[k] ?? 0) + 1;
     }
     expect(counts).toEqual({ '200': 1, '401 ERR_DPOP_REPLAY': COPIES - 1 });

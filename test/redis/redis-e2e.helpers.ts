@@ -221,7 +221,8 @@ export class Load {
 /** How many outcomes fall in each `phase/label/status/code` bucket: a readable failure message. */
 export function tally(
   outcomes: readonly Outcome[],
-  by: (o: Outcome) => string = (o) => `${o.phase} ${o.status} ${o.code ?? ''}`,
+  by: (o: Outcome) => string = (o) =>
+    `${o.phase} ${o.status} ${typeof o.code === 'string' ? o.code : ''}`,
 ): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const o of outcomes) counts[by(o)] = (counts[by(o)] ?? 0) + 1;
@@ -233,7 +234,9 @@ export function debugReport(title: string, outcomes: readonly Outcome[]): void {
   if (!process.env.REDIS_E2E_DEBUG) return;
   const rows: Record<string, { n: number; maxMs: number }> = {};
   for (const o of outcomes) {
-    const k = `${o.phase} ${o.label} ${o.status} ${o.code ?? ''}`.replace(/ +/g, ' ').trim();
+    const k = `${o.phase} ${o.label} ${o.status} ${typeof o.code === 'string' ? o.code : ''}`
+      .replace(/ +/g, ' ')
+      .trim();
     const row = (rows[k] ??= { n: 0, maxMs: 0 });
     row.n++;
     row.maxMs = Math.max(row.maxMs, o.endedAt - o.startedAt);

@@ -5,8 +5,8 @@
  * private redis-server processes; the clients stay connected throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { replayKey, type JtiStoreProofInfo, type RedisJtiStore } from 'nest-dpop';
-import { redisJtiStoreKeys, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import type { JtiStoreProofInfo, RedisJtiStore } from 'nest-dpop';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { makeKey, type TestKey } from '../support/proofs.js';
 import {
   closeRedisFixtures,
@@ -46,7 +46,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 function outcome(answer: Promise<boolean>): Promise<string> {
   return answer.then(
     (fresh) => (fresh ? 'ACCEPTED' : 'replay'),
-    (error: { code?: string }) => error.code ?? String(error),
+    (error: Error & { code?: string }) => error.code ?? error.message,
   );
 }
 

@@ -154,8 +154,8 @@ class ServerImpl implements RedisServer {
       this.output.push(chunk.toString());
       if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
     };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     let exitCode: number | string | null | undefined;
     // 'close' comes once its output is read to the end (after 'exit'): wait for it before quoting the log.
     const outputRead = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -378,7 +378,7 @@ class ClusterImpl implements RedisClusterHandle {
       for (const range of fields.slice(8)) {
         if (range.startsWith('[')) continue; // a slot being migrated: none here
         const [from, to = from] = range.split('-').map(Number) as [number, number?];
-        for (let slot = from; slot <= to!; slot++) this.owners[slot] = node;
+        for (let slot = from; slot <= to; slot++) this.owners[slot] = node;
       }
     }
     const missing = this.owners.findIndex((owner) => owner === undefined);

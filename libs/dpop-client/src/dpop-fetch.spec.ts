@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { DPoPError, DPoPProofVerifier, InMemoryJtiStore, parseAuthorization } from 'nest-dpop';
+import { DPoPError, DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -48,7 +48,7 @@ async function nonceServer(options: {
         proof: req.headers.dpop,
         method: req.method!,
         url: base + req.url,
-        accessToken: parseAuthorization(req.headers.authorization)?.token,
+        accessToken: /^(?:DPoP|Bearer) (\S+)$/i.exec(req.headers.authorization ?? '')?.[1],
       });
     } catch (error) {
       const code = error instanceof DPoPError ? error.code : 'unknown';
@@ -239,7 +239,7 @@ describe('createDPoPFetch', () => {
         },
       }),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(res.status).toBe(401);
     expect(server.hits).toHaveLength(1);
   });

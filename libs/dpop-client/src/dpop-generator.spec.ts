@@ -155,6 +155,7 @@ describe('DPoPGenerator', () => {
       inspect(generator),
       inspect(generator, { showHidden: true, depth: 10 }),
       String(generator),
+      // oxlint-disable-next-line typescript/restrict-template-expressions -- what a careless log line does
       `${generator}`,
       JSON.stringify(Object.entries(generator)),
     ];

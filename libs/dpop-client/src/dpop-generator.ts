@@ -188,7 +188,7 @@ export class DPoPGenerator {
       keyObject =
         typeof key === 'string' || Buffer.isBuffer(key)
           ? createPrivateKey({ key, format: 'pem', passphrase: options?.passphrase })
-          : createPrivateKey({ key: key as never, format: 'jwk' });
+          : createPrivateKey({ key: key, format: 'jwk' });
     } catch (cause) {
       throw new DPoPClientError(
         'ERR_DPOP_CLIENT_INVALID_KEY',

@@ -161,7 +161,7 @@ describe('loadPrivateKey', () => {
     ['a broken PEM', () => '-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----', /usable/],
   ])('refuses %s with a clear message', (_name, content, message) => {
     const path = fresh('key');
-    writeFileSync(path, content() as string, { mode: 0o600 });
+    writeFileSync(path, content(), { mode: 0o600 });
     expect(() => loadPrivateKey(path)).toThrow(
       expect.objectContaining({ code: KEY_FILE, message: expect.stringMatching(message) }),
     );
@@ -178,11 +178,11 @@ describe('loadPrivateKey', () => {
 
   it('reads SEC1 and PKCS#1 PEM files written by other tools', () => {
     const sec1 = fresh('sec1.pem');
-    writeFileSync(sec1, key.export({ type: 'sec1', format: 'pem' }) as string, { mode: 0o600 });
+    writeFileSync(sec1, key.export({ type: 'sec1', format: 'pem' }), { mode: 0o600 });
     expect(DPoPGenerator.fromFile(sec1).algorithm).toBe('ES256');
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const pkcs1 = fresh('pkcs1.pem');
-    writeFileSync(pkcs1, rsa.export({ type: 'pkcs1', format: 'pem' }) as string, { mode: 0o600 });
+    writeFileSync(pkcs1, rsa.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
     expect(DPoPGenerator.fromFile(pkcs1).algorithm).toBe('RS256');
   });
 });

@@ -197,7 +197,7 @@ function parsePrivateKey(
       throw fileError(`${path} does not hold a private JWK (no "d" member)`);
     }
     try {
-      const key = createPrivateKey({ key: jwk as never, format: 'jwk' });
+      const key = createPrivateKey({ key: jwk, format: 'jwk' });
       return { key, alg: typeof jwk.alg === 'string' ? jwk.alg : undefined };
     } catch (cause) {
       throw fileError(`${path} does not hold a usable private JWK`, cause);

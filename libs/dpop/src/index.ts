@@ -1,13 +1,11 @@
 /**
- * nest-dpop: DPoP (RFC 9449) for NestJS. This barrel is the library's only public door.
+ * nest-dpop: DPoP (RFC 9449) for NestJS. This barrel is the library's only public door: what a
+ * Nest app imports (module, guard, decorators, options, stores, errors, events) and the verifier
+ * for use without Nest. Test helpers are in `nest-dpop/testing`; `index.spec.ts` pins the list.
  * @packageDocumentation
  */
 export { DPoPModule } from './module/dpop.module.js';
-export {
-  DPOP_MODULE_OPTIONS,
-  type DPoPModuleForRootOptions,
-  type DPoPModuleAsyncOptions,
-} from './module/dpop.module-definition.js';
+export type { DPoPModuleAsyncOptions } from './module/dpop.module-definition.js';
 export type {
   DPoPModuleOptions,
   ResolvedDPoPOptions,
@@ -16,28 +14,28 @@ export type {
 export {
   DPOP_DEFAULTS,
   DPOP_RESOLVED_OPTIONS,
-  DPOP_BOUND_KEY,
-  DPOP_SKIP_KEY,
-  DPOP_TOKEN_ENDPOINT_KEY,
-  DPOP_REQUEST_RESULT,
   SUPPORTED_DPOP_ALGORITHMS,
   type DPoPAlgorithm,
 } from './options/dpop.constants.js';
+export { dpopOptionsFromEnv } from './options/dpop-options.resolver.js';
+export { DPoPGuard, type DPoPVerifiedRequest } from './guard/dpop.guard.js';
 export {
-  dpopOptionsFromEnv,
-  resolveDPoPOptions,
-  type DPoPEnvOptions,
-} from './options/dpop-options.resolver.js';
-export { DPoPGuard } from './guard/dpop.guard.js';
+  DPoPRequestPolicy,
+  type DPoPRequestRoute,
+  type DPoPRequestResult,
+} from './request/dpop-request.policy.js';
 export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './guard/dpop.decorators.js';
-export {
-  DPoPNonceIssuer,
-  lowVarietySecret,
-  type DPoPNonceOptions,
-} from './verifier/dpop-nonce.issuer.js';
+export { RequiredScopes, AccessTokenClaims } from './access-token/access-token.decorators.js';
+export type { VerifiedAccessToken } from './access-token/access-token.types.js';
+export type {
+  DPoPAccessTokenOptions,
+  AccessTokenIntrospectionOptions,
+  AccessTokenJwk,
+} from './access-token/access-token-options.interface.js';
+export type { ProtectedResourceMetadataOptions } from './metadata/protected-resource-metadata.js';
+export { DPoPNonceIssuer, type DPoPNonceOptions } from './verifier/dpop-nonce.issuer.js';
 export {
   DPoPProofVerifier,
-  sha256Base64url,
   type DPoPProofVerifierOptions,
   type DPoPVerifyInput,
   type VerifiedDPoPProof,
@@ -47,18 +45,15 @@ export {
   DPoPError,
   JtiStoreUnavailableError,
   JtiStoreNonceRequiredError,
-  DPOP_ERROR_INFO,
-  type DPoPErrorOptions,
+  TokenBindingUnavailableError,
   type DPoPErrorCode,
-  type DPoPProblemSlug,
+  type DPoPClaim,
 } from './errors/dpop.errors.js';
 export {
   DPoPException,
   DPoPExceptionFactory,
-  setDPoPHeaders,
-  type DPoPHeaderWritable,
   type DPoPProblemDetails,
-  type DPoPOAuthErrorBody,
+  type DPoPRefusal,
 } from './http/dpop.exception.js';
 export {
   JtiStore,
@@ -66,34 +61,16 @@ export {
   type JtiStoreProofInfo,
   type JtiStoreReadiness,
 } from './stores/jti-store.interface.js';
-export { replayKey } from './stores/replay-key.util.js';
 export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './stores/in-memory-jti.store.js';
 export {
   RedisJtiStore,
   type RedisJtiStoreClient,
-  type RedisJtiStoreNode,
   type RedisJtiStoreOptions,
 } from './stores/redis/redis-jti.store.js';
-export { normalizeHttpUri } from './verifier/http-uri.util.js';
-export { isHttpHost, parseBooleanSetting } from './options/setting-syntax.util.js';
-export {
-  createRequestUrlResolver,
-  type RequestUrlResolver,
-} from './request/request-url.resolver.js';
-export {
-  parseAuthorization,
-  jwtConfirmationJkt,
-  type PresentedAccessToken,
-} from './request/access-token.util.js';
 export {
   answerClientErrorsWithProblems,
   answerMultipleHostsWithProblem,
 } from './http/problem-client-error.handler.js';
 export { type DPoPOptionsFactory, InjectDPoPOptions } from './options/dpop-options.factory.js';
-export { DPOP_OPTION_NAMES } from './options/dpop-options.validator.js';
 export { DPoPEvents } from './events/dpop-events.service.js';
-export type {
-  DPoPEvent,
-  DPoPEventListener,
-  DPoPEventType,
-} from './events/dpop-events.interface.js';
+export type { DPoPEvent, DPoPEventListener } from './events/dpop-events.interface.js';

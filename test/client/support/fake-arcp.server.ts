@@ -4,9 +4,9 @@ import {
   DPoPError,
   DPoPProofVerifier,
   InMemoryJtiStore,
-  parseAuthorization,
   SUPPORTED_DPOP_ALGORITHMS,
 } from 'nest-dpop';
+import { parseAuthorization } from '../../../src/auth/authorization-header.js';
 import { jwsPayload, listen, sendJson, type TestServer } from './http.js';
 
 /**
@@ -95,10 +95,10 @@ export async function startFakeArcp(options: FakeArcpOptions = {}): Promise<Fake
     const hit: FakeArcpHit = { method, path, scheme: presented?.scheme, proof, status: 0 };
     hits.push(hit);
     const writeHead = res.writeHead.bind(res);
-    res.writeHead = ((status: number, ...rest: never[]) => {
+    res.writeHead = (status: number, ...rest: never[]) => {
       hit.status = status;
       return writeHead(status, ...rest);
-    }) as typeof res.writeHead;
+    };
 
     // DPoP is required on every route: the proof, its ath and (for tokens) its key.
     const record = presented === undefined ? undefined : tokens.get(presented.token);

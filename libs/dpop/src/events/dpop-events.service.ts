@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/common';
 import { DPOP_RESOLVED_OPTIONS } from '../options/dpop.constants.js';
-import { DPOP_ERROR_INFO, type DPoPError } from '../errors/dpop.errors.js';
+import type { DPoPError } from '../errors/dpop.errors.js';
+import { dpopStatusOf } from '../http/dpop-http.mapping.js';
 import type { DPoPEvent, DPoPEventListener, DPoPEventType } from './dpop-events.interface.js';
 import type {
   DPoPHttpRequest,
@@ -129,7 +130,7 @@ export class DPoPEvents {
     return {
       type,
       code: error?.code,
-      status: error === undefined ? undefined : DPOP_ERROR_INFO[error.code].status,
+      status: error === undefined ? undefined : dpopStatusOf(error.code),
       jkt,
       method: typeof request.method === 'string' ? request.method : '',
       route: routeOf(request),

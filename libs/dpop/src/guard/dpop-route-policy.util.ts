@@ -1,6 +1,7 @@
 import type { Reflector } from '@nestjs/core';
 import {
   DPOP_BOUND_KEY,
+  DPOP_SCOPES_KEY,
   DPOP_SKIP_KEY,
   DPOP_TOKEN_ENDPOINT_KEY,
 } from '../options/dpop.constants.js';
@@ -10,6 +11,8 @@ export interface DPoPRoutePolicy {
   readonly skip: boolean;
   readonly bound: boolean;
   readonly tokenEndpoint: boolean;
+  /** Scopes the token must grant (`@RequiredScopes()` on the method and its class), or none. */
+  readonly scopes: readonly string[] | undefined;
 }
 
 /**
@@ -33,5 +36,16 @@ export function dpopRoutePolicy(
     bound: level.bound,
     tokenEndpoint:
       reflector.getAllAndOverride<boolean>(DPOP_TOKEN_ENDPOINT_KEY, [handler, controller]) === true,
+    scopes: requiredScopes(reflector, handler, controller),
   };
+}
+
+/** Every scope the method and its class require (both apply), or `undefined` when none. */
+function requiredScopes(
+  reflector: Reflector,
+  handler: Function,
+  controller: Function,
+): readonly string[] | undefined {
+  const scopes = reflector.getAllAndMerge<string[]>(DPOP_SCOPES_KEY, [handler, controller]);
+  return scopes.length === 0 ? undefined : [...new Set(scopes)];
 }

@@ -1,47 +1,29 @@
-import {
-  CanActivate,
-  ExecutionContext,
-  Inject,
-  Injectable,
-  Logger,
-  Optional,
-} from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { jwtConfirmationJkt, parseAuthorization } from '../request/access-token.util.js';
-import { DPOP_REQUEST_RESULT, DPOP_RESOLVED_OPTIONS } from '../options/dpop.constants.js';
+import {
+  DPOP_ACCESS_TOKEN_RESULT,
+  DPOP_REQUEST_RESULT,
+  DPOP_RESOLVED_OPTIONS,
+} from '../options/dpop.constants.js';
 import { DPoPError } from '../errors/dpop.errors.js';
-import { dpopRoutePolicy, type DPoPRoutePolicy } from './dpop-route-policy.util.js';
 import { DPoPEvents } from '../events/dpop-events.service.js';
-import { createDPoPExceptionFactory, setDPoPHeaders } from '../http/dpop.exception.js';
+import { DPoPException } from '../http/dpop.exception.js';
+import { graphqlRefusal } from '../http/dpop-http.mapping.js';
+import { setDPoPHeaders, type DPoPHeaderWritable } from '../http/response-headers.util.js';
+import { httpRequestOf, httpResponseOf } from '../http/execution-context.util.js';
 import type {
   DPoPHttpRequest,
   ResolvedDPoPOptions,
 } from '../options/dpop-module-options.interface.js';
+import { DPoPRequestPolicy, type DPoPRequestResult } from '../request/dpop-request.policy.js';
 import { DPoPProofVerifier, type VerifiedDPoPProof } from '../verifier/dpop-proof.verifier.js';
-import { stripQueryAndFragment } from '../verifier/http-uri.util.js';
-import {
-  httpRequestOf,
-  httpResponseOf,
-  setResponseHeader,
-  type DPoPHeaderWritable,
-} from '../http/execution-context.util.js';
-import {
-  createRequestUrlResolver,
-  hasMultipleHostHeaders,
-  requestUrlWarning,
-  type RequestUrlResolver,
-} from '../request/request-url.resolver.js';
-
-type RoutePolicy = DPoPRoutePolicy;
-
-/** Resolved options the start-up warning was already logged for (one per module). */
-const warnedAbout = new WeakSet<ResolvedDPoPOptions>();
+import { RoutePolicyCache } from './route-policy.cache.js';
 
 /**
  * Enforces DPoP (RFC 9449): use it with `@UseGuards(DPoPGuard)` or as an `APP_GUARD`. A thin
- * adapter: it reads the request, lets {@link DPoPProofVerifier} decide, puts the verified proof
- * on the request (`req.dpop` by default) and turns refusals into RFC 7807 problems with a
- * `WWW-Authenticate: DPoP …` challenge.
+ * adapter: context → request → {@link DPoPRequestPolicy} (which holds every rule and calls the
+ * {@link DPoPProofVerifier}) → the verified proof on the request (`req.dpop` by default), or the
+ * refusal as an RFC 7807 problem with a `WWW-Authenticate: DPoP …` challenge.
  *
  * What it enforces, per route:
  * - `enabled: false`: nothing.
@@ -53,17 +35,18 @@ const warnedAbout = new WeakSet<ResolvedDPoPOptions>();
  *
  * A method's `@SkipDPoP()` or `@DPoPBound()` wins over its class's, in both directions.
  *
- * Contexts: `http` (Express, Fastify) and `graphql` over HTTP (the request under the GraphQL
- * context, as `GqlExecutionContext` reads it) are checked. Contexts without an HTTP request
- * (`rpc`, `ws`, GraphQL subscriptions over WebSocket) cannot be: there the guard refuses bound
- * routes, and every route when `required` is on, unless `@SkipDPoP()`; override
+ * Contexts: `http` (Express, Fastify; HTTP/1.1 and HTTP/2) and `graphql` over HTTP (the request
+ * under the GraphQL context, as `GqlExecutionContext` reads it) are checked. Contexts without an
+ * HTTP request (`rpc`, `ws`, GraphQL subscriptions over WebSocket) cannot be: there the guard
+ * refuses bound routes, and every route when `required` is on, unless `@SkipDPoP()`; override
  * {@link getRequest} to hand it a request it can check.
  *
  * The guard checks the proof and the binding; it does not authenticate the access token itself.
  * The application's own auth must still verify the token's signature, audience and expiry.
  *
  * Extension points, as `@nestjs/passport`'s `AuthGuard` and `@nestjs/throttler`'s guard offer
- * them: {@link shouldSkip}, {@link handleRefusal}, {@link getRequest}, {@link getResponse}.
+ * them: {@link shouldSkip}, {@link onVerified}, {@link handleRefusal}, {@link getRequest},
+ * {@link getResponse}.
  *
  * @example
  * ```ts
@@ -78,15 +61,9 @@ const warnedAbout = new WeakSet<ResolvedDPoPOptions>();
  */
 @Injectable()
 export class DPoPGuard implements CanActivate {
-  private readonly resolveUrl: RequestUrlResolver;
-  private readonly toException: ReturnType<typeof createDPoPExceptionFactory>;
-  /** Route decorators by controller class, then handler (see {@link routePolicy}). */
-  private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
-  /** The one verification of each request, shared by every guarded handler it reaches. */
-  private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
-  private readonly resolveBinding: (
-    token: string,
-  ) => string | undefined | Promise<string | undefined>;
+  /** The request rules, built once from the options and the verifier. */
+  protected readonly policy: DPoPRequestPolicy;
+  private readonly routes: RoutePolicyCache;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -95,19 +72,13 @@ export class DPoPGuard implements CanActivate {
     // Optional so that subclasses and hand-made guards keep working without it.
     @Optional() protected readonly events: DPoPEvents = new DPoPEvents(options),
   ) {
-    this.resolveUrl = createRequestUrlResolver(options);
-    this.toException = createDPoPExceptionFactory(options);
-    this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
-    if (!warnedAbout.has(options)) {
-      warnedAbout.add(options);
-      const warning = requestUrlWarning(options);
-      if (warning !== undefined) new Logger('DPoPGuard').warn(warning);
-    }
+    this.policy = new DPoPRequestPolicy(verifier, options);
+    this.routes = new RoutePolicyCache(reflector);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (await this.shouldSkip(context)) return true;
-    const route = this.routePolicy(context);
+    const route = this.routes.of(context);
     const request = this.getRequest(context);
     const started = this.events.start();
     try {
@@ -121,13 +92,29 @@ export class DPoPGuard implements CanActivate {
         }
         return true;
       }
-      const proof = await this.verifyRequest(request, route.bound);
-      if (proof !== undefined) {
-        request[this.options.requestProperty] = proof;
-        request[DPOP_REQUEST_RESULT] = proof;
-        this.events.accepted(context, request, proof, started);
-        this.rotateNonce(context, proof, request);
-      } else this.events.passed(context, request, started);
+      const result = await this.policy.check(request, route);
+      if (result.accessToken !== undefined) {
+        // For `@AccessTokenClaims()` and the configured property.
+        request[DPOP_ACCESS_TOKEN_RESULT] = result.accessToken;
+        request[this.options.accessToken!.requestProperty] = result.accessToken;
+      }
+      const proof = result.proof;
+      if (proof === undefined) {
+        this.events.passed(context, request, started);
+        return true;
+      }
+      request[this.options.requestProperty] = proof;
+      request[DPOP_REQUEST_RESULT] = proof;
+      await this.onVerified({ ...result, proof }, context);
+      this.events.accepted(context, request, proof, started);
+      if (result.nonce !== undefined) {
+        // RFC 9449 §8: the client switches to the current nonce before its old one expires.
+        setDPoPHeaders(this.getResponse(context), {
+          'DPoP-Nonce': result.nonce,
+          'Cache-Control': 'no-store',
+        });
+        this.events.nonceIssued(context, request);
+      }
       return true;
     } catch (error) {
       if (!(error instanceof DPoPError)) throw error;
@@ -143,7 +130,30 @@ export class DPoPGuard implements CanActivate {
    * decorators working.
    */
   protected shouldSkip(context: ExecutionContext): boolean | Promise<boolean> {
-    return !this.options.enabled || this.routePolicy(context).skip;
+    return !this.options.enabled || this.routes.of(context).skip;
+  }
+
+  /**
+   * Runs when a proof verified, after it was put on the request and before the handler: the
+   * success-side hook (audit, per-route key allow-lists, copying the key thumbprint into your
+   * own auth context). `result` holds the proof, the presented token and its binding. Default:
+   * nothing. Throw a {@link DPoPError} to refuse the request as the guard refuses (it goes
+   * through {@link handleRefusal} and the events); any other error propagates as it is.
+   *
+   * @example
+   * ```ts
+   * protected override onVerified({ proof }: DPoPVerifiedRequest): void {
+   *   if (!allowedKeys.has(proof.jkt)) {
+   *     throw new DPoPError('ERR_DPOP_BINDING_MISMATCH', 'This key may not call this service');
+   *   }
+   * }
+   * ```
+   */
+  protected onVerified(
+    _result: DPoPVerifiedRequest,
+    _context: ExecutionContext,
+  ): void | Promise<void> {
+    // Nothing by default: the extension point for subclasses.
   }
 
   /**
@@ -161,83 +171,17 @@ export class DPoPGuard implements CanActivate {
     const type = context.getType<string>();
     // rpc, ws: no HTTP answer to shape; the transport's own refusal says it.
     if (type !== 'http' && type !== 'graphql') return false;
-    const request = this.getRequest(context);
-    const response = this.getResponse(context);
-    const route = this.routePolicy(context);
-    const exception = this.toException(
-      error,
-      request === undefined ? undefined : pathOf(request),
-      route.tokenEndpoint,
-    );
-    const graphql = type === 'graphql';
-    // The GraphQL server writes its own body and content type.
-    const headers = graphql
-      ? Object.fromEntries(Object.entries(exception.headers).filter(([n]) => n !== 'Content-Type'))
-      : exception.headers;
-    if (response !== undefined) setDPoPHeaders(response, headers);
-    if (graphql) {
-      // graphql-js copies an error's `extensions` into the GraphQL error it reports.
-      Object.assign(exception, {
-        message: exception.problem.detail,
-        extensions: { code: graphqlCode(exception.getStatus()), problem: exception.problem },
-      });
+    const tokenEndpoint = this.routes.of(context).tokenEndpoint;
+    const refusal = this.policy.refusal(error, this.getRequest(context), tokenEndpoint);
+    const exception = DPoPException.of(refusal, error);
+    if (type === 'graphql') {
+      const { headers, ...shape } = graphqlRefusal(refusal);
+      setDPoPHeaders(this.getResponse(context), headers);
+      Object.assign(exception, shape);
+    } else {
+      setDPoPHeaders(this.getResponse(context), refusal.headers);
     }
     throw exception;
-  }
-
-  /**
-   * The route's decorators, read once per handler: metadata is fixed at start-up, so there is
-   * no reason to walk it on every request. The handler's `@SkipDPoP()` / `@DPoPBound()` decides
-   * when it has either; only otherwise does its class's.
-   */
-  private routePolicy(context: ExecutionContext): RoutePolicy {
-    const handler = context.getHandler();
-    const controller = context.getClass();
-    // Keyed by class and handler: an inherited method serves controllers with other decorators.
-    let byHandler = this.policies.get(controller);
-    if (byHandler === undefined) this.policies.set(controller, (byHandler = new WeakMap()));
-    let policy = byHandler.get(handler);
-    if (policy === undefined) {
-      policy = dpopRoutePolicy(this.reflector, handler, controller);
-      byHandler.set(handler, policy);
-    }
-    return policy;
-  }
-
-  /**
-   * RFC 9449 §8.2: when the nonce a valid proof used is no longer the current one, hand out the
-   * current one with the response, so the client switches before the old one expires.
-   */
-  private rotateNonce(
-    context: ExecutionContext,
-    proof: VerifiedDPoPProof,
-    request: DPoPHttpRequest,
-  ): void {
-    const nonces = this.options.nonces;
-    if (nonces === undefined) return;
-    const current = nonces.current(this.options.clock());
-    if (proof.nonce === current) return;
-    const response = this.getResponse(context);
-    setResponseHeader(response, 'DPoP-Nonce', current);
-    setResponseHeader(response, 'Cache-Control', 'no-store');
-    this.events.nonceIssued(context, request);
-  }
-
-  /**
-   * The token's `cnf.jkt` from the configured resolver. A resolver that fails (e.g. an
-   * introspection outage) is a 503, not a 500; a `DPoPError` it throws passes through.
-   */
-  private async bindingOf(token: string): Promise<string | undefined> {
-    try {
-      return await this.resolveBinding(token);
-    } catch (error) {
-      if (error instanceof DPoPError) throw error;
-      throw new DPoPError(
-        'ERR_DPOP_STORE_UNAVAILABLE',
-        'DPoP token binding could not be read; try again later',
-        { cause: error },
-      );
-    }
   }
 
   /**
@@ -257,110 +201,7 @@ export class DPoPGuard implements CanActivate {
   protected getResponse(context: ExecutionContext): DPoPHeaderWritable | undefined {
     return httpResponseOf(context);
   }
-
-  /**
-   * The decision, with no Nest in it.
-   * @returns the verified proof, or `undefined` when the route may proceed without one
-   * @throws {DPoPError}
-   */
-  protected async verifyRequest(
-    request: DPoPHttpRequest,
-    bound: boolean,
-  ): Promise<VerifiedDPoPProof | undefined> {
-    if (hasMultipleHostHeaders(request)) {
-      // RFC 9112 §3.2: Node keeps the first Host, a proxy in front may have used the last.
-      throw new DPoPError('ERR_DPOP_MULTIPLE_HOSTS', 'The request has more than one Host header');
-    }
-    const presented = parseAuthorization(request.headers.authorization);
-    const token = presented?.token;
-    const boundJkt = token === undefined ? undefined : await this.bindingOf(token);
-    if (
-      this.options.strictAuthorizationScheme &&
-      presented?.scheme === 'DPoP' &&
-      boundJkt === undefined
-    ) {
-      throw new DPoPError(
-        'ERR_DPOP_SCHEME_MISMATCH',
-        'The DPoP scheme needs a DPoP-bound access token',
-      );
-    }
-    const proof = request.headers.dpop;
-
-    if (bound) {
-      if (token === undefined) {
-        throw new DPoPError(
-          'ERR_DPOP_TOKEN_NOT_BOUND',
-          'This endpoint requires a DPoP-bound access token',
-        );
-      }
-      if (boundJkt === undefined) {
-        throw new DPoPError(
-          'ERR_DPOP_TOKEN_NOT_BOUND',
-          'Access token does not have DPoP binding (missing cnf.jkt)',
-        );
-      }
-    }
-    if (proof === undefined || proof === '') {
-      // A bound token without its proof is exactly what a thief would send (RFC 9449 §7.1):
-      // refuse it in every mode, whichever scheme carries it.
-      if (boundJkt !== undefined || presented?.scheme === 'DPoP') {
-        throw new DPoPError(
-          'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
-          'A DPoP-bound access token requires a DPoP proof header',
-        );
-      }
-      if (this.options.required) {
-        throw new DPoPError('ERR_DPOP_MISSING', 'This endpoint requires a DPoP proof header');
-      }
-      return undefined;
-    }
-
-    // Verified already on this request (the guard applied twice, or several guarded fields of
-    // one GraphQL operation, which run concurrently): share that one verification, since a
-    // second one would only find the jti the first recorded.
-    const inFlight = this.verifications.get(request);
-    if (inFlight !== undefined) return inFlight;
-
-    // RFC 9449 §7.2: a bound token received as a bearer token is refused, proof or not (without
-    // a proof it was refused above), unless the compatibility option says otherwise.
-    if (
-      presented?.scheme === 'Bearer' &&
-      boundJkt !== undefined &&
-      !this.options.allowBearerBoundTokens
-    ) {
-      throw new DPoPError(
-        'ERR_DPOP_SCHEME_MISMATCH',
-        'A DPoP-bound access token must use the DPoP scheme, not Bearer (RFC 9449 §7.2)',
-      );
-    }
-    const url = this.resolveUrl(request);
-    if (url === undefined) {
-      throw new DPoPError(
-        'ERR_DPOP_HTU_MISMATCH',
-        'DPoP htu cannot be checked: request URI is not valid',
-      );
-    }
-    const verification = this.verifier.verify({
-      proof,
-      method: request.method ?? '',
-      url,
-      accessToken: token,
-      expectedJkt: boundJkt,
-    });
-    this.verifications.set(request, verification);
-    return verification;
-  }
 }
 
-/** The problem's `instance`: the request path, without query. */
-function pathOf(request: DPoPHttpRequest): string | undefined {
-  const target = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
-  return typeof target === 'string' ? stripQueryAndFragment(target) : undefined;
-}
-
-/** The GraphQL error code for a refusal's HTTP status (Apollo's names). */
-function graphqlCode(status: number): string {
-  if (status === 401) return 'UNAUTHENTICATED';
-  if (status === 503) return 'SERVICE_UNAVAILABLE';
-  return 'BAD_REQUEST';
-}
+/** What {@link DPoPGuard.onVerified} receives: a request result whose proof verified. */
+export type DPoPVerifiedRequest = DPoPRequestResult & { readonly proof: VerifiedDPoPProof };

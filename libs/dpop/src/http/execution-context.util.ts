@@ -1,11 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { DPoPHttpRequest } from '../options/dpop-module-options.interface.js';
-
-/** The parts of a response the guard writes to: Node's `ServerResponse` or Fastify's reply. */
-export interface DPoPHeaderWritable {
-  setHeader?: (name: string, value: string) => unknown;
-  header?: (name: string, value: string) => unknown;
-}
+import type { DPoPHeaderWritable } from './response-headers.util.js';
 
 /**
  * The GraphQL context object (the resolver's third argument), read the way `@nestjs/graphql`'s
@@ -22,7 +17,7 @@ interface GraphqlContext {
 
 function graphqlContext(context: ExecutionContext): GraphqlContext | undefined {
   const value: unknown = context.getArgByIndex(2);
-  return typeof value === 'object' && value !== null ? (value as GraphqlContext) : undefined;
+  return typeof value === 'object' && value !== null ? value : undefined;
 }
 
 /** A value that looks like an HTTP request (has a `headers` object), else `undefined`. */
@@ -63,15 +58,4 @@ export function httpResponseOf(context: ExecutionContext): DPoPHeaderWritable | 
     return gql?.res ?? gql?.reply ?? (request?.res as DPoPHeaderWritable | undefined);
   }
   return undefined;
-}
-
-/** Sets a header on a Node `ServerResponse` (`setHeader`) or a Fastify reply (`header`). */
-export function setResponseHeader(
-  response: DPoPHeaderWritable | undefined,
-  name: string,
-  value: string,
-): void {
-  if (response === undefined) return;
-  if (typeof response.setHeader === 'function') response.setHeader(name, value);
-  else if (typeof response.header === 'function') response.header(name, value);
 }

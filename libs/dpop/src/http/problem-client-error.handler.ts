@@ -8,7 +8,7 @@ import {
 import type { Socket } from 'node:net';
 import { DPOP_DEFAULTS } from '../options/dpop.constants.js';
 import type { DPoPHttpRequest } from '../options/dpop-module-options.interface.js';
-import { hasMultipleHostHeaders } from '../request/request-url.resolver.js';
+import { hasMultipleHostHeaders } from '../request/request-headers.util.js';
 
 const CLIENT_ERRORS = {
   tooLarge: {

@@ -6,11 +6,14 @@ import type {
   ResolvedDPoPOptions,
 } from '../options/dpop-module-options.interface.js';
 import { dpopOptionsWarnings, resolveDPoPOptions } from '../options/dpop-options.resolver.js';
+import { requestUrlWarning } from '../request/request-url.resolver.js';
 import { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
 import { DPoPGuard } from '../guard/dpop.guard.js';
 import { DPoPExceptionFactory } from '../http/dpop.exception.js';
 import { DPoPEvents } from '../events/dpop-events.service.js';
 import { DPoPGraphqlCheck } from './dpop-graphql.check.js';
+import { DPoPAccessTokenCheck } from './dpop-access-token.check.js';
+import { ProtectedResourceMetadataPublisher } from '../metadata/protected-resource-metadata.publisher.js';
 import { InMemoryJtiStore } from '../stores/in-memory-jti.store.js';
 import { JtiStore } from '../stores/jti-store.interface.js';
 
@@ -20,7 +23,8 @@ export const dpopProviders: Provider[] = [
     provide: DPOP_RESOLVED_OPTIONS,
     useFactory: (options: DPoPModuleOptions) => {
       const resolved = resolveDPoPOptions(options);
-      for (const warning of dpopOptionsWarnings(resolved)) new Logger('DPoPModule').warn(warning);
+      const warnings = [...dpopOptionsWarnings(resolved), requestUrlWarning(resolved)];
+      for (const warning of warnings) if (warning) new Logger('DPoPModule').warn(warning);
       return resolved;
     },
     inject: [DPOP_MODULE_OPTIONS],
@@ -42,4 +46,8 @@ export const dpopProviders: Provider[] = [
   DPoPExceptionFactory,
   // Refuses the start-up when a GraphQL field resolver would be served without the guard.
   DPoPGraphqlCheck,
+  // Refuses @RequiredScopes() without token verification; warns about unverified bindings.
+  DPoPAccessTokenCheck,
+  // Serves the RFC 9728 documents of the protectedResource option.
+  ProtectedResourceMetadataPublisher,
 ];

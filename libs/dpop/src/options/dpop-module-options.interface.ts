@@ -2,6 +2,12 @@ import type { DPoPAlgorithm } from './dpop.constants.js';
 import type { DPoPEventListener } from '../events/dpop-events.interface.js';
 import type { DPoPNonceIssuer, DPoPNonceOptions } from '../verifier/dpop-nonce.issuer.js';
 import type { JtiStore } from '../stores/jti-store.interface.js';
+import type { DPoPAccessTokenOptions } from '../access-token/access-token-options.interface.js';
+import type { ResolvedAccessTokenOptions } from '../access-token/access-token-options.resolver.js';
+import type {
+  ProtectedResourceMetadataOptions,
+  PublishedResourceMetadata,
+} from '../metadata/protected-resource-metadata.js';
 
 /**
  * The request as the guard sees it: the Node.js `IncomingMessage` shape that Express and Fastify
@@ -135,6 +141,21 @@ export interface DPoPModuleOptions {
    * `requestUrl` is set, a start-up warning names this setting.
    */
   allowedOrigins?: string[];
+  /**
+   * Verify access tokens in the guard (JWT by signature, opaque by RFC 7662 introspection), so
+   * that `cnf.jkt` is read only from a verified token and its claims are on the request
+   * (`@AccessTokenClaims()`, `@RequiredScopes()`). See {@link DPoPAccessTokenOptions}. Default:
+   * none: the guard reads `cnf.jkt` without verifying the token (`resolveTokenBinding`), and the
+   * application's own auth must verify it (a start-up warning says so for `@DPoPBound()` routes).
+   */
+  accessToken?: DPoPAccessTokenOptions;
+  /**
+   * Publish RFC 9728 Protected Resource Metadata for one resource (or several): served at its
+   * well-known URL (`/.well-known/oauth-protected-resource` + the resource's path), and named
+   * in every challenge (`resource_metadata`, RFC 9728 §5.1). URLs come from this option,
+   * `publicUrl` and `allowedOrigins`, never from a request. Default: none.
+   */
+  protectedResource?: ProtectedResourceMetadataOptions | ProtectedResourceMetadataOptions[];
 }
 
 /** {@link DPoPModuleOptions} with defaults applied and values checked; built once at start-up. */
@@ -164,4 +185,10 @@ export interface ResolvedDPoPOptions {
   readonly logRefusals: boolean;
   /** `allowedOrigins` as `URL.origin` spells them; empty when none is set. */
   readonly allowedOrigins: readonly string[];
+  /** Access-token verification, when configured. */
+  readonly accessToken: ResolvedAccessTokenOptions | undefined;
+  /** The RFC 9728 documents to publish (empty when none). */
+  readonly protectedResources: readonly PublishedResourceMetadata[];
+  /** The metadata URL to name in a challenge for a request path, if any. */
+  readonly resourceMetadataUrl: (path: string | undefined) => string | undefined;
 }

@@ -7,6 +7,11 @@ import {
 } from '../verifier/dpop-nonce.issuer.js';
 import { parseBooleanSetting } from './setting-syntax.util.js';
 import { assertValidDPoPOptions } from './dpop-options.validator.js';
+import { resolveAccessTokenOptions } from '../access-token/access-token-options.resolver.js';
+import {
+  resolveProtectedResources,
+  resourceMetadataUrlFor,
+} from '../metadata/protected-resource-metadata.js';
 import {
   createRequestUrlResolver,
   resolveAllowedOrigins,
@@ -59,6 +64,11 @@ export function dpopOptionsWarnings(options: ResolvedDPoPOptions): string[] {
       );
     }
   }
+  if (options.accessToken !== undefined && options.resolveTokenBinding !== undefined) {
+    warnings.push(
+      'DPoP option resolveTokenBinding is not used: with accessToken, the binding is read from the verified token',
+    );
+  }
   if (options.nonces?.ephemeral) {
     warnings.push(
       'DPoP nonces use a random per-process secret: set a shared secret when several instances serve the same clients',
@@ -100,6 +110,14 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
       'DPoP options strictAuthorizationScheme and allowBearerBoundTokens contradict each other',
     );
   }
+  const clock = options.clock ?? Date.now;
+  const allowedOrigins = resolveAllowedOrigins(options.allowedOrigins, options.publicUrl);
+  const protectedResources = resolveProtectedResources(options.protectedResource, {
+    publicUrl: options.publicUrl,
+    allowedOrigins,
+    algorithms: [...new Set(algorithms)],
+    required: options.required ?? DPOP_DEFAULTS.required,
+  });
   const resolved: ResolvedDPoPOptions = {
     enabled: options.enabled ?? DPOP_DEFAULTS.enabled,
     required: options.required ?? DPOP_DEFAULTS.required,
@@ -125,10 +143,16 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
       options.maxProofLength ?? DPOP_DEFAULTS.maxProofLength,
     ),
     keyCacheSize: wholeNumber('keyCacheSize', options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize),
-    clock: options.clock ?? Date.now,
+    clock,
     listeners: options.listeners ?? [],
     logRefusals: options.logRefusals ?? true,
-    allowedOrigins: resolveAllowedOrigins(options.allowedOrigins, options.publicUrl),
+    allowedOrigins,
+    accessToken:
+      options.accessToken === undefined
+        ? undefined
+        : resolveAccessTokenOptions(options.accessToken, clock),
+    protectedResources,
+    resourceMetadataUrl: resourceMetadataUrlFor(protectedResources),
   };
   // Checks publicUrl and trustedProxies now, with the other options, rather than when the guard
   // is first built.

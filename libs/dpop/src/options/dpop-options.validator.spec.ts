@@ -4,8 +4,7 @@ import { DPOP_OPTION_NAMES } from './dpop-options.validator.js';
 import { InMemoryJtiStore } from '../stores/in-memory-jti.store.js';
 import type { DPoPModuleOptions } from './dpop-module-options.interface.js';
 
-const resolve = (options: Record<string, unknown>) =>
-  resolveDPoPOptions(options as DPoPModuleOptions);
+const resolve = (options: Record<string, unknown>) => resolveDPoPOptions(options);
 
 describe('resolveDPoPOptions: every option is checked at start-up', () => {
   it.each([
@@ -101,6 +100,11 @@ describe('resolveDPoPOptions: every option is checked at start-up', () => {
       fromEnv: {},
       listeners: [{ onDPoPEvent: () => undefined }],
       logRefusals: false,
+      accessToken: {
+        audience: 'https://api.example.com/arcp',
+        keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }],
+      },
+      protectedResource: { resource: '/agents', authorization_servers: ['https://as.example'] },
     };
     expect(Object.keys(options).sort()).toEqual([...DPOP_OPTION_NAMES].sort());
     expect(resolveDPoPOptions(options)).toMatchObject({

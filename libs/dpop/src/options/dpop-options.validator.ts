@@ -28,6 +28,8 @@ const OPTION_KEYS: Record<keyof DPoPModuleOptions, true> = {
   fromEnv: true,
   listeners: true,
   logRefusals: true,
+  accessToken: true,
+  protectedResource: true,
 };
 
 /** The option names, for messages and tests. */
@@ -53,16 +55,19 @@ const RESERVED_REQUEST_PROPERTIES = new Set([
 
 /** Levenshtein distance, for the "did you mean" of a mistyped option. */
 function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= x.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1;
-      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost);
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      // Every index read here was written in this row or the previous one (0..j).
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + cost);
     }
     previous = row;
   }
-  return previous[b.length];
+  return previous[y.length]!;
 }
 
 function suggestion(key: string): string {
@@ -79,8 +84,8 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : String(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return 'an object';
 }
 
 function fail(name: string, expected: string, value: unknown): never {

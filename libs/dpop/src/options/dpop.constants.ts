@@ -44,6 +44,15 @@ export const DPOP_BOUND_KEY = 'dpop:bound';
 /** Metadata key set by `@DPoPTokenEndpoint()`. */
 export const DPOP_TOKEN_ENDPOINT_KEY = 'dpop:token-endpoint';
 
+/** Metadata key set by `@RequiredScopes()`. */
+export const DPOP_SCOPES_KEY = 'dpop:scopes';
+
+/**
+ * Where the guard also puts the verified access token (with the `accessToken` option), whatever
+ * its `requestProperty` is, so that `@AccessTokenClaims()` can read it.
+ */
+export const DPOP_ACCESS_TOKEN_RESULT = Symbol.for('nest-dpop.access-token');
+
 /** Metadata key set by `@SkipDPoP()`. */
 export const DPOP_SKIP_KEY = 'dpop:skip';
 

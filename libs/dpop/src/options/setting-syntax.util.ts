@@ -1,6 +1,6 @@
 /**
- * Small grammars shared by the library and applications built on it, so that both accept and
- * refuse exactly the same values.
+ * Small grammars of the library's settings and headers (internal: the sample app keeps its own
+ * copies, since they are not part of the public door).
  */
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DPoPHttpRequest } from '../options/dpop-module-options.interface.js';
-import { createRequestUrlResolver, hasMultipleHostHeaders } from './request-url.resolver.js';
+import { createRequestUrlResolver } from './request-url.resolver.js';
+import { hasMultipleHostHeaders } from './request-headers.util.js';
 
 const req = (
   url: string,

@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import type { DPoPHttpRequest } from '../options/dpop-module-options.interface.js';
 import { normalizeHttpUri, stripQueryAndFragment } from '../verifier/http-uri.util.js';
 import { isHttpHost } from '../options/setting-syntax.util.js';
+import { requestAuthority } from './request-headers.util.js';
 
 /** Builds the URL a request's proof `htu` is compared with, or `undefined` if it cannot. */
 export type RequestUrlResolver = (request: DPoPHttpRequest) => string | undefined;
@@ -139,27 +140,6 @@ export function requestUrlWarning(options: {
   );
 }
 
-/**
- * Whether the request carried more than one `Host` header (RFC 9112 §3.2: answer 400). Node
- * keeps the first one in `headers.host`; a proxy in front may have used the last.
- */
-export function hasMultipleHostHeaders(request: DPoPHttpRequest): boolean {
-  // Node's `IncomingMessage` has `rawHeaders`; a Fastify request keeps it on `raw`.
-  const raw =
-    (request as { rawHeaders?: unknown }).rawHeaders ??
-    (request.raw as { rawHeaders?: unknown } | undefined)?.rawHeaders;
-  if (!Array.isArray(raw)) return false;
-  let seen = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name: unknown = raw[i];
-    if (typeof name === 'string' && name.length === 4 && name.toLowerCase() === 'host') {
-      if (seen) return true;
-      seen = true;
-    }
-  }
-  return false;
-}
-
 /** The origin of an absolute URL, or `undefined`. */
 function originOf(url: string): string | undefined {
   return URL.parse(url)?.origin;
@@ -171,8 +151,8 @@ function originOf(url: string): string | undefined {
  *   be one of them, or the request is refused (`undefined`).
  * - `requestUrl` given: it decides.
  * - `publicUrl` given: that base (normalised once, here) plus the request path.
- * - otherwise: `http` or `https` from the connection itself, the validated `Host` header and the
- *   request path. Forwarded headers (`Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host`) are
+ * - otherwise: `http` or `https` from the connection itself, the validated authority (`Host`,
+ *   or `:authority` on HTTP/2) and the request path. Forwarded headers (`Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host`) are
  *   read only when the connection comes from one of `trustedProxies`, so a client cannot pick
  *   the URL its proof is checked against.
  */
@@ -213,7 +193,8 @@ export function createRequestUrlResolver(options: {
     : undefined;
   const useRfc7239 = options.forwardedHeaders === 'forwarded';
   return (request) => {
-    let host: string | string[] | undefined = request.headers.host;
+    // `:authority` on HTTP/2, else `Host` (the request policy refuses the two disagreeing).
+    let host: string | string[] | undefined = requestAuthority(request);
     let scheme = request.socket?.encrypted ? 'https' : 'http';
     if (proxies !== undefined && fromTrustedProxy(proxies, request)) {
       // One family only, both values from it: the proxy rewrites that one, and passes any

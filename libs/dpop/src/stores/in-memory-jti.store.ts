@@ -1,4 +1,4 @@
-import { OnModuleDestroy } from '@nestjs/common';
+import type { OnModuleDestroy } from '@nestjs/common';
 import { JtiStoreUnavailableError } from '../errors/dpop.errors.js';
 import type { JtiStore, JtiStoreReadiness } from './jti-store.interface.js';
 

@@ -8,6 +8,10 @@
  *   {@link unsignedBoundToken}: a JWT-shaped token bound to a key, for guard-only tests.
  * - {@link seedRedisJtiStoreHistory}: lets a `RedisJtiStore` on a fresh Redis or key prefix
  *   accept proofs at once (tests only); {@link redisJtiStoreKeys}: where it keeps what.
+ * - {@link replayKey}: the key a proof's jti is recorded under in the replay store, to look a
+ *   record up (or plant one) in a test.
+ * - {@link redisStandIn}: in the place of the app's Redis client when a test swaps the replay
+ *   store, so that no client is created.
  * @packageDocumentation
  */
 export {
@@ -27,3 +31,5 @@ export {
   type RedisJtiStoreKeys,
   type SeedableRedisClient,
 } from './redis-history.testing.js';
+export { replayKey } from '../stores/replay-key.util.js';
+export { redisStandIn, type RedisStandIn } from './redis-stand-in.testing.js';

@@ -10,7 +10,6 @@ import {
   KeyObject,
   randomUUID,
   sign,
-  type webcrypto,
 } from 'node:crypto';
 import {
   calculateJwkThumbprint,
@@ -108,7 +107,7 @@ export async function makeProof(key: TestKey, spec: ProofSpec): Promise<string> 
   for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
   const header = { typ: 'dpop+jwt', alg: key.alg, jwk: key.publicJwk, ...spec.header };
   if (key.alg === 'Ed448') return signRaw(key, header, payload);
-  return new SignJWT(payload).setProtectedHeader(header as never).sign(key.privateKey);
+  return new SignJWT(payload).setProtectedHeader(header).sign(key.privateKey);
 }
 
 /** Base64url of a JSON value or of raw text. */
@@ -125,9 +124,7 @@ export function b64(value: unknown): string {
 export function signRaw(key: TestKey, header: unknown, payload: unknown): string {
   const input = `${b64(header)}.${b64(payload)}`;
   const privateKey =
-    key.privateKey instanceof KeyObject
-      ? key.privateKey
-      : KeyObject.from(key.privateKey as unknown as webcrypto.CryptoKey);
+    key.privateKey instanceof KeyObject ? key.privateKey : KeyObject.from(key.privateKey);
   const spec = DPOP_ALGORITHM_SPECS[key.alg];
   const signingKey =
     spec.kty === 'EC'

@@ -51,7 +51,9 @@ export async function seedRedisJtiStoreHistory(
     await new Promise<void>((resolve) => client.once!('ready', resolve));
   }
   const nodes = client.isCluster === true ? (client.nodes?.('master') ?? []) : [client];
-  const states = (await Promise.all(nodes.map((node) => node.info?.() ?? ''))).map(parseRedisInfo);
+  const states = (await Promise.all(nodes.map(async (node) => (await node.info?.()) ?? ''))).map(
+    parseRedisInfo,
+  );
   if (states.length === 0 || states.some((state) => state === undefined)) {
     throw new Error('seedRedisJtiStoreHistory: INFO of every server is needed');
   }

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { constants, generateKeyPairSync, KeyObject, sign, type webcrypto } from 'node:crypto';
+import { constants, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
 import {
   ALL_ALGORITHMS,
   OPT_IN_ALGORITHMS,
@@ -46,9 +46,7 @@ function refused(run: () => unknown, code: DPoPErrorCode): DPoPError {
 }
 
 function privateKeyOf(k: TestKey): KeyObject {
-  return k.privateKey instanceof KeyObject
-    ? k.privateKey
-    : KeyObject.from(k.privateKey as unknown as webcrypto.CryptoKey);
+  return k.privateKey instanceof KeyObject ? k.privateKey : KeyObject.from(k.privateKey);
 }
 
 /** A proof whose signature is replaced by `signature(input)`. */

@@ -27,8 +27,8 @@ beforeAll(async () => {
   }
 });
 
-/** Runs `check` and reports the outcome; anything thrown that is not a DPoPError fails the test. */
-function outcome(verifier: DPoPProofVerifier, proof: string): 'accepted' | string {
+/** Runs `check` and reports the outcome (`accepted` or the error code); anything thrown that is not a DPoPError fails the test. */
+function outcome(verifier: DPoPProofVerifier, proof: string): string {
   try {
     verifier.check({ proof, method: 'POST', url: URL_ });
     return 'accepted';

@@ -1,7 +1,7 @@
 import { verify } from 'node:crypto';
 import { accessTokenHash } from '../request/access-token.util.js';
 import { DPOP_DEFAULTS, assertSupportedAlgorithms } from '../options/dpop.constants.js';
-import { DPoPError, invalidProofError } from '../errors/dpop.errors.js';
+import { DPoPError, NONCE_RETRY_HINT, invalidProofError } from '../errors/dpop.errors.js';
 import {
   algorithmProfile,
   decodeBase64urlInto,
@@ -124,7 +124,11 @@ export class DPoPProofVerifier {
         },
       );
     }
-    if (!fresh) throw new DPoPError('ERR_DPOP_REPLAY', 'DPoP jti already used (replay attack)');
+    if (!fresh) {
+      throw new DPoPError('ERR_DPOP_REPLAY', 'DPoP jti already used (replay attack)', {
+        claim: 'jti',
+      });
+    }
     return proof;
   }
 
@@ -271,40 +275,48 @@ export class DPoPProofVerifier {
       throw invalidProofError(
         'ERR_DPOP_INVALID_CLAIM',
         `jti must be a string of 1 to ${MAX_JTI_LENGTH} characters`,
+        'jti',
       );
     }
     if (typeof htm !== 'string') {
-      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'htm must be a string');
+      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'htm must be a string', 'htm');
     }
     if (typeof htu !== 'string') {
-      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'htu must be a string');
+      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'htu must be a string', 'htu');
     }
     if (typeof iat !== 'number' || !Number.isFinite(iat)) {
       throw invalidProofError(
         'ERR_DPOP_INVALID_CLAIM',
         'iat must be a number (seconds since the epoch)',
+        'iat',
       );
     }
     if (ath !== undefined && typeof ath !== 'string') {
-      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'ath must be a string');
+      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'ath must be a string', 'ath');
     }
     if (nonce !== undefined && typeof nonce !== 'string') {
-      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'nonce must be a string');
+      throw invalidProofError('ERR_DPOP_INVALID_CLAIM', 'nonce must be a string', 'nonce');
     }
 
     if (htm !== input.method) {
-      throw new DPoPError('ERR_DPOP_HTM_MISMATCH', 'DPoP htm does not match request method');
+      throw new DPoPError('ERR_DPOP_HTM_MISMATCH', 'DPoP htm does not match request method', {
+        claim: 'htm',
+      });
     }
     if (!this.htuMatches(htu, input.url)) {
-      throw new DPoPError('ERR_DPOP_HTU_MISMATCH', 'DPoP htu does not match request URI');
+      throw new DPoPError('ERR_DPOP_HTU_MISMATCH', 'DPoP htu does not match request URI', {
+        claim: 'htu',
+      });
     }
 
     const now = this.clock() / 1000;
     if (now - iat > this.proofTtl) {
-      throw new DPoPError('ERR_DPOP_EXPIRED', 'DPoP proof has expired');
+      throw new DPoPError('ERR_DPOP_EXPIRED', 'DPoP proof has expired', { claim: 'iat' });
     }
     if (iat - now > this.clockSkew) {
-      throw new DPoPError('ERR_DPOP_IAT_IN_FUTURE', 'DPoP proof iat is too far in the future');
+      throw new DPoPError('ERR_DPOP_IAT_IN_FUTURE', 'DPoP proof iat is too far in the future', {
+        claim: 'iat',
+      });
     }
     if (
       this.nonces !== undefined &&
@@ -314,9 +326,11 @@ export class DPoPProofVerifier {
     ) {
       throw new DPoPError(
         'ERR_DPOP_USE_NONCE',
-        nonce === undefined
+        // What to do, for clients without nonce handling (curl, hand-made proofs).
+        (nonce === undefined
           ? 'DPoP proof must carry the server nonce'
-          : 'DPoP nonce is invalid or expired',
+          : 'DPoP nonce is invalid or expired') + NONCE_RETRY_HINT,
+        { claim: 'nonce' },
       );
     }
 
@@ -325,10 +339,13 @@ export class DPoPProofVerifier {
         throw new DPoPError(
           'ERR_DPOP_ATH_MISSING',
           'DPoP proof is missing ath for the access token',
+          { claim: 'ath' },
         );
       }
       if (!equalStrings(ath, accessTokenHash(input.accessToken))) {
-        throw new DPoPError('ERR_DPOP_ATH_MISMATCH', 'DPoP ath does not match the access token');
+        throw new DPoPError('ERR_DPOP_ATH_MISMATCH', 'DPoP ath does not match the access token', {
+          claim: 'ath',
+        });
       }
     }
     if (input.expectedJkt !== undefined && !equalStrings(input.expectedJkt, header.jkt)) {

@@ -5,7 +5,6 @@ import {
   makeKey,
   makeProof,
   signRaw,
-  type TestAlgorithm,
   type TestKey,
 } from '../testing/proofs.fixture.js';
 import { DPoPProofVerifier } from './dpop-proof.verifier.js';
@@ -49,7 +48,7 @@ function refusal(run: () => unknown): string {
 describe.each(ALGORITHMS)('DPoPProofVerifier reusing its proof buffer, %s', (alg) => {
   let key: TestKey;
   beforeAll(async () => {
-    key = await makeKey(alg as TestAlgorithm);
+    key = await makeKey(alg);
   });
   const check = (v: DPoPProofVerifier, proof: string) =>
     v.check({ proof, method: 'POST', url: URL_ });

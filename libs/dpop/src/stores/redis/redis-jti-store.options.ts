@@ -63,6 +63,13 @@ export interface RedisJtiStoreOptions {
    * very next proof anyway (see `docs/replay-safety.md`).
    */
   historyCheckIntervalMs?: number;
+  /**
+   * Longest wait at start-up (Nest's `onApplicationBootstrap`), in milliseconds, for the client
+   * to be `ready` and a first history check to finish. Default 10000. The application does not
+   * start when the time runs out, or when Redis may evict live records: every DPoP request would
+   * get 503 otherwise. A `lazyConnect` client is connected.
+   */
+  startupTimeoutMs?: number;
   /** Clock in milliseconds, for tests. Default `Date.now`. */
   now?: () => number;
 }

@@ -11,7 +11,7 @@ import { epochReply, NOSCRIPT, recordInEpoch } from './redis-record.script.js';
 import type { RedisJtiStoreClient, RedisJtiStoreOptions } from './redis-jti-store.options.js';
 import { withTimeout } from './redis-timeout.util.js';
 import { assertNoHashTags, defaultHistoryKey, recordKey } from './replay-history.marker.js';
-import { ReplayHistoryMonitor, type HistoryBucket } from './replay-history.monitor.js';
+import { ReplayHistoryMonitor } from './replay-history.monitor.js';
 
 export type {
   RedisJtiStoreClient,
@@ -44,7 +44,12 @@ export class RedisJtiStore implements JtiStore {
   private readonly history: ReplayHistoryMonitor;
   /** The longest `ttlMs` seen: a readiness probe is judged against the proofs' window. */
   private windowMs: number;
-  private readonly timer: NodeJS.Timeout;
+  /** Whether {@link start} ran (and {@link onModuleDestroy} did not since). */
+  private started = false;
+  /** The periodic check, from {@link start} on. */
+  private timer: NodeJS.Timeout | undefined;
+  private readonly checkIntervalMs: number;
+  private readonly startupTimeoutMs: number;
   private readonly onReady = () => void this.history.check();
   private readonly onClose = () => this.history.markUnknown();
 
@@ -64,19 +69,37 @@ export class RedisJtiStore implements JtiStore {
       now: options.now ?? Date.now,
       recovery: this.recovery,
     });
-    client.on('ready', this.onReady);
-    client.on('close', this.onClose);
-    client.on('end', this.onClose);
+    this.checkIntervalMs = options.historyCheckIntervalMs ?? 1000;
+    this.startupTimeoutMs = options.startupTimeoutMs ?? 10_000;
+    if (!(this.startupTimeoutMs > 0)) {
+      throw new Error('RedisJtiStore: startupTimeoutMs must be a positive number of milliseconds');
+    }
+    // Nothing runs yet (see start()): a store that a test replaced (overrideProvider(JtiStore))
+    // never touches its client, so the test needs no Redis and leaves no timer or listener.
+  }
 
-    this.timer = setInterval(
-      () => void this.history.check(),
-      options.historyCheckIntervalMs ?? 1000,
-    );
+  /**
+   * Starts watching the client (events, periodic checks, a first check): when Nest initialises
+   * the store as the module's `JtiStore`, or at its first use outside Nest. Idempotent.
+   */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.client.on('ready', this.onReady);
+    this.client.on('close', this.onClose);
+    this.client.on('end', this.onClose);
+    this.timer = setInterval(() => void this.history.check(), this.checkIntervalMs);
     this.timer.unref();
-    if (client.status === 'ready') void this.history.check();
+    if (this.client.status === 'ready') void this.history.check();
+  }
+
+  /** Nest's hook: the store is the application's `JtiStore`, so it starts watching Redis. */
+  onModuleInit(): void {
+    this.start();
   }
 
   recordIfNew(replayKey: string, ttlMs: number, proof?: JtiStoreProofInfo): Promise<boolean> {
+    this.start();
     if (ttlMs > this.windowMs) this.windowMs = ttlMs;
     return this.recordJudged(replayKey, ttlMs, proof, ttlMs);
   }
@@ -101,6 +124,7 @@ export class RedisJtiStore implements JtiStore {
    * read-only Redis is not ready). See {@link JtiStore.probe}.
    */
   async probe(): Promise<JtiStoreReadiness> {
+    this.start();
     const key = randomBytes(32).toString('base64url').slice(0, 43);
     const iat = Math.floor(this.history.now() / 1000);
     try {
@@ -115,14 +139,51 @@ export class RedisJtiStore implements JtiStore {
   }
 
   /**
-   * Refuses to let the application start on a Redis that may evict live replay records (see
-   * {@link RedisJtiStoreOptions.historyCheckIntervalMs}). A client that is not connected yet is
-   * left to the application's own start-up (its requests get 503 until it is).
+   * The start-up check, whatever the client's state when Nest bootstraps (an
+   * `@nestjs-modules/ioredis` client is usually still connecting): waits up to
+   * {@link RedisJtiStoreOptions.startupTimeoutMs} for the client to be ready and for a first
+   * history check, then refuses to let the application start on a Redis that may evict live
+   * replay records, or that did not answer in time (every DPoP request would get 503). Once it
+   * resolves, the store accepts proofs at once: an e2e test needs no wait of its own.
    */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.client.status !== 'ready') return;
-    await withTimeout(this.history.check(), this.timeoutMs).catch(() => undefined);
-    if (this.history.state === 'unsafe') throw new Error(`RedisJtiStore: ${this.history.hazard}`);
+    this.start();
+    const deadline = Date.now() + this.startupTimeoutMs;
+    if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
+    const ready = await this.untilReady(this.startupTimeoutMs);
+    // A check that starts now (not one begun before the connection was ready) decides.
+    if (ready) {
+      const left = Math.max(1, deadline - Date.now());
+      await withTimeout(this.history.freshCheck(), left).catch(() => undefined);
+    }
+    const history = this.history;
+    if (history.state === 'unsafe') throw new Error(`RedisJtiStore: ${history.hazard}`);
+    if (history.state !== 'known') {
+      const cause = history.unavailable().cause;
+      const why = !ready
+        ? `the Redis client is not ready (status ${this.client.status})`
+        : `Redis did not answer the replay-history check` +
+          (cause instanceof Error ? ` (${cause.message})` : '');
+      throw new Error(
+        `RedisJtiStore: ${why} after ${this.startupTimeoutMs} ms at start-up; every DPoP ` +
+          'request would be refused with 503 (startupTimeoutMs sets the wait)',
+      );
+    }
+  }
+
+  /** Whether the client is (or becomes) `ready` within `ms`. */
+  private untilReady(ms: number): Promise<boolean> {
+    if (this.client.status === 'ready') return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (ready: boolean) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ready);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(done, ms, false);
+      this.client.on('ready', onReady);
+    });
   }
 
   /**
@@ -131,11 +192,14 @@ export class RedisJtiStore implements JtiStore {
    * the store refusing (503) until one succeeds.
    */
   checkHistory(): Promise<void> {
+    this.start();
     return this.history.freshCheck().then(() => undefined);
   }
 
   /** Stops the periodic check and the event listeners; never closes the client. */
   onModuleDestroy(): void {
+    if (!this.started) return;
+    this.started = false;
     clearInterval(this.timer);
     this.client.off('ready', this.onReady);
     this.client.off('close', this.onClose);

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { FakeRedis } from './redis-fake.fixture.js';
-import type { RedisJtiStoreClient } from './redis-jti-store.options.js';
 import { beginEpoch } from './redis-record.script.js';
 import { NO_LOSS_AT, nonceSecretKey, parseMarker } from './replay-history.marker.js';
 import { ReplayHistoryMonitor } from './replay-history.monitor.js';
@@ -14,7 +13,7 @@ beforeAll(() => {
 });
 
 function monitor(redis: FakeRedis, clock: { now: number }): ReplayHistoryMonitor {
-  return new ReplayHistoryMonitor(redis as unknown as RedisJtiStoreClient, {
+  return new ReplayHistoryMonitor(redis, {
     historyKey: HISTORY,
     now: () => clock.now,
     recovery: true,

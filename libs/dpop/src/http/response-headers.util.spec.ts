@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DPoPError } from '../errors/dpop.errors.js';
-import { createDPoPExceptionFactory, setDPoPHeaders } from './dpop.exception.js';
+import { createDPoPExceptionFactory } from './dpop.exception.js';
+import { setDPoPHeaders } from './response-headers.util.js';
 
 const refusal = createDPoPExceptionFactory({
   problemTypeBase: 'urn:test:',
@@ -79,5 +81,40 @@ describe('setDPoPHeaders on a Fastify-style reply', () => {
       'Cache-Control': 'no-store',
     });
     expect(set['WWW-Authenticate']).toContain('algs="EdDSA"');
+  });
+});
+
+describe('setDPoPHeaders: the one writer, for refusals and nonce rotation alike', () => {
+  it("on a Node response with Express' header() too, uses setHeader (header() adds a charset)", () => {
+    const calls: string[] = [];
+    const res = new ServerResponse(new IncomingMessage(new Socket()));
+    Object.assign(res, {
+      header: (name: string) => {
+        calls.push(`header ${name}`);
+      },
+    });
+    setDPoPHeaders(res, { 'DPoP-Nonce': 'n1', 'Cache-Control': 'no-store' });
+    expect(calls).toEqual([]);
+    expect(res.getHeader('dpop-nonce')).toBe('n1');
+    expect(res.getHeader('cache-control')).toBe('no-store');
+  });
+
+  it('on a reply with both header() and setHeader() but no Node response, uses header()', () => {
+    const calls: string[] = [];
+    setDPoPHeaders(
+      {
+        header: (name) => calls.push(`header ${name}`),
+        setHeader: (name) => calls.push(`setHeader ${name}`),
+      },
+      { 'DPoP-Nonce': 'n1' },
+    );
+    expect(calls).toEqual(['header DPoP-Nonce']);
+  });
+
+  it('on an object with setHeader() only, uses it; with no response, does nothing', () => {
+    const set: Record<string, string> = {};
+    setDPoPHeaders({ setHeader: (name, value) => (set[name] = value) }, { 'DPoP-Nonce': 'n1' });
+    expect(set).toEqual({ 'DPoP-Nonce': 'n1' });
+    expect(() => setDPoPHeaders(undefined, { 'DPoP-Nonce': 'n1' })).not.toThrow();
   });
 });

@@ -1,0 +1,327 @@
+import {
+  accessTokenVerifierFor,
+  type AccessTokenVerifier,
+} from '../access-token/access-token.verifier.js';
+import type { VerifiedAccessToken } from '../access-token/access-token.types.js';
+import { DPoPError } from '../errors/dpop.errors.js';
+import {
+  createDPoPRefusalMapper,
+  type DPoPRefusal,
+  type DPoPRefusalMapper,
+} from '../http/dpop-http.mapping.js';
+import type {
+  DPoPHttpRequest,
+  DPoPModuleOptions,
+  ResolvedDPoPOptions,
+} from '../options/dpop-module-options.interface.js';
+import { resolveDPoPOptions } from '../options/dpop-options.resolver.js';
+import { InMemoryJtiStore } from '../stores/in-memory-jti.store.js';
+import { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
+import type { VerifiedDPoPProof } from '../verifier/dpop-proof.types.js';
+import { stripQueryAndFragment } from '../verifier/http-uri.util.js';
+import {
+  jwtConfirmationJkt,
+  parseAuthorization,
+  type PresentedAccessToken,
+} from './access-token.util.js';
+import {
+  hasMultipleAuthorizationHeaders,
+  hasMultipleHostHeaders,
+  hostDiffersFromAuthority,
+} from './request-headers.util.js';
+import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
+
+/** What the route demands of a request, beyond the options (`@DPoPBound()` in Nest). */
+export interface DPoPRequestRoute {
+  /** An access token bound with `cnf.jkt` and a valid proof from that key are required. */
+  readonly bound?: boolean;
+  /**
+   * Scopes the verified access token must grant (`@RequiredScopes()` in Nest; needs the
+   * `accessToken` option): none sent is a 401, too few a 403 `insufficient_scope`.
+   */
+  readonly scopes?: readonly string[] | undefined;
+}
+
+/** What {@link DPoPRequestPolicy.check} found in a request it lets through. */
+export interface DPoPRequestResult {
+  /** The verified proof; `undefined` when none was sent and none is required. */
+  readonly proof: VerifiedDPoPProof | undefined;
+  /** The access token of the `Authorization` header (`DPoP` or `Bearer` scheme), if any. */
+  readonly token: PresentedAccessToken | undefined;
+  /** The token's `cnf.jkt` (what the proof key was held to), when the token is DPoP-bound. */
+  readonly binding: string | undefined;
+  /** The access token as the library verified it, with the `accessToken` option. */
+  readonly accessToken: VerifiedAccessToken | undefined;
+  /**
+   * A `DPoP-Nonce` to send with the response (with `Cache-Control: no-store`): the current
+   * server nonce, when the proof used one that is no longer current (RFC 9449 §8).
+   */
+  readonly nonce: string | undefined;
+}
+
+/**
+ * The DPoP rules for one HTTP request, with no framework inside: a request in (`method`, `url`,
+ * `headers`, `rawHeaders`, `socket`: Node's `IncomingMessage`, an Express request or a Fastify
+ * request as they are), a verified proof out, or a {@link DPoPError}. `DPoPGuard` is a thin
+ * adapter from Nest's `ExecutionContext` to this; a plain Express middleware or Fastify hook uses
+ * it the same way (see `docs/without-nest.md`).
+ *
+ * In order, cheapest first: the request's shape (one `Host`, one `Authorization`, on HTTP/2 a
+ * `Host` that agrees with `:authority`), the `Authorization` header and the token's binding, the
+ * scheme and binding rules of RFC 9449 §7, the URL `htu` is compared with, then the proof
+ * ({@link DPoPProofVerifier}: signature, claims, replay store last).
+ *
+ * @example
+ * ```ts
+ * const dpop = DPoPRequestPolicy.create({ allowedOrigins: ['https://api.example.com'] });
+ * app.use(async (req, res, next) => {
+ *   try {
+ *     req.dpop = (await dpop.check(req)).proof;
+ *     next();
+ *   } catch (error) {
+ *     if (!(error instanceof DPoPError)) return next(error);
+ *     const refusal = dpop.refusal(error, req);
+ *     res.status(refusal.status).set(refusal.headers).send(JSON.stringify(refusal.body));
+ *   }
+ * });
+ * ```
+ */
+export class DPoPRequestPolicy {
+  private readonly resolveUrl: RequestUrlResolver;
+  private readonly toRefusal: DPoPRefusalMapper;
+  private readonly resolveBinding: (
+    token: string,
+  ) => string | undefined | Promise<string | undefined>;
+  /** The access-token verifier, with the `accessToken` option. */
+  private readonly tokens: AccessTokenVerifier | undefined;
+  /** The one verification of each request, shared by every check of it (see {@link check}). */
+  private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
+
+  /**
+   * A policy with its verifier and replay store, from the options `DPoPModule.forRoot()` takes
+   * (defaults applied and checked the same way; `store` defaults to an `InMemoryJtiStore`).
+   * Nest-only options (`requestProperty`, `listeners`, `logRefusals`) are accepted and unused.
+   * @throws {Error} naming the option, for a bad setting
+   */
+  static create(options: DPoPModuleOptions = {}): DPoPRequestPolicy {
+    const resolved = resolveDPoPOptions(options);
+    const verifier = new DPoPProofVerifier(resolved.store ?? new InMemoryJtiStore(), resolved);
+    return new DPoPRequestPolicy(verifier, resolved);
+  }
+
+  /**
+   * @param verifier the proof verifier (its store, algorithms and time window)
+   * @param options resolved options (`resolveDPoPOptions()`); the nonce issuer must be the
+   *   verifier's
+   */
+  constructor(
+    readonly verifier: DPoPProofVerifier,
+    readonly options: ResolvedDPoPOptions,
+  ) {
+    this.resolveUrl = createRequestUrlResolver(options);
+    this.toRefusal = createDPoPRefusalMapper(options);
+    this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
+    this.tokens =
+      options.accessToken === undefined ? undefined : accessTokenVerifierFor(options.accessToken);
+  }
+
+  /**
+   * Applies every rule to one request.
+   * @param route what the route demands beyond the options (`bound`)
+   * @returns what was verified; `proof` is `undefined` when the request may go on without one
+   * @throws {DPoPError} the refusal, with a stable `code` ({@link refusal} makes it HTTP)
+   */
+  async check(request: DPoPHttpRequest, route: DPoPRequestRoute = {}): Promise<DPoPRequestResult> {
+    if (hasMultipleHostHeaders(request)) {
+      // RFC 9112 §3.2: Node keeps the first Host, a proxy in front may have used the last.
+      throw new DPoPError('ERR_DPOP_MULTIPLE_HOSTS', 'The request has more than one Host header');
+    }
+    if (hostDiffersFromAuthority(request)) {
+      // RFC 9113 §8.3.1: malformed; which of the two would a proof be checked against?
+      throw new DPoPError(
+        'ERR_DPOP_MULTIPLE_HOSTS',
+        'The request has a Host header that differs from its :authority',
+      );
+    }
+    if (hasMultipleAuthorizationHeaders(request)) {
+      // Node keeps the first; a proxy in front may have authenticated the last.
+      throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', 'More than one Authorization header');
+    }
+    const token = parseAuthorization(request.headers.authorization);
+    // With the `accessToken` option the token is verified, and its binding read from it.
+    const accessToken =
+      token === undefined || this.tokens === undefined
+        ? undefined
+        : await this.tokens.verify(token.token);
+    const binding =
+      token === undefined
+        ? undefined
+        : this.tokens !== undefined
+          ? accessToken?.jkt
+          : await this.bindingOf(token.token);
+    const proof = await this.proofOf(request, route, token, binding);
+    if (route.scopes !== undefined) checkScopes(accessToken, route.scopes);
+    return {
+      proof,
+      token,
+      binding,
+      accessToken,
+      nonce: proof === undefined ? undefined : this.nextNonce(proof),
+    };
+  }
+
+  /**
+   * The HTTP form of a refusal, with no framework in it: status, headers (`WWW-Authenticate`,
+   * `Content-Type`, `Cache-Control`, `DPoP-Nonce`, `Retry-After`) and the body to send as JSON
+   * (an RFC 7807 problem; at a token endpoint asking for a nonce, RFC 9449 §8's OAuth error).
+   * @param request the refused request: its path (without query) becomes the problem's `instance`
+   * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
+   */
+  refusal(error: DPoPError, request?: DPoPHttpRequest, tokenEndpoint = false): DPoPRefusal {
+    return this.toRefusal(
+      error,
+      request === undefined ? undefined : pathOf(request),
+      tokenEndpoint,
+    );
+  }
+
+  /** The scheme and binding rules (RFC 9449 §7), then the proof. */
+  private async proofOf(
+    request: DPoPHttpRequest,
+    route: DPoPRequestRoute,
+    presented: PresentedAccessToken | undefined,
+    boundJkt: string | undefined,
+  ): Promise<VerifiedDPoPProof | undefined> {
+    const token = presented?.token;
+    if (
+      this.options.strictAuthorizationScheme &&
+      presented?.scheme === 'DPoP' &&
+      boundJkt === undefined
+    ) {
+      throw new DPoPError(
+        'ERR_DPOP_SCHEME_MISMATCH',
+        'The DPoP scheme needs a DPoP-bound access token',
+      );
+    }
+    if (route.bound) {
+      if (token === undefined) {
+        throw new DPoPError(
+          'ERR_DPOP_TOKEN_NOT_BOUND',
+          'This endpoint requires a DPoP-bound access token',
+        );
+      }
+      if (boundJkt === undefined) {
+        throw new DPoPError(
+          'ERR_DPOP_TOKEN_NOT_BOUND',
+          'Access token does not have DPoP binding (missing cnf.jkt)',
+        );
+      }
+    }
+    const proof = request.headers.dpop;
+    if (proof === undefined || proof === '') {
+      // A bound token without its proof is exactly what a thief would send (RFC 9449 §7.1):
+      // refuse it in every mode, whichever scheme carries it.
+      if (boundJkt !== undefined || presented?.scheme === 'DPoP') {
+        throw new DPoPError(
+          'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+          'A DPoP-bound access token requires a DPoP proof header',
+        );
+      }
+      if (this.options.required) {
+        throw new DPoPError('ERR_DPOP_MISSING', 'This endpoint requires a DPoP proof header');
+      }
+      return undefined;
+    }
+
+    // Verified already on this request (the guard applied twice, or several guarded fields of
+    // one GraphQL operation, which run concurrently): share that one verification, since a
+    // second one would only find the jti the first recorded. The rules above run on every check,
+    // since each caller's route may demand more.
+    const inFlight = this.verifications.get(request);
+    if (inFlight !== undefined) return inFlight;
+
+    // RFC 9449 §7.2: a bound token received as a bearer token is refused, proof or not (without
+    // a proof it was refused above), unless the compatibility option says otherwise.
+    if (
+      presented?.scheme === 'Bearer' &&
+      boundJkt !== undefined &&
+      !this.options.allowBearerBoundTokens
+    ) {
+      throw new DPoPError(
+        'ERR_DPOP_SCHEME_MISMATCH',
+        'A DPoP-bound access token must use the DPoP scheme, not Bearer (RFC 9449 §7.2)',
+      );
+    }
+    const url = this.resolveUrl(request);
+    if (url === undefined) {
+      throw new DPoPError(
+        'ERR_DPOP_HTU_MISMATCH',
+        'DPoP htu cannot be checked: request URI is not valid',
+        { claim: 'htu' },
+      );
+    }
+    const verification = this.verifier.verify({
+      proof,
+      method: request.method ?? '',
+      url,
+      accessToken: token,
+      expectedJkt: boundJkt,
+    });
+    this.verifications.set(request, verification);
+    return verification;
+  }
+
+  /**
+   * The token's `cnf.jkt` from the configured resolver. A `DPoPError` it throws passes through
+   * (`TokenBindingUnavailableError`: 503); any other failure refuses the token (401
+   * `invalid_token`), never a 500 and never a pass.
+   */
+  private async bindingOf(token: string): Promise<string | undefined> {
+    try {
+      return await this.resolveBinding(token);
+    } catch (error) {
+      if (error instanceof DPoPError) throw error;
+      throw new DPoPError(
+        'ERR_DPOP_TOKEN_BINDING_INVALID',
+        'The DPoP binding of the access token could not be read',
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * RFC 9449 §8: when the nonce a valid proof used is no longer the current one, hand out the
+   * current one with the response, so the client switches before the old one expires.
+   */
+  private nextNonce(proof: VerifiedDPoPProof): string | undefined {
+    const nonces = this.options.nonces;
+    if (nonces === undefined) return undefined;
+    const current = nonces.current(this.options.clock());
+    return proof.nonce === current ? undefined : current;
+  }
+}
+
+/**
+ * RFC 6750 §3.1: the verified token must grant every scope the route requires (403
+ * `insufficient_scope` otherwise); no token at all is a 401.
+ */
+function checkScopes(token: VerifiedAccessToken | undefined, scopes: readonly string[]): void {
+  if (token === undefined) {
+    throw new DPoPError('ERR_DPOP_TOKEN_REQUIRED', 'This endpoint requires an access token', {
+      scope: scopes.join(' '),
+    });
+  }
+  if (!scopes.every((scope) => token.scopes.includes(scope))) {
+    throw new DPoPError(
+      'ERR_DPOP_INSUFFICIENT_SCOPE',
+      'The access token does not grant the scope this endpoint requires',
+      { scope: scopes.join(' ') },
+    );
+  }
+}
+
+/** The problem's `instance`: the request path, without query. */
+function pathOf(request: DPoPHttpRequest): string | undefined {
+  const target = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
+  return typeof target === 'string' ? stripQueryAndFragment(target) : undefined;
+}

@@ -82,6 +82,7 @@ const DOORS = {
     load: () => import('./testing/index.js'),
     runtime: [
       'DPoPTestKey',
+      'redisJtiStoreKeys',
       'redisStandIn',
       'replayKey',
       'runJtiStoreContract',
@@ -91,6 +92,7 @@ const DOORS = {
     types: [
       'ContractTestApi',
       'JtiStoreContractOptions',
+      'RedisJtiStoreKeys',
       'RedisStandIn',
       'SeedableRedisClient',
       'TestKeyAlgorithm',

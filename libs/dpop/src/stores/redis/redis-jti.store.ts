@@ -9,7 +9,7 @@ import { DPOP_DEFAULTS } from '../../options/dpop.constants.js';
 import { lossVerdict } from './history-loss.policy.js';
 import { epochReply, NOSCRIPT, recordInEpoch } from './redis-record.script.js';
 import type { RedisJtiStoreClient, RedisJtiStoreOptions } from './redis-jti-store.options.js';
-import { withTimeout } from './redis-timeout.util.js';
+import { untilReady, withTimeout } from './redis-timeout.util.js';
 import { assertNoHashTags, defaultHistoryKey, recordKey } from './replay-history.marker.js';
 import { ReplayHistoryMonitor } from './replay-history.monitor.js';
 
@@ -24,8 +24,8 @@ export type {
  *
  * One atomic command per proof: `EVALSHA` of a small Lua script that runs
  * `SET <prefix><key> 1 PX <ttl> NX`, where `key` is the proof's 43-character replay key (see
- * {@link JtiStore.recordIfNew}), and checks the history marker that guards it (one round trip). It takes a client made by the
- * application (ioredis `Redis` or `Cluster`) and never closes it: whoever made it owns it.
+ * {@link JtiStore.recordIfNew}), and checks the history marker that guards it (one round trip).
+ * It takes a client made by the application (ioredis `Redis` or `Cluster`) and never closes it: whoever made it owns it.
  *
  * Fails closed: a client that is not connected, a Redis error or a timeout rejects with
  * {@link JtiStoreUnavailableError}, which the guard answers with 503.
@@ -150,7 +150,7 @@ export class RedisJtiStore implements JtiStore {
     this.start();
     const deadline = Date.now() + this.startupTimeoutMs;
     if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
-    const ready = await this.untilReady(this.startupTimeoutMs);
+    const ready = await untilReady(this.client, this.startupTimeoutMs);
     // A check that starts now (not one begun before the connection was ready) decides.
     if (ready) {
       const left = Math.max(1, deadline - Date.now());
@@ -169,21 +169,6 @@ export class RedisJtiStore implements JtiStore {
           'request would be refused with 503 (startupTimeoutMs sets the wait)',
       );
     }
-  }
-
-  /** Whether the client is (or becomes) `ready` within `ms`. */
-  private untilReady(ms: number): Promise<boolean> {
-    if (this.client.status === 'ready') return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const done = (ready: boolean) => {
-        clearTimeout(timer);
-        this.client.off('ready', onReady);
-        resolve(ready);
-      };
-      const onReady = () => done(true);
-      const timer = setTimeout(done, ms, false);
-      this.client.on('ready', onReady);
-    });
   }
 
   /**
@@ -268,7 +253,7 @@ export class RedisJtiStore implements JtiStore {
     switch (verdict?.refuse) {
       case undefined:
         return undefined;
-      case 'no-iat':
+      case 'no-iat': // a caller that does not tell
         return new JtiStoreUnavailableError(
           'DPoP replay store lost its history and needs the proof iat',
         );
@@ -297,15 +282,10 @@ export class RedisJtiStore implements JtiStore {
     const sha = bucket.sha;
     if (sha === undefined)
       return this.afterNews(NOSCRIPT, replayKey, ttlMs, proof, windowMs, again);
+    const key = recordKey(this.keyPrefix, bucket, replayKey);
     let command: Promise<unknown>;
     try {
-      command = recordInEpoch(
-        this.client,
-        sha,
-        recordKey(this.keyPrefix, bucket, replayKey),
-        bucket.markerKey,
-        Math.ceil(ttlMs),
-      );
+      command = recordInEpoch(this.client, sha, key, bucket.markerKey, Math.ceil(ttlMs));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -21,7 +21,8 @@
 #   nest12-vitest  the app `nest new` (@nestjs/cli 12) generates today: ESM, Vitest; and
 #   nest11-jest    the one `@nestjs/cli@11 new` generates: CommonJS, Jest + ts-jest, on the machine's
 #                Node 20 (with @nestjs/config@4, the Nest 11 major). Committed as generated (minus
-#                node_modules and the lockfile; @nestjs/observe is left out of the Nest 12 one: it
+#                node_modules, the lockfile and the Nest 12 .oxlintrc.json, which the repository's
+#                type-aware lint would take for a nested config; @nestjs/observe is left out: it
 #                sends telemetry off the machine), plus nest-dpop's README Redis wiring word for
 #                word (src/app.module.ts), a /me route and an e2e spec with the README's testing
 #                recipes: the store swapped without any Redis, then a real Redis (a private

@@ -225,7 +225,7 @@ log(
 log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
   log(
-    `| ${r.label} | ${pct(r.victimOk, r.victimTotal)} (${r.victimOk}/${r.victimTotal}) | ${codes(r.victimStatuses)} | ${pct(r.flooderOk, PROOFS)} | ${codes(r.flooderStatuses)} | ${r.startSize} → ${r.peakSize} → ${r.finalSize} (${pct(r.peakSize - r.startSize, PROOFS)} of the flood) | ${r.bytes ? `${(r.bytes.start / 1e6).toFixed(1)} MB → ${(r.bytes.peak / 1e6).toFixed(1)} MB (×${(r.bytes.peak / r.bytes.start).toFixed(1)})` : '—'} |`,
+    `| ${r.label} | ${pct(r.victimOk, r.victimTotal)} (${r.victimOk}/${r.victimTotal}) | ${codes(r.victimStatuses)} | ${pct(r.flooderOk, PROOFS)} | ${codes(r.flooderStatuses)} | ${r.startSize} → ${r.peakSize} → ${r.finalSize} (flood: ${pct(r.peakSize - r.startSize - r.victimOk, PROOFS)}) | ${r.bytes ? `${(r.bytes.start / 1e6).toFixed(1)} MB → ${(r.bytes.peak / 1e6).toFixed(1)} MB (×${(r.bytes.peak / r.bytes.start).toFixed(1)})` : '—'} |`,
   );
 }
 process.exit(0);

@@ -18,6 +18,17 @@
 #                resolution; Jest as `nest new` sets it up
 #                (package.json "jest" and test/jest-e2e.json, ts-jest), `npx jest` and
 #                `npx jest --config ./test/jest-e2e.json`
+#   nest12-vitest  the app `nest new` (@nestjs/cli 12) generates today: ESM, Vitest; and
+#   nest11-jest    the one `@nestjs/cli@11 new` generates: CommonJS, Jest + ts-jest, on the machine's
+#                Node 20 (with @nestjs/config@4, the Nest 11 major). Committed as generated (minus
+#                node_modules, the lockfile and the Nest 12 .oxlintrc.json, which the repository's
+#                type-aware lint would take for a nested config; @nestjs/observe is left out: it
+#                sends telemetry off the machine), plus nest-dpop's README Redis wiring word for
+#                word (src/app.module.ts), a /me route and an e2e spec with the README's testing
+#                recipes: the store swapped without any Redis, then a real Redis (a private
+#                redis-server started here, REDIS_URL). Their own `npm test` and `npm run
+#                test:e2e` run without --forceExit and must exit by themselves within 10 s of
+#                the end of the last test file (measured from the runner's JSON report).
 #   NAME@floor   the same app on the lowest minor of its Nest major (~11.0 / ~12.0), so that the
 #                peer range ^11.0.0 || ^12.0.0 is proven at both ends of both majors
 #
@@ -45,7 +56,7 @@ find_node20() {
 }
 
 consumers=("$@")
-[ ${#consumers[@]} -gt 0 ] || consumers=(nest12-esm nest11-cjs nest12-esm@floor nest11-cjs@floor)
+[ ${#consumers[@]} -gt 0 ] || consumers=(nest12-esm nest11-cjs nest12-esm@floor nest11-cjs@floor nest12-vitest nest11-jest)
 
 work=${CONSUMERS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/nest-dpop-consumers.XXXXXX")}
 case "$work" in "$repo"/*) echo "consumers: $work is inside the repository" >&2; exit 2 ;; esac
@@ -113,8 +124,77 @@ boot_and_drive() {
   return "$status"
 }
 
+# A private redis-server on a free port (no persistence) for the `nest new` apps' real-Redis tests;
+# prints its pid, then its URL.
+start_private_redis() {
+  local port; port=$(free_port "$node24")
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis-$port.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 50); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && { echo "$pid redis://127.0.0.1:$port"; return 0; }
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null; return 1
+}
+
+# Runs `npm run $2` of a `nest new` app ($1 = its label) with the runner's JSON report in $3; fails
+# unless it passes and its process exits by itself within 10 s of the end of its last test file.
+run_and_time_exit() {
+  local label=$1 script=$2 report=$3; shift 3
+  local status=0
+  timeout 180 npm run -s "$script" -- "$@" || status=$?
+  local exited; exited=$("$node24" -p 'Date.now()')
+  if [ "$status" -eq 124 ]; then echo "[$label] npm run $script did not exit within 180 s"; return 1; fi
+  [ "$status" -eq 0 ] || { echo "[$label] npm run $script failed ($status)"; return 1; }
+  local lag
+  lag=$("$node24" -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const ends = r.testResults.map((t) => t.endTime).filter((t) => typeof t === "number");
+    if (ends.length === 0 || r.numTotalTests === 0) { console.log("no-tests"); process.exit(0); }
+    console.log(Math.round(Number(process.argv[2]) - Math.max(...ends)));' "$report" "$exited") || return 1
+  [ "$lag" != no-tests ] || { echo "[$label] npm run $script ran no test"; return 1; }
+  if [ "$lag" -gt 10000 ]; then
+    echo "[$label] npm run $script exited $lag ms after its last test (more than 10 s)"; return 1
+  fi
+  echo "[$label] npm run $script passed, exited by itself $lag ms after its last test"
+}
+
+# A `nest new` app: install, its own unit and e2e tests (no Redis, then a private Redis).
+run_nest_new_app() {
+  local name=$1 node=$2 runner=$3
+  local bin; bin=$(dirname "$node")
+  PATH="$bin:$node24_bin:$PATH" npm install "${npm_quiet[@]}" || return 1
+  "$node" -e 'const v = (p) => JSON.parse(require("fs").readFileSync("node_modules/" + p + "/package.json", "utf8")).version;
+    console.log("[" + process.argv[1] + "] installed: " + ["@nestjs/core", "@nestjs/config", "@nestjs-modules/ioredis", "ioredis", "nest-dpop", "typescript", process.argv[2]].map((p) => p + "@" + v(p)).join(" "))' "$name" "$runner"
+  local redis; redis=$(start_private_redis) || { echo "[$name] no redis-server"; return 1; }
+  local redis_pid=${redis%% *}
+  local status=0
+  local report_args
+  for script in test test:e2e; do
+    local report="$work/$name.$script.json"
+    case "$runner" in
+      vitest) report_args=(--reporter=default --reporter=json --outputFile="$report") ;;
+      jest) report_args=(--ci --json --outputFile="$report") ;;
+    esac
+    REDIS_URL=${redis#* } PATH="$bin:$node24_bin:$PATH" run_and_time_exit "$name" "$script" "$report" "${report_args[@]}" || { status=1; break; }
+  done
+  kill "$redis_pid" 2>/dev/null || true
+  wait "$redis_pid" 2>/dev/null || true
+  return "$status"
+}
+
 run_consumer() {
   local name=$1 template=${1%@floor} node
+  case "$template" in
+    nest12-vitest | nest11-jest)
+      [ "$template" = nest12-vitest ] && node=$node24 || { node=$(find_node20) || { echo "[$name] no Node >= 20.19 < 21 found (set NODE20)"; return 1; }; }
+      local dir="$work/$name"
+      rm -rf "$dir" && cp -R "$repo/test/consumers/$template" "$dir" && cd "$dir" || return 1
+      echo "== consumer $name (nest new): node $("$node" --version)"
+      run_nest_new_app "$name" "$node" "$([ "$template" = nest12-vitest ] && echo vitest || echo jest)" || return 1
+      cd "$repo"
+      return 0
+      ;;
+  esac
   case "$template" in
     nest12-esm) node=$node24 ;;
     nest11-cjs) node=$(find_node20) || { echo "[$name] no Node >= 20.19 < 21 found (set NODE20)"; return 1; } ;;

@@ -204,4 +204,65 @@ describe('DPoP event listeners', () => {
       ),
     );
   });
+
+  it('is quiet by default: the first refusal of each code per minute, then one count per code', async () => {
+    const lines: string[] = [];
+    const logger: LoggerService = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: () => undefined,
+      debug: (message: unknown) => lines.push(String(message)),
+    };
+    let now = Date.now();
+    const base = await start({ logRefusals: true, required: true, clock: () => now });
+    const post = (headers: Record<string, string> = {}) =>
+      fetch(`${base}/items`, { method: 'POST', headers });
+    Logger.overrideLogger(logger);
+    try {
+      // A polling client without a proof, and one that replays its proof.
+      for (let i = 0; i < 40; i++) await post();
+      const proof = await makeProof(key, {
+        htm: 'POST',
+        htu: `${base}/items`,
+        iat: Math.floor(now / 1000),
+      });
+      for (let i = 0; i < 6; i++) await post({ dpop: proof });
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(
+        /^DPoP refused ERR_DPOP_MISSING .* POST \/items .*counted, not logged/,
+      );
+      expect(lines[1]).toMatch(/^DPoP refused ERR_DPOP_REPLAY jkt=/);
+      now += 61_000; // the next minute: its first refusal brings the last minute's counts
+      await post();
+      expect(lines.slice(2)).toEqual([
+        'DPoP refusals in the last 61 s: ERR_DPOP_MISSING 40, ERR_DPOP_REPLAY 5',
+        expect.stringMatching(/^DPoP refused ERR_DPOP_MISSING /),
+      ]);
+      for (let i = 0; i < 3; i++) await post();
+      await app!.close(); // the shutdown flushes what went unlogged
+      app = undefined;
+      expect(lines.slice(4)).toEqual(['DPoP refusals in the last 1 s: ERR_DPOP_MISSING 4']);
+    } finally {
+      Logger.overrideLogger(false);
+    }
+  });
+
+  it("logRefusals: 'each' logs every refusal", async () => {
+    const lines: string[] = [];
+    const logger: LoggerService = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: () => undefined,
+      debug: (message: unknown) => lines.push(String(message)),
+    };
+    const base = await start({ logRefusals: 'each', required: true });
+    Logger.overrideLogger(logger);
+    try {
+      for (let i = 0; i < 5; i++) await fetch(`${base}/items`, { method: 'POST' });
+    } finally {
+      Logger.overrideLogger(false);
+    }
+    expect(lines).toHaveLength(5);
+    expect(lines.every((line) => line.startsWith('DPoP refused ERR_DPOP_MISSING '))).toBe(true);
+  });
 });

@@ -62,6 +62,7 @@ const DOORS = {
       'DPoPProofVerifierOptions',
       'DPoPPublicJwk',
       'DPoPRefusal',
+      'DPoPRequestInput',
       'DPoPRequestResult',
       'DPoPRequestRoute',
       'DPoPVerifiedRequest',

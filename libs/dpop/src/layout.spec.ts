@@ -11,7 +11,6 @@ const MAX_LINES = 350;
 const NATURAL_UNITS: Record<string, string> = {
   'verifier/dpop-proof.verifier.ts':
     'RFC 9449 §4.3 checks in their order (cheap, crypto, claims, store) in one class',
-  'guard/dpop.guard.ts': 'being split: the request policy moves out (issue 18 item 2)',
 };
 
 const root = fileURLToPath(new URL('.', import.meta.url));

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type ExecutionContext,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { DPOP_RESOLVED_OPTIONS } from '../options/dpop.constants.js';
 import type { DPoPError } from '../errors/dpop.errors.js';
 import { dpopStatusOf } from '../http/dpop-http.mapping.js';
@@ -10,6 +16,9 @@ import type {
 } from '../options/dpop-module-options.interface.js';
 import type { VerifiedDPoPProof } from '../verifier/dpop-proof.verifier.js';
 
+/** How long refusals of one code are counted before the next summary line (60 s). */
+export const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
 /** Stands in for the request of a context without one (rpc, ws). */
 const NO_REQUEST: DPoPHttpRequest = { headers: {} };
 
@@ -17,7 +26,8 @@ const NO_REQUEST: DPoPHttpRequest = { headers: {} };
  * The guard's outcomes, handed to every {@link DPoPEventListener}: those given as
  * `forRoot({ listeners })` and those that {@link subscribe} (e.g. a provider of your own, in its
  * `onModuleInit`). Refusals are also logged at debug level through Nest's `Logger` (context
- * `DPoPGuard`) unless `logRefusals: false`.
+ * `DPoPGuard`) unless `logRefusals: false`: the first of each code per minute, then a count per
+ * code (`logRefusals: 'each'` logs every one).
  *
  * Costs nothing when unused: with no listener the guard checks one boolean per request and
  * builds no event, reads no clock.
@@ -33,16 +43,21 @@ const NO_REQUEST: DPoPHttpRequest = { headers: {} };
  * ```
  */
 @Injectable()
-export class DPoPEvents {
+export class DPoPEvents implements OnApplicationShutdown {
   private readonly logger = new Logger('DPoPGuard');
   private listeners: readonly DPoPEventListener[];
-  private readonly logRefusals: boolean;
+  private readonly logRefusals: boolean | 'each';
+  private readonly clock: () => number;
+  /** Refusals by code since {@link windowStart} (summarised mode). */
+  private readonly counts = new Map<string, number>();
+  private windowStart = 0;
   /** Someone listens: every outcome is reported. */
   private listening: boolean;
 
   constructor(@Inject(DPOP_RESOLVED_OPTIONS) options: ResolvedDPoPOptions) {
     this.listeners = [...(options.listeners ?? [])];
     this.logRefusals = options.logRefusals ?? true;
+    this.clock = options.clock ?? Date.now;
     this.listening = this.listeners.length > 0;
   }
 
@@ -104,11 +119,7 @@ export class DPoPEvents {
     // rpc / ws contexts have no HTTP request: the event says so with empty request fields.
     const from = request ?? NO_REQUEST;
     const event = this.event(type, context, from, started, error, claimedJkt(from));
-    if (log) {
-      this.logger.debug(
-        `DPoP ${type} ${event.code} jkt=${event.jkt ?? '-'} ${event.method} ${event.route} from ${event.clientAddress ?? '-'}`,
-      );
-    }
+    if (log) this.log(event);
     if (this.listening) this.emit(event);
     if (error.code === 'ERR_DPOP_USE_NONCE') this.nonceIssued(context, from);
   }
@@ -117,6 +128,41 @@ export class DPoPEvents {
   nonceIssued(context: ExecutionContext | undefined, request: DPoPHttpRequest): void {
     if (!this.listening) return;
     this.emit(this.event('nonce-issued', context, request, 0, undefined, undefined));
+  }
+
+  /** The summary of the refusals counted so far, if any went unlogged (at shutdown). */
+  onApplicationShutdown(): void {
+    this.summarise(this.clock());
+  }
+
+  /**
+   * One debug line per refusal with `logRefusals: 'each'`; by default the first refusal of each
+   * code in an interval, then one line per interval with the count of each code: a polling
+   * client without a proof must not write a line per request.
+   */
+  private log(event: DPoPEvent): void {
+    const line = `DPoP ${event.type} ${event.code} jkt=${event.jkt ?? '-'} ${event.method} ${event.route} from ${event.clientAddress ?? '-'}`;
+    if (this.logRefusals === 'each') return this.logger.debug(line);
+    const now = this.clock();
+    if (now - this.windowStart >= REFUSAL_LOG_INTERVAL_MS) this.summarise(now);
+    const code = event.code ?? '-';
+    const count = (this.counts.get(code) ?? 0) + 1;
+    this.counts.set(code, count);
+    if (count === 1) {
+      this.logger.debug(`${line} (more ${code} in the next minute are counted, not logged)`);
+    }
+  }
+
+  /** Logs the counts of the interval that ends at `now` (when more than one line's worth), resets. */
+  private summarise(now: number): void {
+    const unlogged = [...this.counts.values()].some((count) => count > 1);
+    if (unlogged) {
+      const seconds = Math.max(1, Math.round((now - this.windowStart) / 1000));
+      const counts = [...this.counts].map(([code, count]) => `${code} ${count}`).join(', ');
+      this.logger.debug(`DPoP refusals in the last ${seconds} s: ${counts}`);
+    }
+    this.counts.clear();
+    this.windowStart = now;
   }
 
   private event(

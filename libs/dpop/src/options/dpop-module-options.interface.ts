@@ -129,8 +129,13 @@ export interface DPoPModuleOptions {
    * nonce issued): metrics, tracing, audit. See `DPoPEvents` to subscribe from a provider.
    */
   listeners?: DPoPEventListener[];
-  /** Log each refusal at debug level through Nest's `Logger` (code, key thumbprint, route). Default `true`. */
-  logRefusals?: boolean;
+  /**
+   * Log refusals at debug level through Nest's `Logger` (context `DPoPGuard`: code, key
+   * thumbprint, method, route, client). Default `true`: the first refusal of each code in a
+   * minute, then one line per minute with the count of each code (never a line per request);
+   * `'each'`: one line per refusal; `false`: none. Metrics and audit: see `listeners`.
+   */
+  logRefusals?: boolean | 'each';
   /**
    * The public origins of this service (`scheme://host[:port]`, e.g.
    * `['https://api.example.com', 'https://api.example.net:8443']`). The URL `htu` is compared
@@ -190,7 +195,7 @@ export interface ResolvedDPoPOptions {
   readonly keyCacheSize: number;
   readonly clock: () => number;
   readonly listeners: readonly DPoPEventListener[];
-  readonly logRefusals: boolean;
+  readonly logRefusals: boolean | 'each';
   readonly proofBudget: DPoPProofBudgetOptions | false | undefined;
   /** `allowedOrigins` as `URL.origin` spells them; empty when none is set. */
   readonly allowedOrigins: readonly string[];

@@ -117,10 +117,16 @@ export function assertValidDPoPOptions(options: unknown): asserts options is DPo
     'required',
     'strictAuthorizationScheme',
     'allowBearerBoundTokens',
-    'logRefusals',
   ] as const) {
     if (present(name) && typeof record[name] !== 'boolean')
       fail(name, 'true or false', record[name]);
+  }
+  if (
+    present('logRefusals') &&
+    typeof record.logRefusals !== 'boolean' &&
+    record.logRefusals !== 'each'
+  ) {
+    fail('logRefusals', "true, false or 'each'", record.logRefusals);
   }
   for (const name of ['proofTtl', 'clockSkew', 'maxProofLength', 'keyCacheSize'] as const) {
     if (present(name) && typeof record[name] !== 'number') fail(name, 'a number', record[name]);

@@ -32,6 +32,26 @@ import {
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
 import { ProofBudget } from './proof-budget.limiter.js';
 
+/**
+ * The parts of a request the policy reads, as Node's `IncomingMessage` (Express, `node:http`,
+ * `node:http2`'s compatibility API) and Fastify's request have them: pass those as they are.
+ */
+export interface DPoPRequestInput {
+  readonly method?: string;
+  /** The request target (origin-form path and query). */
+  readonly url?: string;
+  /** Express: the target before a router's mount point was stripped. */
+  readonly originalUrl?: string;
+  /** Header names in lower case; on HTTP/2 with the pseudo-headers (`:authority`). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Every header line as received (Node): how a repeated `Host` or `Authorization` is seen. */
+  readonly rawHeaders?: readonly string[];
+  /** Fastify: the Node request, whose `rawHeaders` are read when the request has none. */
+  readonly raw?: { readonly rawHeaders?: readonly string[] };
+  /** The connection: TLS (`encrypted`) and the peer address (for `trustedProxies`). */
+  readonly socket?: { readonly encrypted?: boolean; readonly remoteAddress?: string } | null;
+}
+
 /** What the route demands of a request, beyond the options (`@DPoPBound()` in Nest). */
 export interface DPoPRequestRoute {
   /** An access token bound with `cnf.jkt` and a valid proof from that key are required. */
@@ -82,7 +102,7 @@ export interface DPoPRequestResult {
  *   } catch (error) {
  *     if (!(error instanceof DPoPError)) return next(error);
  *     const refusal = dpop.refusal(error, req);
- *     res.status(refusal.status).set(refusal.headers).send(JSON.stringify(refusal.body));
+ *     res.writeHead(refusal.status, refusal.headers).end(JSON.stringify(refusal.body));
  *   }
  * });
  * ```
@@ -141,7 +161,9 @@ export class DPoPRequestPolicy {
    * @returns what was verified; `proof` is `undefined` when the request may go on without one
    * @throws {DPoPError} the refusal, with a stable `code` ({@link refusal} makes it HTTP)
    */
-  async check(request: DPoPHttpRequest, route: DPoPRequestRoute = {}): Promise<DPoPRequestResult> {
+  async check(input: DPoPRequestInput, route: DPoPRequestRoute = {}): Promise<DPoPRequestResult> {
+    // The same object: the URL resolver and a custom `requestUrl` take it as DPoPHttpRequest.
+    const request = input as DPoPHttpRequest;
     if (hasMultipleHostHeaders(request)) {
       // RFC 9112 §3.2: Node keeps the first Host, a proxy in front may have used the last.
       throw new DPoPError('ERR_DPOP_MULTIPLE_HOSTS', 'The request has more than one Host header');
@@ -189,7 +211,7 @@ export class DPoPRequestPolicy {
    * @param request the refused request: its path (without query) becomes the problem's `instance`
    * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
    */
-  refusal(error: DPoPError, request?: DPoPHttpRequest, tokenEndpoint = false): DPoPRefusal {
+  refusal(error: DPoPError, request?: DPoPRequestInput, tokenEndpoint = false): DPoPRefusal {
     return this.toRefusal(
       error,
       request === undefined ? undefined : pathOf(request),
@@ -339,7 +361,7 @@ function checkScopes(token: VerifiedAccessToken | undefined, scopes: readonly st
 }
 
 /** The problem's `instance`: the request path, without query. */
-function pathOf(request: DPoPHttpRequest): string | undefined {
+function pathOf(request: DPoPRequestInput): string | undefined {
   const target = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
   return typeof target === 'string' ? stripQueryAndFragment(target) : undefined;
 }

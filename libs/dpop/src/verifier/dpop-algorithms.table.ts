@@ -24,7 +24,7 @@ export const DPOP_ALGORITHMS = [
   'PS512',
 ] as const;
 
-/** One of {@link DPOP_ALGORITHMS}. */
+/** A name in `DPOP_ALGORITHMS` (in nest-dpop's door: `SUPPORTED_DPOP_ALGORITHMS`). */
 export type DPoPAlgorithm = (typeof DPOP_ALGORITHMS)[number];
 
 /**
@@ -95,7 +95,7 @@ export function thumbprintInput(jwk: DPoPPublicJwk): string {
   }
 }
 
-/** Whether `alg` is one of {@link DPOP_ALGORITHMS}. */
+/** Whether `alg` is one of the names in `DPOP_ALGORITHMS`. */
 export function isDPoPAlgorithm(alg: unknown): alg is DPoPAlgorithm {
   return typeof alg === 'string' && Object.hasOwn(DPOP_ALGORITHM_SPECS, alg);
 }

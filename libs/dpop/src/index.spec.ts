@@ -59,6 +59,7 @@ const DOORS = {
       'DPoPNonceOptions',
       'DPoPOptionsFactory',
       'DPoPProblemDetails',
+      'DPoPProofBudgetOptions',
       'DPoPProofVerifierOptions',
       'DPoPPublicJwk',
       'DPoPRefusal',

@@ -128,6 +128,7 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     publicUrl: options.publicUrl,
     requestUrl: options.requestUrl,
     trustedProxies: options.trustedProxies ?? [],
+    proofBudget: options.proofBudget,
     forwardedHeaders: options.forwardedHeaders ?? 'x-forwarded',
     strictAuthorizationScheme: options.strictAuthorizationScheme ?? false,
     allowBearerBoundTokens: options.allowBearerBoundTokens ?? false,

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { JwtAccessTokenVerifier } from './jwt-access-token.verifier.js';
 import { resolveAccessTokenOptions } from './access-token-options.resolver.js';
-import type { DPoPAccessTokenOptions } from './access-token-options.interface.js';
+import type { AccessTokenJwk, DPoPAccessTokenOptions } from './access-token-options.interface.js';
 import type { DPoPError } from '../errors/dpop.errors.js';
 
 const AUDIENCE = 'https://api.example.com';
@@ -11,10 +11,7 @@ const SECRET = 'a-shared-secret-of-at-least-32-bytes!';
 const now = () => Math.floor(Date.now() / 1000);
 
 function verifier(options: Partial<DPoPAccessTokenOptions>): JwtAccessTokenVerifier {
-  const resolved = resolveAccessTokenOptions(
-    { audience: AUDIENCE, ...options } as DPoPAccessTokenOptions,
-    Date.now,
-  );
+  const resolved = resolveAccessTokenOptions({ audience: AUDIENCE, ...options }, Date.now);
   return new JwtAccessTokenVerifier(resolved.jwt, undefined);
 }
 
@@ -25,7 +22,8 @@ const codeOf = (promise: Promise<unknown>) =>
   );
 
 const { privateKey, publicKey } = await generateKeyPair('ES256');
-const jwk = { ...(await exportJWK(publicKey)), kid: 'k1' };
+const exported = await exportJWK(publicKey);
+const jwk: AccessTokenJwk = { ...exported, kty: exported.kty ?? 'EC', kid: 'k1' };
 
 describe('JwtAccessTokenVerifier', () => {
   const sign = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
@@ -54,7 +52,7 @@ describe('JwtAccessTokenVerifier', () => {
     const v = verifier({ keys: [jwk], algorithms: ['EdDSA'] });
     expect(await codeOf(v.verify(await sign({})))).toBe('ERR_DPOP_TOKEN_INVALID');
     const crit = await new SignJWT({ aud: AUDIENCE, exp: now() + 60, b64: true })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1', crit: ['exp'] } as never)
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1', crit: ['exp'] })
       .sign(privateKey)
       .catch(() => undefined);
     if (crit !== undefined) {

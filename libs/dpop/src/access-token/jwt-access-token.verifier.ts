@@ -162,7 +162,7 @@ export class JwtAccessTokenVerifier {
       const payload = jsonObject(token.slice(dot1 + 1, dot2));
       if (payload === undefined) throw invalid('the payload is not a JSON object');
       this.checkClaims(payload);
-      return payload as JWTPayload;
+      return payload;
     } catch (error) {
       throw tokenError(error);
     }

@@ -62,6 +62,7 @@ const DOORS = {
       'DPoPProofVerifierOptions',
       'DPoPPublicJwk',
       'DPoPRefusal',
+      'DPoPRequestInput',
       'DPoPRequestResult',
       'DPoPRequestRoute',
       'DPoPVerifiedRequest',
@@ -82,6 +83,7 @@ const DOORS = {
     load: () => import('./testing/index.js'),
     runtime: [
       'DPoPTestKey',
+      'redisJtiStoreKeys',
       'redisStandIn',
       'replayKey',
       'runJtiStoreContract',
@@ -91,6 +93,7 @@ const DOORS = {
     types: [
       'ContractTestApi',
       'JtiStoreContractOptions',
+      'RedisJtiStoreKeys',
       'RedisStandIn',
       'SeedableRedisClient',
       'TestKeyAlgorithm',

@@ -1,19 +1,17 @@
 import { createHmac, KeyObject, timingSafeEqual, verify as verifySignature } from 'node:crypto';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  errors,
-  type CompactJWSHeaderParameters,
-  type FlattenedJWSInput,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type CryptoKey,
+import type {
+  CompactJWSHeaderParameters,
+  CryptoKey,
+  FlattenedJWSInput,
+  JWTPayload,
+  JWTVerifyGetKey,
 } from 'jose';
 import { algorithmProfile, type AlgorithmProfile } from '../verifier/proof-jwk.util.js';
 import type { DPoPAlgorithm } from '../verifier/dpop-algorithms.table.js';
 import { DPoPError } from '../errors/dpop.errors.js';
 import type { IssuerMetadataClient } from './issuer-metadata.client.js';
 import type { AccessTokenJwk } from './access-token-options.interface.js';
+import { JOSE_ERROR_CODES as CODES, loadJose, type Jose } from './jose.loader.js';
 
 /** What {@link JwtAccessTokenVerifier} needs, resolved from the module options. */
 export interface JwtAccessTokenVerifierSettings {
@@ -50,15 +48,15 @@ const HMAC_HASHES: Readonly<Record<string, string>> = {
 
 /** jose error codes that say the token is bad (a 401); anything else is the issuer's side (503). */
 const TOKEN_FAULTS = new Set<string>([
-  errors.JWTClaimValidationFailed.code,
-  errors.JWSSignatureVerificationFailed.code,
-  errors.JWKSNoMatchingKey.code,
-  errors.JWKSMultipleMatchingKeys.code,
-  errors.JOSEAlgNotAllowed.code,
-  errors.JOSENotSupported.code,
-  errors.JWSInvalid.code,
-  errors.JWTInvalid.code,
-  errors.JWKInvalid.code,
+  CODES.JWTClaimValidationFailed,
+  CODES.JWSSignatureVerificationFailed,
+  CODES.JWKSNoMatchingKey,
+  CODES.JWKSMultipleMatchingKeys,
+  CODES.JOSEAlgNotAllowed,
+  CODES.JOSENotSupported,
+  CODES.JWSInvalid,
+  CODES.JWTInvalid,
+  CODES.JWKInvalid,
 ]);
 
 /**
@@ -75,7 +73,8 @@ const TOKEN_FAULTS = new Set<string>([
  * thread pool, and a first-seen token should cost one signature more, not two.
  */
 export class JwtAccessTokenVerifier {
-  private readonly local: JWTVerifyGetKey | undefined;
+  /** Made at the first verification, once `jose` is loaded (see jose.loader.ts). */
+  private local: JWTVerifyGetKey | undefined;
   private remote: { readonly uri: string; readonly getKey: JWTVerifyGetKey } | undefined;
   private readonly profiles: ReadonlyMap<string, AlgorithmProfile>;
   private readonly hmac: ReadonlySet<string>;
@@ -86,10 +85,6 @@ export class JwtAccessTokenVerifier {
     private readonly settings: JwtAccessTokenVerifierSettings,
     private readonly metadata: IssuerMetadataClient | undefined,
   ) {
-    this.local =
-      settings.keys === undefined
-        ? undefined
-        : createLocalJWKSet({ keys: settings.keys.map((jwk) => ({ ...jwk })) });
     this.profiles = new Map(
       settings.algorithms
         .filter((alg) => HMAC_HASHES[alg] === undefined)
@@ -132,6 +127,12 @@ export class JwtAccessTokenVerifier {
         }
       } else {
         const profile = this.profiles.get(alg)!;
+        if (this.settings.keys !== undefined && this.local === undefined) {
+          const jose = await loadJose();
+          this.local ??= jose.createLocalJWKSet({
+            keys: this.settings.keys.map((jwk) => ({ ...jwk })),
+          });
+        }
         const key = await this.keyFor(header as CompactJWSHeaderParameters, {
           protected: token.slice(0, dot1),
           payload: token.slice(dot1 + 1, dot2),
@@ -204,11 +205,11 @@ export class JwtAccessTokenVerifier {
       try {
         return (await this.local(header, token)) as Key;
       } catch (error) {
-        if (!(error instanceof errors.JWKSNoMatchingKey) || !this.hasRemote) throw error;
+        if (codeOf(error) !== CODES.JWKSNoMatchingKey || !this.hasRemote) throw error;
       }
     }
     const remote = await this.remoteKeys();
-    if (remote === undefined) throw new errors.JWKSNoMatchingKey();
+    if (remote === undefined) throw new (await loadJose()).errors.JWKSNoMatchingKey();
     return (await remote(header, token)) as Key;
   }
 
@@ -230,9 +231,10 @@ export class JwtAccessTokenVerifier {
     }
     if (uri === undefined) return undefined;
     if (this.remote?.uri !== uri) {
+      const jose: Jose = await loadJose();
       this.remote = {
         uri,
-        getKey: createRemoteJWKSet(new URL(uri), {
+        getKey: jose.createRemoteJWKSet(new URL(uri), {
           timeoutDuration: this.settings.timeoutMs,
           cooldownDuration: this.settings.jwksCooldownMs,
           cacheMaxAge: this.settings.cacheMaxAgeMs,
@@ -246,8 +248,8 @@ export class JwtAccessTokenVerifier {
 /** The refusal for a `jose` error: the token's fault (401) or the issuer's (503). */
 function tokenError(error: unknown): DPoPError {
   if (error instanceof DPoPError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === errors.JWTExpired.code) {
+  const code = codeOf(error);
+  if (code === CODES.JWTExpired) {
     return new DPoPError('ERR_DPOP_TOKEN_EXPIRED', 'The access token has expired', {
       cause: error,
     });
@@ -270,14 +272,23 @@ function tokenError(error: unknown): DPoPError {
 
 /** A short reason that never quotes the token: jose's messages name the failed check only. */
 function reason(error: unknown): string {
-  if (error instanceof errors.JWTClaimValidationFailed) return `${error.claim} check failed`;
-  if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the issuer matches';
-  if (error instanceof errors.JWSSignatureVerificationFailed)
-    return 'signature verification failed';
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+  const code = codeOf(error);
+  if (code === CODES.JWTClaimValidationFailed) {
+    const claim = (error as { claim?: unknown }).claim;
+    return `${typeof claim === 'string' ? claim : 'a claim'} check failed`;
+  }
+  if (code === CODES.JWKSNoMatchingKey) return 'no key of the issuer matches';
+  if (code === CODES.JWSSignatureVerificationFailed) return 'signature verification failed';
+  if (code === CODES.JOSEAlgNotAllowed || code === CODES.JOSENotSupported) {
     return 'alg is not allowed';
   }
   return 'not a valid JWS';
+}
+
+/** jose's stable error code (its classes are compared by code: jose is loaded lazily). */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function invalid(why: string): DPoPError {

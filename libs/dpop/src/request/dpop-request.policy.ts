@@ -30,9 +30,20 @@ import {
   hostDiffersFromAuthority,
 } from './request-headers.util.js';
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
+import type { DPoPRouteOptions } from './dpop-route.options.js';
 
-/** What the route demands of a request, beyond the options (`@DPoPBound()` in Nest). */
+/** What the route demands of a request, beyond the options (the route decorators in Nest). */
 export interface DPoPRequestRoute {
+  /**
+   * Whether a proof is required on this route, whatever the `required` option says
+   * (`@DPoPRequired()`, `@DPoPTokenEndpoint()`); `undefined`: as the option says.
+   */
+  readonly required?: boolean | undefined;
+  /**
+   * The route's own proof settings (algorithms, window, no nonce). Keep one object per route:
+   * its verifier is built once and kept for it.
+   */
+  readonly options?: Readonly<DPoPRouteOptions> | undefined;
   /** An access token bound with `cnf.jkt` and a valid proof from that key are required. */
   readonly bound?: boolean;
   /**
@@ -94,6 +105,8 @@ export class DPoPRequestPolicy {
   ) => string | undefined | Promise<string | undefined>;
   /** The access-token verifier, with the `accessToken` option. */
   private readonly tokens: AccessTokenVerifier | undefined;
+  /** A verifier per route that has settings of its own, built at its first request. */
+  private readonly routeVerifiers = new WeakMap<object, DPoPProofVerifier>();
   /** The one verification of each request, shared by every check of it (see {@link check}). */
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 
@@ -227,7 +240,7 @@ export class DPoPRequestPolicy {
           'A DPoP-bound access token requires a DPoP proof header',
         );
       }
-      if (this.options.required) {
+      if (route.required ?? this.options.required) {
         throw new DPoPError('ERR_DPOP_MISSING', 'This endpoint requires a DPoP proof header');
       }
       return undefined;
@@ -260,7 +273,7 @@ export class DPoPRequestPolicy {
         { claim: 'htu' },
       );
     }
-    const verification = this.verifier.verify({
+    const verification = this.verifierFor(route.options).verify({
       proof,
       method: request.method ?? '',
       url,
@@ -269,6 +282,17 @@ export class DPoPRequestPolicy {
     });
     this.verifications.set(request, verification);
     return verification;
+  }
+
+  /** The module's verifier, or the route's own when it has settings of its own. */
+  private verifierFor(options: Readonly<DPoPRouteOptions> | undefined): DPoPProofVerifier {
+    if (options === undefined) return this.verifier;
+    let verifier = this.routeVerifiers.get(options);
+    if (verifier === undefined) {
+      verifier = this.verifier.derive(options);
+      this.routeVerifiers.set(options, verifier);
+    }
+    return verifier;
   }
 
   /**

@@ -178,7 +178,7 @@ describe('@DPoPTokenEndpoint()', () => {
     expect(decodeJwt(res.body.access_token as string).cnf).toEqual({ jkt: ec.jkt });
   });
 
-  it('{ required: false }: the module decides (optional here), with a proof it is checked', async () => {
+  it('{ required: false }: the module decides (optional here; required: see dpop-modes), with a proof it is checked', async () => {
     expect(await call('POST', '/as/token-or-bearer')).toEqual({ status: 200, body: { jkt: null } });
     expect(await call('POST', '/as/token-or-bearer', ed)).toEqual({
       status: 200,

@@ -65,8 +65,9 @@ export const DPoPRequired = (options?: DPoPRouteOptions): MethodDecorator & Clas
 export interface DPoPTokenEndpointOptions extends DPoPRouteOptions {
   /**
    * Whether a token request needs a proof. Default `true`: a token endpoint that let a request
-   * without a proof through would issue an unbound token (`@JKT()` undefined). `false`: the
-   * module's `required` decides, for an endpoint that issues bearer tokens too.
+   * without a proof through would issue an unbound token (`@JKT()` undefined). `false`: as on
+   * any route (the class's `@DPoPRequired()`, else the module's `required`), for an endpoint
+   * that issues bearer tokens too.
    */
   required?: boolean;
 }
@@ -109,7 +110,8 @@ export const DPoPTokenEndpoint = (
   }
   return applyDecorators(
     SetMetadata(DPOP_TOKEN_ENDPOINT_KEY, true),
-    SetMetadata(DPOP_REQUIRED_KEY, required),
+    // `required: false` sets nothing: the class's decorators, then the module, decide.
+    ...(required ? [SetMetadata(DPOP_REQUIRED_KEY, true)] : []),
     ...routeSettings(settings, '@DPoPTokenEndpoint()'),
   );
 };

@@ -42,8 +42,8 @@ export const DPOP_RESOLVED_OPTIONS = Symbol('DPOP_RESOLVED_OPTIONS');
 export const DPOP_BOUND_KEY = 'dpop:bound';
 
 /**
- * Metadata key set by `@DPoPRequired()` (`true`) and `@DPoPTokenEndpoint()` (`true`, or `false`
- * with `{ required: false }`): whether the route needs a proof, whatever `required` says.
+ * Metadata key set (to `true`) by `@DPoPRequired()` and `@DPoPTokenEndpoint()` (unless
+ * `{ required: false }`): the route needs a proof, whatever the `required` option says.
  */
 export const DPOP_REQUIRED_KEY = 'dpop:required';
 

@@ -39,10 +39,7 @@ export interface DPoPRequestRoute {
    * (`@DPoPRequired()`, `@DPoPTokenEndpoint()`); `undefined`: as the option says.
    */
   readonly required?: boolean | undefined;
-  /**
-   * The route's own proof settings (algorithms, window, no nonce). Keep one object per route:
-   * its verifier is built once and kept for it.
-   */
+  /** The route's own proof settings; one object per route (its verifier is kept for it). */
   readonly options?: Readonly<DPoPRouteOptions> | undefined;
   /** An access token bound with `cnf.jkt` and a valid proof from that key are required. */
   readonly bound?: boolean;

@@ -18,6 +18,7 @@ import { benchMemory } from './memory/memory.bench.js';
 import { renderMarkdown, renderTables, type BenchResults } from './report.js';
 import { benchVerifierAlgorithm, type VerifierResult } from './verifier/verifier.bench.js';
 import { benchPeersAlgorithm, type PeerResult } from './peers/peers.bench.js';
+import { benchResource, renderResourceMarkdown } from './resource/resource.bench.js';
 
 const ALGORITHMS: readonly DPoPAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
 /** The verifier section: every default algorithm, and one opt-in one per key family. */
@@ -88,6 +89,15 @@ log('+ beside the peers (auth0, oidc-provider) and the event hook');
 const peers: PeerResult[] = [];
 for (const alg of ALGORITHMS) peers.push(await benchPeersAlgorithm(alg, QUICK ? 2 : 11));
 
+log('+ resource server: verified access tokens beside the DPoP-only guard and auth0 auth()');
+const resource = await benchResource({
+  rounds: QUICK ? 1 : 3,
+  requests: QUICK ? 600 : 3000,
+  connections: [1, 16, 64],
+  platforms: ['express', 'fastify'],
+  log,
+});
+
 const results: BenchResults = {
   date: new Date(),
   machine,
@@ -105,7 +115,11 @@ const results: BenchResults = {
 };
 log('');
 log(renderTables(results));
+log(renderResourceMarkdown(resource));
 if (!QUICK) {
-  writeFileSync(OUTPUT, renderMarkdown(results));
+  writeFileSync(
+    OUTPUT,
+    `${renderMarkdown(results).trimEnd()}\n\n${renderResourceMarkdown(resource)}\n`,
+  );
   log(`\nwrote ${OUTPUT}`);
 }

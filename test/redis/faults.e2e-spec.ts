@@ -12,7 +12,7 @@ import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RedisJtiStore } from 'nest-dpop';
-import { replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -300,8 +300,8 @@ describe('a 3-node Redis Cluster', () => {
       // The store's key is the replay key of (jkt, jti), not the jti itself, with its first
       // character as hash tag on a Cluster (next to the marker that guards it).
       const stored = replayKey(key.jkt, jti);
-      if ((cluster.nodeForKey(`${keyPrefix}{${stored[0]}}${stored}`) === node) === onNode)
-        return jti;
+      const where = redisJtiStoreKeys({ keyPrefix, cluster: true }).recordKey(stored);
+      if ((cluster.nodeForKey(where) === node) === onNode) return jti;
     }
   }
 

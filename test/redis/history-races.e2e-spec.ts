@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RedisJtiStore, type JtiStoreProofInfo } from 'nest-dpop';
-import { replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { makeKey, type TestKey } from '../support/proofs.js';
 import {
   sleep,
@@ -107,7 +107,7 @@ describe('loss detection races', () => {
     await sleep(100);
     await server.stop('SIGKILL');
     await server.start();
-    expect(await server.command('EXISTS', `${keyPrefix}#history`)).toBe('1');
+    expect(await server.command('EXISTS', redisJtiStoreKeys({ keyPrefix }).historyKey)).toBe('1');
     expect(await pending).not.toBe(true);
   });
 

@@ -66,6 +66,7 @@ const DOORS = {
       'DPoPProofVerifierOptions',
       'DPoPPublicJwk',
       'DPoPRefusal',
+      'DPoPRequestInput',
       'DPoPRequestResult',
       'DPoPRequestRoute',
       'DPoPRouteOptions',
@@ -89,6 +90,7 @@ const DOORS = {
     load: () => import('./testing/index.js'),
     runtime: [
       'DPoPTestKey',
+      'redisJtiStoreKeys',
       'redisStandIn',
       'replayKey',
       'runJtiStoreContract',
@@ -98,6 +100,7 @@ const DOORS = {
     types: [
       'ContractTestApi',
       'JtiStoreContractOptions',
+      'RedisJtiStoreKeys',
       'RedisStandIn',
       'SeedableRedisClient',
       'TestKeyAlgorithm',

@@ -21,6 +21,7 @@ export { dpopOptionsFromEnv } from './options/dpop-options.resolver.js';
 export { DPoPGuard, type DPoPVerifiedRequest } from './guard/dpop.guard.js';
 export {
   DPoPRequestPolicy,
+  type DPoPRequestInput,
   type DPoPRequestRoute,
   type DPoPRequestResult,
 } from './request/dpop-request.policy.js';

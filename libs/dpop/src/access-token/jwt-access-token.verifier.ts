@@ -1,18 +1,15 @@
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  errors,
-  jwtVerify,
-  type FlattenedJWSInput,
-  type CompactJWSHeaderParameters,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type CryptoKey,
-  type KeyObject,
+import type {
+  FlattenedJWSInput,
+  CompactJWSHeaderParameters,
+  JWTPayload,
+  JWTVerifyGetKey,
+  CryptoKey,
+  KeyObject,
 } from 'jose';
 import { DPoPError } from '../errors/dpop.errors.js';
 import type { IssuerMetadataClient } from './issuer-metadata.client.js';
 import type { AccessTokenJwk } from './access-token-options.interface.js';
+import { JOSE_ERROR_CODES as CODES, loadJose, type Jose } from './jose.loader.js';
 
 /** What {@link JwtAccessTokenVerifier} needs, resolved from the module options. */
 export interface JwtAccessTokenVerifierSettings {
@@ -35,15 +32,15 @@ type Key = CryptoKey | KeyObject | Uint8Array;
 
 /** jose error codes that say the token is bad (a 401); anything else is the issuer's side (503). */
 const TOKEN_FAULTS = new Set<string>([
-  errors.JWTClaimValidationFailed.code,
-  errors.JWSSignatureVerificationFailed.code,
-  errors.JWKSNoMatchingKey.code,
-  errors.JWKSMultipleMatchingKeys.code,
-  errors.JOSEAlgNotAllowed.code,
-  errors.JOSENotSupported.code,
-  errors.JWSInvalid.code,
-  errors.JWTInvalid.code,
-  errors.JWKInvalid.code,
+  CODES.JWTClaimValidationFailed,
+  CODES.JWSSignatureVerificationFailed,
+  CODES.JWKSNoMatchingKey,
+  CODES.JWKSMultipleMatchingKeys,
+  CODES.JOSEAlgNotAllowed,
+  CODES.JOSENotSupported,
+  CODES.JWSInvalid,
+  CODES.JWTInvalid,
+  CODES.JWKInvalid,
 ]);
 
 /**
@@ -56,7 +53,8 @@ const TOKEN_FAULTS = new Set<string>([
  * cooldown, with a timeout; a JWK Set that cannot be fetched is `ERR_DPOP_ISSUER_UNAVAILABLE`.
  */
 export class JwtAccessTokenVerifier {
-  private readonly local: JWTVerifyGetKey | undefined;
+  /** Made at the first verification, once `jose` is loaded (see jose.loader.ts). */
+  private local: JWTVerifyGetKey | undefined;
   private remote: { readonly uri: string; readonly getKey: JWTVerifyGetKey } | undefined;
   private readonly getKey: JWTVerifyGetKey;
 
@@ -64,10 +62,6 @@ export class JwtAccessTokenVerifier {
     private readonly settings: JwtAccessTokenVerifierSettings,
     private readonly metadata: IssuerMetadataClient | undefined,
   ) {
-    this.local =
-      settings.keys === undefined
-        ? undefined
-        : createLocalJWKSet({ keys: settings.keys.map((jwk) => ({ ...jwk })) });
     this.getKey = (header, token) => this.keyFor(header, token);
   }
 
@@ -89,7 +83,11 @@ export class JwtAccessTokenVerifier {
   async verify(token: string): Promise<JWTPayload> {
     const s = this.settings;
     try {
-      const { payload } = await jwtVerify(token, this.getKey, {
+      const jose = await loadJose();
+      if (s.keys !== undefined && this.local === undefined) {
+        this.local = jose.createLocalJWKSet({ keys: s.keys.map((jwk) => ({ ...jwk })) });
+      }
+      const { payload } = await jose.jwtVerify(token, this.getKey, {
         algorithms: [...s.algorithms],
         audience: [...s.audience],
         ...(s.issuer !== undefined && { issuer: s.issuer }),
@@ -107,18 +105,19 @@ export class JwtAccessTokenVerifier {
   private async keyFor(header: CompactJWSHeaderParameters, token: FlattenedJWSInput): Promise<Key> {
     if (header.alg?.startsWith('HS')) {
       // Only reachable when an HS algorithm is allowed, which needs a secret (checked at start-up).
-      if (this.settings.secret === undefined) throw new errors.JOSEAlgNotAllowed('HMAC');
+      if (this.settings.secret === undefined)
+        throw new (await loadJose()).errors.JOSEAlgNotAllowed('HMAC');
       return this.settings.secret;
     }
     if (this.local !== undefined) {
       try {
         return (await this.local(header, token)) as Key;
       } catch (error) {
-        if (!(error instanceof errors.JWKSNoMatchingKey) || !this.hasRemote) throw error;
+        if (codeOf(error) !== CODES.JWKSNoMatchingKey || !this.hasRemote) throw error;
       }
     }
     const remote = await this.remoteKeys();
-    if (remote === undefined) throw new errors.JWKSNoMatchingKey();
+    if (remote === undefined) throw new (await loadJose()).errors.JWKSNoMatchingKey();
     return (await remote(header, token)) as Key;
   }
 
@@ -140,9 +139,10 @@ export class JwtAccessTokenVerifier {
     }
     if (uri === undefined) return undefined;
     if (this.remote?.uri !== uri) {
+      const jose: Jose = await loadJose();
       this.remote = {
         uri,
-        getKey: createRemoteJWKSet(new URL(uri), {
+        getKey: jose.createRemoteJWKSet(new URL(uri), {
           timeoutDuration: this.settings.timeoutMs,
           cooldownDuration: this.settings.jwksCooldownMs,
           cacheMaxAge: this.settings.cacheMaxAgeMs,
@@ -156,8 +156,8 @@ export class JwtAccessTokenVerifier {
 /** The refusal for a `jose` error: the token's fault (401) or the issuer's (503). */
 function tokenError(error: unknown): DPoPError {
   if (error instanceof DPoPError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === errors.JWTExpired.code) {
+  const code = codeOf(error);
+  if (code === CODES.JWTExpired) {
     return new DPoPError('ERR_DPOP_TOKEN_EXPIRED', 'The access token has expired', {
       cause: error,
     });
@@ -180,12 +180,21 @@ function tokenError(error: unknown): DPoPError {
 
 /** A short reason that never quotes the token: jose's messages name the failed check only. */
 function reason(error: unknown): string {
-  if (error instanceof errors.JWTClaimValidationFailed) return `${error.claim} check failed`;
-  if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the issuer matches';
-  if (error instanceof errors.JWSSignatureVerificationFailed)
-    return 'signature verification failed';
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+  const code = codeOf(error);
+  if (code === CODES.JWTClaimValidationFailed) {
+    const claim = (error as { claim?: unknown }).claim;
+    return `${typeof claim === 'string' ? claim : 'a claim'} check failed`;
+  }
+  if (code === CODES.JWKSNoMatchingKey) return 'no key of the issuer matches';
+  if (code === CODES.JWSSignatureVerificationFailed) return 'signature verification failed';
+  if (code === CODES.JOSEAlgNotAllowed || code === CODES.JOSENotSupported) {
     return 'alg is not allowed';
   }
   return 'not a valid JWS';
+}
+
+/** jose's stable error code (its classes are compared by code: jose is loaded lazily). */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -31,6 +31,7 @@ const OPTION_KEYS: Record<keyof DPoPModuleOptions, true> = {
   publicRouteMetadata: true,
   accessToken: true,
   protectedResource: true,
+  proofBudget: true,
 };
 
 /** The option names, for messages and tests. */

@@ -30,7 +30,28 @@ import {
   hostDiffersFromAuthority,
 } from './request-headers.util.js';
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
-import type { DPoPRouteOptions } from './dpop-route.options.js';
+import { RouteVerifiers, type DPoPRouteOptions } from './dpop-route.options.js';
+import { ProofBudget } from './proof-budget.limiter.js';
+
+/**
+ * The parts of a request the policy reads, as Node's `IncomingMessage` (Express, `node:http`,
+ * `node:http2`'s compatibility API) and Fastify's request have them: pass those as they are.
+ */
+export interface DPoPRequestInput {
+  readonly method?: string;
+  /** The request target (origin-form path and query). */
+  readonly url?: string;
+  /** Express: the target before a router's mount point was stripped. */
+  readonly originalUrl?: string;
+  /** Header names in lower case; on HTTP/2 with the pseudo-headers (`:authority`). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Every header line as received (Node): how a repeated `Host` or `Authorization` is seen. */
+  readonly rawHeaders?: readonly string[];
+  /** Fastify: the Node request, whose `rawHeaders` are read when the request has none. */
+  readonly raw?: { readonly rawHeaders?: readonly string[] };
+  /** The connection: TLS (`encrypted`) and the peer address (for `trustedProxies`). */
+  readonly socket?: { readonly encrypted?: boolean; readonly remoteAddress?: string } | null;
+}
 
 /** What the route demands of a request, beyond the options (the route decorators in Nest). */
 export interface DPoPRequestRoute {
@@ -89,7 +110,7 @@ export interface DPoPRequestResult {
  *   } catch (error) {
  *     if (!(error instanceof DPoPError)) return next(error);
  *     const refusal = dpop.refusal(error, req);
- *     res.status(refusal.status).set(refusal.headers).send(JSON.stringify(refusal.body));
+ *     res.writeHead(refusal.status, refusal.headers).end(JSON.stringify(refusal.body));
  *   }
  * });
  * ```
@@ -102,8 +123,13 @@ export class DPoPRequestPolicy {
   ) => string | undefined | Promise<string | undefined>;
   /** The access-token verifier, with the `accessToken` option. */
   private readonly tokens: AccessTokenVerifier | undefined;
-  /** A verifier per route that has settings of its own, built at its first request. */
-  private readonly routeVerifiers = new WeakMap<object, DPoPProofVerifier>();
+  /** A verifier per route that has settings of its own. */
+  private readonly routeVerifiers: RouteVerifiers;
+  /**
+   * New proofs per client and key, for proofs without a token the library verified (the
+   * `proofBudget` option); `undefined` when it is off.
+   */
+  readonly budget: ProofBudget | undefined;
   /** The one verification of each request, shared by every check of it (see {@link check}). */
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 
@@ -129,10 +155,15 @@ export class DPoPRequestPolicy {
     readonly options: ResolvedDPoPOptions,
   ) {
     this.resolveUrl = createRequestUrlResolver(options);
+    this.routeVerifiers = new RouteVerifiers(verifier);
     this.toRefusal = createDPoPRefusalMapper(options);
     this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
     this.tokens =
       options.accessToken === undefined ? undefined : accessTokenVerifierFor(options.accessToken);
+    this.budget =
+      options.proofBudget === false
+        ? undefined
+        : new ProofBudget(options.proofBudget ?? {}, verifier.replayWindowMs, options.clock);
   }
 
   /**
@@ -141,7 +172,9 @@ export class DPoPRequestPolicy {
    * @returns what was verified; `proof` is `undefined` when the request may go on without one
    * @throws {DPoPError} the refusal, with a stable `code` ({@link refusal} makes it HTTP)
    */
-  async check(request: DPoPHttpRequest, route: DPoPRequestRoute = {}): Promise<DPoPRequestResult> {
+  async check(input: DPoPRequestInput, route: DPoPRequestRoute = {}): Promise<DPoPRequestResult> {
+    // The same object: the URL resolver and a custom `requestUrl` take it as DPoPHttpRequest.
+    const request = input as DPoPHttpRequest;
     if (hasMultipleHostHeaders(request)) {
       // RFC 9112 §3.2: Node keeps the first Host, a proxy in front may have used the last.
       throw new DPoPError('ERR_DPOP_MULTIPLE_HOSTS', 'The request has more than one Host header');
@@ -169,7 +202,9 @@ export class DPoPRequestPolicy {
         : this.tokens !== undefined
           ? accessToken?.jkt
           : await this.bindingOf(token.token);
-    const proof = await this.proofOf(request, route, token, binding);
+    // Only a token the library verified vouches for the request: anyone can write a JWT with a
+    // cnf.jkt of their own key, so an unverified binding does not exempt a proof from the budget.
+    const proof = await this.proofOf(request, route, token, binding, accessToken === undefined);
     if (route.scopes !== undefined) checkScopes(accessToken, route.scopes);
     return {
       proof,
@@ -187,7 +222,7 @@ export class DPoPRequestPolicy {
    * @param request the refused request: its path (without query) becomes the problem's `instance`
    * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
    */
-  refusal(error: DPoPError, request?: DPoPHttpRequest, tokenEndpoint = false): DPoPRefusal {
+  refusal(error: DPoPError, request?: DPoPRequestInput, tokenEndpoint = false): DPoPRefusal {
     return this.toRefusal(
       error,
       request === undefined ? undefined : pathOf(request),
@@ -201,6 +236,7 @@ export class DPoPRequestPolicy {
     route: DPoPRequestRoute,
     presented: PresentedAccessToken | undefined,
     boundJkt: string | undefined,
+    counted: boolean,
   ): Promise<VerifiedDPoPProof | undefined> {
     const token = presented?.token;
     if (
@@ -270,26 +306,20 @@ export class DPoPRequestPolicy {
         { claim: 'htu' },
       );
     }
-    const verification = this.verifierFor(route.options).verify({
-      proof,
-      method: request.method ?? '',
-      url,
-      accessToken: token,
-      expectedJkt: boundJkt,
-    });
+    const budget = counted ? this.budget : undefined;
+    const verification = this.routeVerifiers.for(route.options).verify(
+      {
+        proof,
+        method: request.method ?? '',
+        url,
+        accessToken: token,
+        expectedJkt: boundJkt,
+      },
+      // After the signature and claims (a forged proof takes nothing), before the store.
+      budget && ((checked) => budget.take(request, checked.jkt)),
+    );
     this.verifications.set(request, verification);
     return verification;
-  }
-
-  /** The module's verifier, or the route's own when it has settings of its own. */
-  private verifierFor(options: Readonly<DPoPRouteOptions> | undefined): DPoPProofVerifier {
-    if (options === undefined) return this.verifier;
-    let verifier = this.routeVerifiers.get(options);
-    if (verifier === undefined) {
-      verifier = this.verifier.derive(options);
-      this.routeVerifiers.set(options, verifier);
-    }
-    return verifier;
   }
 
   /**
@@ -342,7 +372,7 @@ function checkScopes(token: VerifiedAccessToken | undefined, scopes: readonly st
 }
 
 /** The problem's `instance`: the request path, without query. */
-function pathOf(request: DPoPHttpRequest): string | undefined {
+function pathOf(request: DPoPRequestInput): string | undefined {
   const target = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
   return typeof target === 'string' ? stripQueryAndFragment(target) : undefined;
 }

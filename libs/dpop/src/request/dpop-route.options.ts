@@ -1,5 +1,6 @@
 import { assertSupportedAlgorithms, type DPoPAlgorithm } from '../options/dpop.constants.js';
 import { MAX_DPOP_WINDOW_SECONDS } from '../options/dpop-options.resolver.js';
+import type { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
 
 /**
  * Per-route settings of the proof, taken by `@DPoPRequired()`, `@DPoPBound()` and
@@ -66,4 +67,25 @@ export function checkedRouteOptions(
     ...options,
     ...(options.algorithms && { algorithms: [...options.algorithms] }),
   });
+}
+
+/**
+ * The module's verifier, or a route's own when the route has settings of its own: derived from
+ * the module's (same store, clock, limits, nonce issuer) at the route's first request, then
+ * kept, keyed by the route's settings object.
+ */
+export class RouteVerifiers {
+  private readonly byOptions = new WeakMap<object, DPoPProofVerifier>();
+
+  constructor(private readonly base: DPoPProofVerifier) {}
+
+  for(options: Readonly<DPoPRouteOptions> | undefined): DPoPProofVerifier {
+    if (options === undefined) return this.base;
+    let verifier = this.byOptions.get(options);
+    if (verifier === undefined) {
+      verifier = this.base.derive(options);
+      this.byOptions.set(options, verifier);
+    }
+    return verifier;
+  }
 }

@@ -83,6 +83,7 @@ const DOORS = {
     load: () => import('./testing/index.js'),
     runtime: [
       'DPoPTestKey',
+      'redisJtiStoreKeys',
       'redisStandIn',
       'replayKey',
       'runJtiStoreContract',
@@ -92,6 +93,7 @@ const DOORS = {
     types: [
       'ContractTestApi',
       'JtiStoreContractOptions',
+      'RedisJtiStoreKeys',
       'RedisStandIn',
       'SeedableRedisClient',
       'TestKeyAlgorithm',

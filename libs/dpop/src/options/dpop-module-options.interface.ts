@@ -1,3 +1,4 @@
+import type { DPoPProofBudgetOptions } from '../request/proof-budget.limiter.js';
 import type { DPoPAlgorithm } from './dpop.constants.js';
 import type { DPoPEventListener } from '../events/dpop-events.interface.js';
 import type { DPoPNonceIssuer, DPoPNonceOptions } from '../verifier/dpop-nonce.issuer.js';
@@ -149,6 +150,13 @@ export interface DPoPModuleOptions {
    */
   allowedOrigins?: string[];
   /**
+   * New proofs a client may have recorded, for proofs without an access token the library
+   * verified (see {@link DPoPProofBudgetOptions}): past it 429 `ERR_DPOP_RATE_LIMITED` with
+   * `Retry-After` to that client only. Default on: 10,000 per client address and per key per
+   * 60 s. `false` turns it off.
+   */
+  proofBudget?: DPoPProofBudgetOptions | false;
+  /**
    * Verify access tokens in the guard (JWT by signature, opaque by RFC 7662 introspection), so
    * that `cnf.jkt` is read only from a verified token and its claims are on the request
    * (`@AccessTokenClaims()`, `@RequiredScopes()`). See {@link DPoPAccessTokenOptions}. Default:
@@ -190,6 +198,7 @@ export interface ResolvedDPoPOptions {
   readonly clock: () => number;
   readonly listeners: readonly DPoPEventListener[];
   readonly logRefusals: boolean | 'each';
+  readonly proofBudget: DPoPProofBudgetOptions | false | undefined;
   /** `allowedOrigins` as `URL.origin` spells them; empty when none is set. */
   readonly allowedOrigins: readonly string[];
   /** Access-token verification, when configured. */

@@ -105,6 +105,7 @@ describe('resolveDPoPOptions: every option is checked at start-up', () => {
         keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }],
       },
       protectedResource: { resource: '/agents', authorization_servers: ['https://as.example'] },
+      proofBudget: { perClient: 100, perKey: 50, interval: 10, maxLive: 1000, maxTracked: 500 },
     };
     expect(Object.keys(options).sort()).toEqual([...DPOP_OPTION_NAMES].sort());
     expect(resolveDPoPOptions(options)).toMatchObject({

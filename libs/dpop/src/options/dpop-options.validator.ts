@@ -30,6 +30,7 @@ const OPTION_KEYS: Record<keyof DPoPModuleOptions, true> = {
   logRefusals: true,
   accessToken: true,
   protectedResource: true,
+  proofBudget: true,
 };
 
 /** The option names, for messages and tests. */

@@ -30,6 +30,7 @@ import {
   hostDiffersFromAuthority,
 } from './request-headers.util.js';
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
+import { ProofBudget } from './proof-budget.limiter.js';
 
 /**
  * The parts of a request the policy reads, as Node's `IncomingMessage` (Express, `node:http`,
@@ -114,6 +115,11 @@ export class DPoPRequestPolicy {
   ) => string | undefined | Promise<string | undefined>;
   /** The access-token verifier, with the `accessToken` option. */
   private readonly tokens: AccessTokenVerifier | undefined;
+  /**
+   * New proofs per client and key, for proofs without a token the library verified (the
+   * `proofBudget` option); `undefined` when it is off.
+   */
+  readonly budget: ProofBudget | undefined;
   /** The one verification of each request, shared by every check of it (see {@link check}). */
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 
@@ -143,6 +149,10 @@ export class DPoPRequestPolicy {
     this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
     this.tokens =
       options.accessToken === undefined ? undefined : accessTokenVerifierFor(options.accessToken);
+    this.budget =
+      options.proofBudget === false
+        ? undefined
+        : new ProofBudget(options.proofBudget ?? {}, verifier.replayWindowMs, options.clock);
   }
 
   /**
@@ -181,7 +191,9 @@ export class DPoPRequestPolicy {
         : this.tokens !== undefined
           ? accessToken?.jkt
           : await this.bindingOf(token.token);
-    const proof = await this.proofOf(request, route, token, binding);
+    // Only a token the library verified vouches for the request: anyone can write a JWT with a
+    // cnf.jkt of their own key, so an unverified binding does not exempt a proof from the budget.
+    const proof = await this.proofOf(request, route, token, binding, accessToken === undefined);
     if (route.scopes !== undefined) checkScopes(accessToken, route.scopes);
     return {
       proof,
@@ -213,6 +225,7 @@ export class DPoPRequestPolicy {
     route: DPoPRequestRoute,
     presented: PresentedAccessToken | undefined,
     boundJkt: string | undefined,
+    counted: boolean,
   ): Promise<VerifiedDPoPProof | undefined> {
     const token = presented?.token;
     if (
@@ -282,13 +295,18 @@ export class DPoPRequestPolicy {
         { claim: 'htu' },
       );
     }
-    const verification = this.verifier.verify({
-      proof,
-      method: request.method ?? '',
-      url,
-      accessToken: token,
-      expectedJkt: boundJkt,
-    });
+    const budget = counted ? this.budget : undefined;
+    const verification = this.verifier.verify(
+      {
+        proof,
+        method: request.method ?? '',
+        url,
+        accessToken: token,
+        expectedJkt: boundJkt,
+      },
+      // After the signature and claims (a forged proof takes nothing), before the store.
+      budget && ((checked) => budget.take(request, checked.jkt)),
+    );
     this.verifications.set(request, verification);
     return verification;
   }

@@ -100,8 +100,16 @@ export class DPoPProofVerifier {
    * Every check, the replay store last.
    * @throws {DPoPError} with a stable `code`; `ERR_DPOP_STORE_UNAVAILABLE` if the store failed.
    */
-  async verify(input: DPoPVerifyInput): Promise<VerifiedDPoPProof> {
+  async verify(
+    input: DPoPVerifyInput,
+    /**
+     * Called with the checked proof just before its jti is recorded; throwing refuses it with
+     * nothing recorded (the request policy's `proofBudget`).
+     */
+    admit?: (proof: VerifiedDPoPProof) => void,
+  ): Promise<VerifiedDPoPProof> {
     const proof = this.check(input);
+    admit?.(proof);
     if (this.store === undefined) {
       throw new DPoPError('ERR_DPOP_STORE_UNAVAILABLE', 'DPoP replay store is not configured');
     }

@@ -552,14 +552,25 @@ export function defineGuardSuite(platform: TestPlatform): void {
   describe('replay store failure', () => {
     it('refuses with 503 when Redis is unreachable, and never lets the proof through', async () => {
       // A client pointed at a port where nothing listens: the store cannot answer.
-      // The store waits for Redis at start-up (the app would not start on a dead one), so Redis
-      // goes away after the start: the client is closed and never reconnects.
-      const client = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 0 });
-      const base = await start({ store: new RedisJtiStore(client, { keyPrefix: REDIS_PREFIX }) });
-      client.disconnect();
+      const dead = new Redis({
+        host: '127.0.0.1',
+        port: 1,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+      });
+      // Redis unreachable at start-up stops the app (RedisJtiStore.onApplicationBootstrap, see
+      // test/redis/readme-wiring); this is Redis gone at request time: the store is handed over
+      // behind a plain JtiStore, so Nest runs none of its hooks, and it starts at first use.
+      const redisStore = new RedisJtiStore(dead);
+      const store: JtiStore = {
+        recordIfNew: (key, ttlMs, proof) => redisStore.recordIfNew(key, ttlMs, proof),
+      };
+      const base = await start({ store });
       const res = await call(base, '/items', { proof: await proofFor(keys.EdDSA, base, '/items') });
+      redisStore.onModuleDestroy();
       expectProblem(res, 'dpop-store-unavailable', 'ERR_DPOP_STORE_UNAVAILABLE', 503);
       expect(res.headers.get('retry-after')).toBe('1');
+      dead.disconnect();
     });
 
     it('a proof refused for its claims never reaches the store', async () => {

@@ -139,6 +139,13 @@ export interface DPoPModuleOptions {
    */
   logRefusals?: boolean | 'each';
   /**
+   * Metadata keys that mark a route public in your app (e.g. the `IS_PUBLIC_KEY` of your own
+   * `@Public()` decorator, set with `SetMetadata(IS_PUBLIC_KEY, true)`): a truthy value on the
+   * method or its class is honoured as `@SkipDPoP()` there, so one decorator says "public" to
+   * every guard. Default: none.
+   */
+  publicRouteMetadata?: (string | symbol)[];
+  /**
    * The public origins of this service (`scheme://host[:port]`, e.g.
    * `['https://api.example.com', 'https://api.example.net:8443']`). The URL `htu` is compared
    * with must have one of them (scheme, host and port), whatever it is built from (the `Host`
@@ -198,6 +205,8 @@ export interface ResolvedDPoPOptions {
   readonly clock: () => number;
   readonly listeners: readonly DPoPEventListener[];
   readonly logRefusals: boolean | 'each';
+  /** `publicRouteMetadata`; empty when none is set. */
+  readonly publicRouteMetadata: readonly (string | symbol)[];
   readonly proofBudget: DPoPProofBudgetOptions | false | undefined;
   /** `allowedOrigins` as `URL.origin` spells them; empty when none is set. */
   readonly allowedOrigins: readonly string[];

@@ -27,6 +27,7 @@ const DOORS = {
       'DPoPProof',
       'DPoPProofVerifier',
       'DPoPRequestPolicy',
+      'DPoPRequired',
       'DPoPTokenEndpoint',
       'InMemoryJtiStore',
       'InjectDPoPOptions',
@@ -42,13 +43,16 @@ const DOORS = {
       'TokenBindingUnavailableError',
       'answerClientErrorsWithProblems',
       'answerMultipleHostsWithProblem',
+      'dpopBinding',
       'dpopOptionsFromEnv',
+      'dpopTokenResponse',
     ],
     types: [
       'AccessTokenIntrospectionOptions',
       'AccessTokenJwk',
       'DPoPAccessTokenOptions',
       'DPoPAlgorithm',
+      'DPoPBindingClaims',
       'DPoPClaim',
       'DPoPErrorCode',
       'DPoPEvent',
@@ -65,6 +69,9 @@ const DOORS = {
       'DPoPRequestInput',
       'DPoPRequestResult',
       'DPoPRequestRoute',
+      'DPoPRouteOptions',
+      'DPoPTokenEndpointOptions',
+      'DPoPTokenResponse',
       'DPoPVerifiedRequest',
       'DPoPVerifyInput',
       'InMemoryJtiStoreOptions',
@@ -175,6 +182,7 @@ describe('nest-dpop public doors', () => {
   });
 
   it('keeps the main door within about 30 runtime names', () => {
-    expect(DOORS['.'].runtime.length).toBeLessThanOrEqual(30);
+    // 33: the issuing side (dpopBinding, dpopTokenResponse) and @DPoPRequired() came in issue 19.
+    expect(DOORS['.'].runtime.length).toBeLessThanOrEqual(33);
   });
 });

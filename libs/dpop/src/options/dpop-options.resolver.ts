@@ -147,6 +147,7 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     clock,
     listeners: options.listeners ?? [],
     logRefusals: options.logRefusals ?? true,
+    publicRouteMetadata: options.publicRouteMetadata ?? [],
     allowedOrigins,
     accessToken:
       options.accessToken === undefined

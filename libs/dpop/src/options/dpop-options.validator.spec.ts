@@ -100,6 +100,7 @@ describe('resolveDPoPOptions: every option is checked at start-up', () => {
       fromEnv: {},
       listeners: [{ onDPoPEvent: () => undefined }],
       logRefusals: false,
+      publicRouteMetadata: ['isPublic'],
       accessToken: {
         audience: 'https://api.example.com/arcp',
         keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }],

@@ -30,6 +30,7 @@ import {
   hostDiffersFromAuthority,
 } from './request-headers.util.js';
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
+import { RouteVerifiers, type DPoPRouteOptions } from './dpop-route.options.js';
 import { ProofBudget } from './proof-budget.limiter.js';
 
 /**
@@ -52,8 +53,15 @@ export interface DPoPRequestInput {
   readonly socket?: { readonly encrypted?: boolean; readonly remoteAddress?: string } | null;
 }
 
-/** What the route demands of a request, beyond the options (`@DPoPBound()` in Nest). */
+/** What the route demands of a request, beyond the options (the route decorators in Nest). */
 export interface DPoPRequestRoute {
+  /**
+   * Whether a proof is required on this route, whatever the `required` option says
+   * (`@DPoPRequired()`, `@DPoPTokenEndpoint()`); `undefined`: as the option says.
+   */
+  readonly required?: boolean | undefined;
+  /** The route's own proof settings; one object per route (its verifier is kept for it). */
+  readonly options?: Readonly<DPoPRouteOptions> | undefined;
   /** An access token bound with `cnf.jkt` and a valid proof from that key are required. */
   readonly bound?: boolean;
   /**
@@ -115,6 +123,8 @@ export class DPoPRequestPolicy {
   ) => string | undefined | Promise<string | undefined>;
   /** The access-token verifier, with the `accessToken` option. */
   private readonly tokens: AccessTokenVerifier | undefined;
+  /** A verifier per route that has settings of its own. */
+  private readonly routeVerifiers: RouteVerifiers;
   /**
    * New proofs per client and key, for proofs without a token the library verified (the
    * `proofBudget` option); `undefined` when it is off.
@@ -145,6 +155,7 @@ export class DPoPRequestPolicy {
     readonly options: ResolvedDPoPOptions,
   ) {
     this.resolveUrl = createRequestUrlResolver(options);
+    this.routeVerifiers = new RouteVerifiers(verifier);
     this.toRefusal = createDPoPRefusalMapper(options);
     this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
     this.tokens =
@@ -262,7 +273,7 @@ export class DPoPRequestPolicy {
           'A DPoP-bound access token requires a DPoP proof header',
         );
       }
-      if (this.options.required) {
+      if (route.required ?? this.options.required) {
         throw new DPoPError('ERR_DPOP_MISSING', 'This endpoint requires a DPoP proof header');
       }
       return undefined;
@@ -296,7 +307,7 @@ export class DPoPRequestPolicy {
       );
     }
     const budget = counted ? this.budget : undefined;
-    const verification = this.verifier.verify(
+    const verification = this.routeVerifiers.for(route.options).verify(
       {
         proof,
         method: request.method ?? '',

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
 import { RedisJtiStore } from 'nest-dpop';
-import { replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -128,11 +128,12 @@ describe('a Redis Cluster', () => {
       expect(summary(await postItems(base, proof))).toEqual({ status: 200, code: undefined });
       used.push(proof);
     }
-    // A master other than the one a single marker (`<prefix>#history`) would live on.
-    const victim = cluster.nodes.find((node) => node !== cluster.nodeForKey(`${prefix}#history`))!;
+    // A master other than the one a single marker (the history key) would live on.
+    const keys = redisJtiStoreKeys({ keyPrefix: prefix, cluster: true });
+    const victim = cluster.nodes.find((node) => node !== cluster.nodeForKey(keys.historyKey))!;
     const onVictim = used.filter((proof) => {
       const stored = replayKey(key.jkt, jtiOf(proof));
-      return cluster.nodeForKey(`${prefix}{${stored[0]}}${stored}`) === victim;
+      return cluster.nodeForKey(keys.recordKey(stored)) === victim;
     });
     expect(onVictim.length).toBeGreaterThan(0);
     await victim.command('FLUSHALL');
@@ -178,7 +179,10 @@ describe('a Redis Cluster', () => {
     const victim = cluster.nodes[0]!;
     const stored = (jti: string) => {
       const k = replayKey(key.jkt, jti);
-      return cluster.nodeForKey(`${prefix}{${k[0]}}${k}`) === victim;
+      return (
+        cluster.nodeForKey(redisJtiStoreKeys({ keyPrefix: prefix, cluster: true }).recordKey(k)) ===
+        victim
+      );
     };
     const iat = Math.floor(Date.now() / 1000);
     // The snapshot has the markers; the jtis recorded next are not in it.

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
 import { RedisJtiStore } from 'nest-dpop';
-import { replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -91,7 +91,7 @@ describe.each([
   /** PTTL of a stored jti, read from the node that holds it. */
   const pttl = async (jti: string) => {
     // On a Cluster every key carries its first character as hash tag (next to its marker).
-    const stored = cluster ? `${keyPrefix}{${jti[0]}}${jti}` : keyPrefix + jti;
+    const stored = redisJtiStoreKeys({ keyPrefix, cluster: cluster !== undefined }).recordKey(jti);
     const node = cluster ? cluster.nodeForKey(stored) : server!;
     return Number(await node.command('PTTL', stored));
   };

@@ -537,3 +537,32 @@ function parseReply(buffer: Buffer, offset: number): Parsed | undefined {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Starts a cluster node and makes it a replica of `master` (`CLUSTER MEET`, `CLUSTER
+ * REPLICATE`); resolves once its replication link is up. Stopped by
+ * {@link stopAllRedisServers} like every other server.
+ */
+export async function startReplica(
+  master: RedisServer,
+  options: { args?: string[] } = {},
+): Promise<RedisServer> {
+  const replica = await startRedisServer({ cluster: true, args: options.args });
+  await replica.command('CLUSTER', 'MEET', master.host, master.port, master.busPort!);
+  const masterId = (await master.command('CLUSTER', 'MYID')).trim();
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const replicated = await replica.command('CLUSTER', 'REPLICATE', masterId).then(
+      () => true,
+      () => false, // the replica does not know the master yet
+    );
+    if (replicated) break;
+    if (Date.now() > deadline) throw new Error(`${replica.address} never knew ${master.address}`);
+    await sleep(50);
+  }
+  for (;;) {
+    if (/master_link_status:up/.test(await replica.command('INFO', 'replication'))) return replica;
+    if (Date.now() > deadline) throw new Error(`${replica.address} never synced`);
+    await sleep(50);
+  }
+}

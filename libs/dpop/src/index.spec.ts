@@ -27,6 +27,7 @@ const DOORS = {
       'DPoPProof',
       'DPoPProofVerifier',
       'DPoPRequestPolicy',
+      'DPoPRequired',
       'DPoPTokenEndpoint',
       'InMemoryJtiStore',
       'InjectDPoPOptions',
@@ -42,13 +43,16 @@ const DOORS = {
       'TokenBindingUnavailableError',
       'answerClientErrorsWithProblems',
       'answerMultipleHostsWithProblem',
+      'dpopBinding',
       'dpopOptionsFromEnv',
+      'dpopTokenResponse',
     ],
     types: [
       'AccessTokenIntrospectionOptions',
       'AccessTokenJwk',
       'DPoPAccessTokenOptions',
       'DPoPAlgorithm',
+      'DPoPBindingClaims',
       'DPoPClaim',
       'DPoPErrorCode',
       'DPoPEvent',
@@ -59,12 +63,16 @@ const DOORS = {
       'DPoPNonceOptions',
       'DPoPOptionsFactory',
       'DPoPProblemDetails',
+      'DPoPProofBudgetOptions',
       'DPoPProofVerifierOptions',
       'DPoPPublicJwk',
       'DPoPRefusal',
       'DPoPRequestInput',
       'DPoPRequestResult',
       'DPoPRequestRoute',
+      'DPoPRouteOptions',
+      'DPoPTokenEndpointOptions',
+      'DPoPTokenResponse',
       'DPoPVerifiedRequest',
       'DPoPVerifyInput',
       'InMemoryJtiStoreOptions',
@@ -83,6 +91,7 @@ const DOORS = {
     load: () => import('./testing/index.js'),
     runtime: [
       'DPoPTestKey',
+      'redisJtiStoreKeys',
       'redisStandIn',
       'replayKey',
       'runJtiStoreContract',
@@ -92,6 +101,7 @@ const DOORS = {
     types: [
       'ContractTestApi',
       'JtiStoreContractOptions',
+      'RedisJtiStoreKeys',
       'RedisStandIn',
       'SeedableRedisClient',
       'TestKeyAlgorithm',
@@ -179,6 +189,7 @@ describe('nest-dpop public doors', () => {
   });
 
   it('keeps the main door within about 30 runtime names', () => {
-    expect(DOORS['.'].runtime.length).toBeLessThanOrEqual(30);
+    // 33: the issuing side (dpopBinding, dpopTokenResponse) and @DPoPRequired() came in issue 19.
+    expect(DOORS['.'].runtime.length).toBeLessThanOrEqual(33);
   });
 });

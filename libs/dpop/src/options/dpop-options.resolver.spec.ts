@@ -151,6 +151,20 @@ describe('issue 15: settings that started without a word', () => {
     );
   });
 
+  it('issue 21: caps DPOP_NONCE_WINDOW and nonce.windowSeconds like the other windows', () => {
+    const env = { DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_WINDOW: '86400' };
+    expect(() => dpopOptionsFromEnv(env)).toThrow(
+      /DPOP_NONCE_WINDOW must be a whole number of seconds from 1 to 3600, got "86400"/,
+    );
+    expect(dpopOptionsFromEnv({ ...env, DPOP_NONCE_WINDOW: '3600' }).nonce).toEqual({
+      windowSeconds: 3600,
+    });
+    expect(() => resolveDPoPOptions({ nonce: { windowSeconds: 86_400 } })).toThrow(
+      /nonce.windowSeconds must be at most 3600/,
+    );
+    expect(resolveDPoPOptions({ nonce: { windowSeconds: 3600 } }).nonces).toBeDefined();
+  });
+
   it('refuses proofTtl or clockSkew options above 3600 s; accepts 3600', () => {
     expect(() => resolveDPoPOptions({ proofTtl: 86_400 })).toThrow(/proofTtl must be at most 3600/);
     expect(() => resolveDPoPOptions({ clockSkew: 3600.5 })).toThrow(

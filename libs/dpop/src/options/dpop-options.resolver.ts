@@ -1,6 +1,10 @@
 import { DPOP_DEFAULTS, assertSupportedAlgorithms, type DPoPAlgorithm } from './dpop.constants.js';
 import type { DPoPModuleOptions, ResolvedDPoPOptions } from './dpop-module-options.interface.js';
-import { DPoPNonceIssuer, lowVarietySecret } from '../verifier/dpop-nonce.issuer.js';
+import {
+  DPoPNonceIssuer,
+  lowVarietySecret,
+  type DPoPNonceOptions,
+} from '../verifier/dpop-nonce.issuer.js';
 import { parseBooleanSetting } from './setting-syntax.util.js';
 import { assertValidDPoPOptions } from './dpop-options.validator.js';
 import { resolveAccessTokenOptions } from '../access-token/access-token-options.resolver.js';
@@ -21,7 +25,7 @@ function positive(name: string, value: number): number {
 }
 
 /**
- * Longest `proofTtl` / `clockSkew` accepted, in seconds. RFC 9449 §11.1 wants proofs accepted
+ * Longest `proofTtl` / `clockSkew` / `nonce.windowSeconds` accepted, in seconds. RFC 9449 §11.1 wants proofs accepted
  * only for a short window (seconds to minutes): past an hour a captured proof is a replayable
  * credential in all but name, and the replay store must keep every `jti` that long.
  */
@@ -38,6 +42,13 @@ function shortWindow(name: string, value: number): number {
     );
   }
   return value;
+}
+
+/** The nonce options with their window capped like the proofs' (a nonce lives two windows). */
+function nonceOptions(nonce: true | DPoPNonceOptions): DPoPNonceOptions {
+  if (nonce === true) return {};
+  if (nonce.windowSeconds !== undefined) shortWindow('nonce.windowSeconds', nonce.windowSeconds);
+  return nonce;
 }
 
 /**
@@ -117,13 +128,14 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     publicUrl: options.publicUrl,
     requestUrl: options.requestUrl,
     trustedProxies: options.trustedProxies ?? [],
+    proofBudget: options.proofBudget,
     forwardedHeaders: options.forwardedHeaders ?? 'x-forwarded',
     strictAuthorizationScheme: options.strictAuthorizationScheme ?? false,
     allowBearerBoundTokens: options.allowBearerBoundTokens ?? false,
     nonces:
       options.nonce === undefined || options.nonce === false
         ? undefined
-        : new DPoPNonceIssuer(options.nonce === true ? {} : options.nonce),
+        : new DPoPNonceIssuer(nonceOptions(options.nonce)),
     resolveTokenBinding: options.resolveTokenBinding,
     problemTypeBase: options.problemTypeBase ?? DPOP_DEFAULTS.problemTypeBase,
     requestProperty: options.requestProperty ?? DPOP_DEFAULTS.requestProperty,
@@ -135,6 +147,7 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     clock,
     listeners: options.listeners ?? [],
     logRefusals: options.logRefusals ?? true,
+    publicRouteMetadata: options.publicRouteMetadata ?? [],
     allowedOrigins,
     accessToken:
       options.accessToken === undefined
@@ -246,7 +259,7 @@ export function dpopOptionsFromEnv(
   options.nonce = {
     ...(secret !== undefined && { secret }),
     ...(nonceWindow !== undefined && {
-      windowSeconds: parseSeconds('DPOP_NONCE_WINDOW', nonceWindow),
+      windowSeconds: parseSeconds('DPOP_NONCE_WINDOW', nonceWindow, MAX_DPOP_WINDOW_SECONDS),
     }),
   };
   return options;

@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const keys = await redis.keys(`${PREFIX}*`);
   if (keys.length > 0) await redis.del(...keys);
-  await redis.del('dpop:jti:#history', 'dpop:jti:#history#nonce-secret');
+  await redis.del('dpop:jti:#epoch', 'dpop:jti:#epoch#nonce-secret');
   await redis.quit();
 });
 

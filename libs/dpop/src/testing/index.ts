@@ -7,7 +7,7 @@
  * - {@link DPoPTestKey}: keys and signed proofs for tests, on `node:crypto` alone;
  *   {@link unsignedBoundToken}: a JWT-shaped token bound to a key, for guard-only tests.
  * - {@link seedRedisJtiStoreHistory}: lets a `RedisJtiStore` on a fresh Redis or key prefix
- *   accept proofs at once (tests only).
+ *   accept proofs at once (tests only); {@link redisJtiStoreKeys}: where it keeps what.
  * - {@link replayKey}: the key a proof's jti is recorded under in the replay store, to look a
  *   record up (or plant one) in a test.
  * - {@link redisStandIn}: in the place of the app's Redis client when a test swaps the replay
@@ -25,6 +25,11 @@ export {
   type TestKeyAlgorithm,
   type TestProofInput,
 } from './dpop-test-key.js';
-export { seedRedisJtiStoreHistory, type SeedableRedisClient } from './redis-history.testing.js';
+export {
+  seedRedisJtiStoreHistory,
+  redisJtiStoreKeys,
+  type RedisJtiStoreKeys,
+  type SeedableRedisClient,
+} from './redis-history.testing.js';
 export { replayKey } from '../stores/replay-key.util.js';
 export { redisStandIn, type RedisStandIn } from './redis-stand-in.testing.js';

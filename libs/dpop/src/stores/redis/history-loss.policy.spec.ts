@@ -5,7 +5,6 @@ const LOSS = 1_800_000_000_000;
 const base: LossPolicyInput = {
   now: LOSS + 100,
   lossAt: LOSS,
-  latestLoss: LOSS,
   windowMs: 181_000,
   clockSkewMs: 5_000,
   proof: { iat: Math.floor(LOSS / 1000) },
@@ -46,9 +45,5 @@ describe('the loss policy', () => {
 
   it('without recovery nonces, 503 with the real wait', () => {
     expect(lossVerdict({ ...base, recovery: false })).toEqual({ refuse: 'wait', retryAfter: 6 });
-  });
-
-  it('never hands out a nonce labelled before a later loss of another bucket', () => {
-    expect(lossVerdict({ ...base, latestLoss: base.now + 1 })).toEqual({ refuse: 'just-now' });
   });
 });

@@ -5,15 +5,13 @@ export interface LossPolicyInput {
   readonly now: number;
   /** When the loss that began the epoch of the proof's bucket was detected. */
   readonly lossAt: number;
-  /** The latest loss of any bucket (a recovery nonce must follow it: the retry may land anywhere). */
-  readonly latestLoss: number;
   /** The proofs' acceptance window: how long after a loss a used proof may come back. */
   readonly windowMs: number;
   /** The store's `clockSkew`. */
   readonly clockSkewMs: number;
   /** The proof, if the caller told (a readiness probe passes a fresh one). */
   readonly proof: JtiStoreProofInfo | undefined;
-  /** Whether the proof carries a recovery nonce handed out after `lossAt`, in the current epoch. */
+  /** Whether the proof carries a recovery nonce handed out in the current epoch (after `lossAt`). */
   readonly recoveryNonceValid: boolean;
   /** Whether the store hands out recovery nonces (option on, and its secret known). */
   readonly recovery: boolean;
@@ -25,8 +23,6 @@ export type LossVerdict =
   | { readonly refuse: 'no-iat' }
   /** 503, and a fresh proof without a nonce passes after `retryAfter` seconds. */
   | { readonly refuse: 'wait'; readonly retryAfter: number }
-  /** Another bucket's loss is later than now (another instance's clock ahead): 503 for a second. */
-  | { readonly refuse: 'just-now' }
   /** 401 `use_dpop_nonce` with a nonce handed out now. */
   | { readonly refuse: 'nonce'; readonly retryAfter: number };
 
@@ -35,7 +31,8 @@ export type LossVerdict =
  * may predate the loss gets, else `undefined` (accept). A proof cannot predate the loss if its
  * `iat` is later than the loss plus the clock skew (a proof used just before the loss may carry
  * an `iat` that far in the future: the larger of the store's and the verifier's), or if it
- * carries a recovery nonce handed out after the loss. See `docs/replay-safety.md`.
+ * carries a recovery nonce handed out in the epoch the loss began. All times are Redis' (`TIME`),
+ * so that instances whose clocks disagree judge alike. See `docs/replay-safety.md`.
  */
 export function lossVerdict(input: LossPolicyInput): LossVerdict | undefined {
   const { now, lossAt, proof } = input;
@@ -48,8 +45,5 @@ export function lossVerdict(input: LossPolicyInput): LossVerdict | undefined {
   // be past the loss plus the skew.
   const retryAfter = Math.max(1, Math.ceil((lossAt + skewMs + 1000 - now) / 1000));
   if (!input.recovery) return { refuse: 'wait', retryAfter };
-  // Handed out after every bucket's loss, so that the retry passes whichever bucket its key
-  // falls in; never labelled later than now.
-  if (now < input.latestLoss) return { refuse: 'just-now' };
   return { refuse: 'nonce', retryAfter };
 }

@@ -11,36 +11,37 @@ const RECOVERY_NONCE = /^([0-9a-z]{1,11})\.([A-Za-z0-9_-]{22})$/;
 
 /**
  * Server nonces minted by a replay store after it lost its history. A nonce names the time it
- * was handed out and is MACed with a secret every instance reads from Redis, so any instance
- * can tell that a proof carrying it was made after that time, hence after the loss, and cannot
- * have been used before it.
+ * was handed out (Redis' clock) and is MACed, together with the epoch it was handed out in, with
+ * a secret every instance reads from Redis: any instance in the same epoch can tell that a proof
+ * carrying it was made after the loss that began the epoch, hence cannot have been used before
+ * it; after the next loss (a new epoch) it is worth nothing, whatever its time says.
  * @internal
  */
 export class RecoveryNonces {
   constructor(private readonly secret: Uint8Array) {}
 
-  /** A nonce handed out at `mintedAt` (ms since the epoch). */
-  mint(mintedAt: number): string {
+  /** A nonce handed out at `mintedAt` (ms since 1970) in `epoch` (a digest of the markers). */
+  mint(mintedAt: number, epoch: string): string {
     const time = Math.floor(mintedAt).toString(36);
-    return `${time}.${this.mac(time)}`;
+    return `${time}.${this.mac(time, epoch)}`;
   }
 
   /**
-   * When `nonce` was handed out (ms), if it is one of ours, not from the future and not older
-   * than {@link RECOVERY_NONCE_MAX_AGE_MS}; else `undefined`.
+   * When `nonce` was handed out (ms), if it is one of ours, handed out in `epoch`, not from the
+   * future and not older than {@link RECOVERY_NONCE_MAX_AGE_MS}; else `undefined`.
    */
-  mintedAt(nonce: string, now: number): number | undefined {
+  mintedAt(nonce: string, now: number, epoch: string): number | undefined {
     const match = RECOVERY_NONCE.exec(nonce);
     if (match === null) return undefined;
     const at = parseInt(match[1]!, 36);
     if (!(at <= now + 1000 && now - at <= RECOVERY_NONCE_MAX_AGE_MS)) return undefined;
-    const expected = Buffer.from(this.mac(match[1]!), 'latin1');
+    const expected = Buffer.from(this.mac(match[1]!, epoch), 'latin1');
     return timingSafeEqual(expected, Buffer.from(match[2]!, 'latin1')) ? at : undefined;
   }
 
-  private mac(time: string): string {
+  private mac(time: string, epoch: string): string {
     return createHmac('sha256', this.secret)
-      .update(`nest-dpop:recovery-nonce:${time}`)
+      .update(`nest-dpop:recovery-nonce:${time}:${epoch}`)
       .digest('base64url')
       .slice(0, 22);
   }

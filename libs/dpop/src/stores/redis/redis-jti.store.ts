@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { JtiStoreNonceRequiredError, JtiStoreUnavailableError } from '../../errors/dpop.errors.js';
+import {
+  DPoPError,
+  JtiStoreNonceRequiredError,
+  JtiStoreUnavailableError,
+} from '../../errors/dpop.errors.js';
 import type { JtiStore, JtiStoreProofInfo, JtiStoreReadiness } from '../jti-store.interface.js';
 import { DPOP_DEFAULTS } from '../../options/dpop.constants.js';
 import { lossVerdict } from './history-loss.policy.js';
-import { recordAndReadMarker } from './redis-record.script.js';
+import { epochReply, NOSCRIPT, recordInEpoch } from './redis-record.script.js';
 import type { RedisJtiStoreClient, RedisJtiStoreOptions } from './redis-jti-store.options.js';
-import { withTimeout } from './redis-timeout.util.js';
-import {
-  assertNoHashTags,
-  bucketIndex,
-  defaultHistoryKey,
-  recordKey,
-} from './replay-history.marker.js';
-import { ReplayHistoryMonitor, type HistoryBucket } from './replay-history.monitor.js';
+import { untilReady, withTimeout } from './redis-timeout.util.js';
+import { assertNoHashTags, defaultHistoryKey, recordKey } from './replay-history.marker.js';
+import { ReplayHistoryMonitor } from './replay-history.monitor.js';
 
 export type {
   RedisJtiStoreClient,
@@ -23,10 +22,10 @@ export type {
 /**
  * A {@link JtiStore} on Redis, shared by every instance that uses the same server or cluster.
  *
- * One atomic command per proof: a small Lua script that runs `SET <prefix><key> 1 PX <ttl> NX`,
- * where `key` is the proof's 43-character replay key (see {@link JtiStore.recordIfNew}), and
- * reads the history marker that guards it (one round trip). It takes a client made by the
- * application (ioredis `Redis` or `Cluster`) and never closes it: whoever made it owns it.
+ * One atomic command per proof: `EVALSHA` of a small Lua script that runs
+ * `SET <prefix><key> 1 PX <ttl> NX`, where `key` is the proof's 43-character replay key (see
+ * {@link JtiStore.recordIfNew}), and checks the history marker that guards it (one round trip).
+ * It takes a client made by the application (ioredis `Redis` or `Cluster`) and never closes it: whoever made it owns it.
  *
  * Fails closed: a client that is not connected, a Redis error or a timeout rejects with
  * {@link JtiStoreUnavailableError}, which the guard answers with 503.
@@ -42,30 +41,17 @@ export class RedisJtiStore implements JtiStore {
   private readonly timeoutMs: number;
   private readonly clockSkewMs: number;
   private readonly recovery: boolean;
-  private readonly now: () => number;
   private readonly history: ReplayHistoryMonitor;
   /** The longest `ttlMs` seen: a readiness probe is judged against the proofs' window. */
   private windowMs: number;
-  /**
-   * Bumped whenever the connection may have changed servers (close, ready): a reply to a command
-   * sent before cannot vouch for the history (ioredis resends unanswered commands after a
-   * reconnect, possibly to a restarted server).
-   */
-  private generation = 0;
   /** Whether {@link start} ran (and {@link onModuleDestroy} did not since). */
   private started = false;
   /** The periodic check, from {@link start} on. */
   private timer: NodeJS.Timeout | undefined;
   private readonly checkIntervalMs: number;
   private readonly startupTimeoutMs: number;
-  private readonly onReady = () => {
-    this.generation++;
-    void this.history.check();
-  };
-  private readonly onClose = () => {
-    this.generation++;
-    this.history.markUnknown();
-  };
+  private readonly onReady = () => void this.history.check();
+  private readonly onClose = () => this.history.markUnknown();
 
   constructor(
     private readonly client: RedisJtiStoreClient,
@@ -76,13 +62,13 @@ export class RedisJtiStore implements JtiStore {
     const historyKey = options.historyKey ?? defaultHistoryKey(this.keyPrefix);
     this.clockSkewMs = (options.clockSkew ?? DPOP_DEFAULTS.clockSkew) * 1000;
     this.recovery = options.recoveryNonces ?? true;
-    this.now = options.now ?? Date.now;
     this.windowMs = (DPOP_DEFAULTS.proofTtl + DPOP_DEFAULTS.clockSkew + 1) * 1000;
     if (client.isCluster === true) assertNoHashTags(this.keyPrefix, historyKey);
     this.history = new ReplayHistoryMonitor(client, {
       historyKey,
-      now: this.now,
+      now: options.now ?? Date.now,
       recovery: this.recovery,
+      timeoutMs: this.timeoutMs,
     });
     this.checkIntervalMs = options.historyCheckIntervalMs ?? 1000;
     this.startupTimeoutMs = options.startupTimeoutMs ?? 10_000;
@@ -120,16 +106,16 @@ export class RedisJtiStore implements JtiStore {
   }
 
   /**
-   * A recovery nonce this store (or another instance on the same Redis) handed out, still
-   * current. See {@link JtiStore.acceptsNonce}.
+   * A recovery nonce this store (or another instance on the same Redis) handed out in the
+   * current epoch, still current. See {@link JtiStore.acceptsNonce}.
    */
   acceptsNonce(nonce: string): boolean {
     // Only while a loss is being recovered from: afterwards the module's own nonces rule.
-    const now = this.now();
-    const latestLoss = this.history.latestLoss();
+    const history = this.history;
+    const now = history.now();
     return (
-      now < latestLoss + this.windowMs &&
-      (this.history.nonces?.mintedAt(nonce, now) ?? -1) >= latestLoss
+      now < history.latestLoss() + this.windowMs &&
+      history.nonces?.mintedAt(nonce, now, history.epoch) !== undefined
     );
   }
 
@@ -141,7 +127,7 @@ export class RedisJtiStore implements JtiStore {
   async probe(): Promise<JtiStoreReadiness> {
     this.start();
     const key = randomBytes(32).toString('base64url').slice(0, 43);
-    const iat = Math.floor(this.now() / 1000);
+    const iat = Math.floor(this.history.now() / 1000);
     try {
       if (!(await this.recordJudged(key, 1000, { iat }, this.windowMs))) {
         throw new JtiStoreUnavailableError('DPoP replay store refused a new key');
@@ -165,7 +151,7 @@ export class RedisJtiStore implements JtiStore {
     this.start();
     const deadline = Date.now() + this.startupTimeoutMs;
     if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
-    const ready = await this.untilReady(this.startupTimeoutMs);
+    const ready = await untilReady(this.client, this.startupTimeoutMs);
     // A check that starts now (not one begun before the connection was ready) decides.
     if (ready) {
       const left = Math.max(1, deadline - Date.now());
@@ -186,19 +172,14 @@ export class RedisJtiStore implements JtiStore {
     }
   }
 
-  /** Whether the client is (or becomes) `ready` within `ms`. */
-  private untilReady(ms: number): Promise<boolean> {
-    if (this.client.status === 'ready') return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const done = (ready: boolean) => {
-        clearTimeout(timer);
-        this.client.off('ready', onReady);
-        resolve(ready);
-      };
-      const onReady = () => done(true);
-      const timer = setTimeout(done, ms, false);
-      this.client.on('ready', onReady);
-    });
+  /**
+   * Checks the servers now, as the periodic check does (after the one in flight, if any), and
+   * resolves once done: for tests, and after maintenance. Never rejects; a failed check leaves
+   * the store refusing (503) until one succeeds.
+   */
+  checkHistory(): Promise<void> {
+    this.start();
+    return this.history.freshCheck().then(() => undefined);
   }
 
   /** Stops the periodic check and the event listeners; never closes the client. */
@@ -226,40 +207,54 @@ export class RedisJtiStore implements JtiStore {
       return Promise.reject(new JtiStoreUnavailableError());
     }
     const history = this.history;
-    if (history.state === 'known') return this.record(replayKey, ttlMs, proof, windowMs);
+    if (history.state === 'known') return this.record(replayKey, ttlMs, proof, windowMs, false);
     if (history.state === 'unsafe') return Promise.reject(history.unavailable());
     // Cannot tell yet whether history was lost: find out (one round trip), refuse if that fails.
     return withTimeout(history.check(), this.timeoutMs).then(() =>
       history.state === 'known'
-        ? this.record(replayKey, ttlMs, proof, windowMs)
+        ? this.record(replayKey, ttlMs, proof, windowMs, false)
         : Promise.reject(history.unavailable()),
     );
   }
 
-  /** The refusal a proof that may predate its bucket's last loss gets, else `undefined`. */
-  private lossRefusal(
-    bucket: HistoryBucket,
+  /**
+   * The refusal a proof gets before anything is written, else `undefined`: an `iat` further
+   * ahead of Redis' clock than the skew (an instance whose clock runs ahead would accept it,
+   * and it would outlive the loss policy's bound), or, within one window of its bucket's last
+   * loss, a proof that may predate the loss.
+   */
+  private refusal(
+    lossAt: number,
     windowMs: number,
     proof: JtiStoreProofInfo | undefined,
   ): Error | undefined {
-    const now = this.now();
-    const nonces = this.history.nonces;
-    const mintedAt = proof?.nonce !== undefined ? nonces?.mintedAt(proof.nonce, now) : undefined;
+    const history = this.history;
+    const now = history.now();
+    if (proof !== undefined) {
+      const skewMs = Math.max(this.clockSkewMs, (proof.clockSkew ?? 0) * 1000);
+      if (proof.iat * 1000 > now + skewMs) {
+        return new DPoPError(
+          'ERR_DPOP_IAT_IN_FUTURE',
+          "DPoP proof iat is too far in the future (by the replay store's clock)",
+        );
+      }
+    }
+    const nonces = history.nonces;
     const verdict = lossVerdict({
       now,
-      lossAt: bucket.lossAt,
-      latestLoss: this.history.latestLoss(),
+      lossAt,
       windowMs,
       clockSkewMs: this.clockSkewMs,
       proof,
-      // Handed out at or after the detection, hence after the loss itself.
-      recoveryNonceValid: mintedAt !== undefined && mintedAt >= bucket.lossAt,
+      recoveryNonceValid:
+        proof?.nonce !== undefined &&
+        nonces?.mintedAt(proof.nonce, now, history.epoch) !== undefined,
       recovery: this.recovery && nonces !== undefined,
     });
     switch (verdict?.refuse) {
       case undefined:
         return undefined;
-      case 'no-iat':
+      case 'no-iat': // a caller that does not tell
         return new JtiStoreUnavailableError(
           'DPoP replay store lost its history and needs the proof iat',
         );
@@ -268,12 +263,8 @@ export class RedisJtiStore implements JtiStore {
           'DPoP replay store lost its history recently; retry with a fresh proof',
           { retryAfter: verdict.retryAfter },
         );
-      case 'just-now':
-        return new JtiStoreUnavailableError('DPoP replay store lost its history just now', {
-          retryAfter: 1,
-        });
       case 'nonce':
-        return new JtiStoreNonceRequiredError(nonces!.mint(now), verdict.retryAfter);
+        return new JtiStoreNonceRequiredError(nonces!.mint(now, history.epoch), verdict.retryAfter);
     }
   }
 
@@ -282,59 +273,68 @@ export class RedisJtiStore implements JtiStore {
     ttlMs: number,
     proof: JtiStoreProofInfo | undefined,
     windowMs: number,
+    again: boolean,
   ): Promise<boolean> {
     const history = this.history;
-    const bucket = history.buckets[bucketIndex(replayKey, history.buckets.length)]!;
-    const refusal = this.lossRefusal(bucket, windowMs, proof);
+    const bucket = history.bucketOf(replayKey);
+    const refusal = this.refusal(bucket.lossAt, windowMs, proof);
     // Refused without writing anything: an honest client retries with a fresh proof.
     if (refusal !== undefined) return Promise.reject(refusal);
+    const sha = bucket.sha;
+    if (sha === undefined)
+      return this.afterNews(NOSCRIPT, replayKey, ttlMs, proof, windowMs, again);
+    const key = recordKey(this.keyPrefix, bucket, replayKey);
     let command: Promise<unknown>;
     try {
-      command = recordAndReadMarker(
-        this.client,
-        recordKey(this.keyPrefix, bucket, replayKey),
-        bucket.markerKey,
-        Math.ceil(ttlMs),
-      );
+      command = recordInEpoch(this.client, sha, key, bucket.markerKey, Math.ceil(ttlMs));
     } catch (error) {
       return Promise.reject(error);
     }
-    const epoch = bucket.epoch;
-    const generation = this.generation;
     return withTimeout(
       command.catch((cause: unknown) =>
         Promise.reject(new JtiStoreUnavailableError(undefined, { cause })),
       ),
       this.timeoutMs,
-    ).then((result) => {
-      if (!Array.isArray(result)) {
-        throw new JtiStoreUnavailableError('DPoP replay store: unexpected Redis reply');
+    ).then((reply) =>
+      // The steady state: the server has the epoch's script (it has not restarted since the
+      // epoch began) and the marker names the epoch (no flush): the SET NX answer holds.
+      (reply === 1 || reply === 0) && history.state === 'known'
+        ? reply === 1
+        : this.afterNews(reply, replayKey, ttlMs, proof, windowMs, again),
+    );
+  }
+
+  /**
+   * The server lacks the epoch's script (`NOSCRIPT`: restarted, failed over), the marker names
+   * another epoch (a flush, or another instance began one), or the store's state changed while
+   * the command was out: find out with a check that starts after this reply, then judge the
+   * proof as the epoch now known judges it.
+   */
+  private afterNews(
+    reply: unknown,
+    replayKey: string,
+    ttlMs: number,
+    proof: JtiStoreProofInfo | undefined,
+    windowMs: number,
+    again: boolean,
+  ): Promise<boolean> {
+    const history = this.history;
+    const bucket = history.bucketOf(replayKey);
+    history.markUnknown();
+    return withTimeout(history.freshCheck(), this.timeoutMs).then((check) => {
+      // Still unknown, or this bucket's marker unread (its Cluster node did not answer).
+      if (history.state !== 'known' || bucket.readIn !== check) throw history.unavailable();
+      // Nothing was written: record it once in the epoch now known.
+      if (reply === NOSCRIPT) {
+        if (again) throw history.unavailable();
+        return this.record(replayKey, ttlMs, proof, windowMs, true);
       }
-      const [recorded, marker] = result as [number, string | undefined];
-      // The marker the script read names our epoch, over the same connection, while the
-      // history was known: no loss came before this SET.
-      if (
-        marker !== undefined &&
-        marker === epoch &&
-        generation === this.generation &&
-        history.state === 'known'
-      ) {
-        return recorded === 1;
-      }
-      // History lost since the marker was read, another instance began a new epoch, or the
-      // reply came over a new connection: find out with a check that starts after this reply
-      // (one in flight may have read the marker before it), then judge this proof as the new
-      // epoch judges it.
-      history.markUnknown();
-      return withTimeout(history.freshCheck(), this.timeoutMs).then((check) => {
-        // Still unknown, or this bucket's marker unread (its Cluster node did not answer).
-        if (history.state !== 'known' || bucket.readIn !== check) throw history.unavailable();
-        // Already in the history we now know: a replay.
-        if (recorded !== 1) return false;
-        const late = this.lossRefusal(bucket, windowMs, proof);
-        if (late !== undefined) throw late;
-        return true;
-      });
+      const recorded = reply === 1 || reply === 0 ? reply : epochReply(reply).flag;
+      // Already in the history we now know: a replay.
+      if (recorded !== 1) return false;
+      const late = this.refusal(bucket.lossAt, windowMs, proof);
+      if (late !== undefined) throw late;
+      return true;
     });
   }
 }

@@ -1,4 +1,5 @@
 import { JtiStoreUnavailableError } from '../../errors/dpop.errors.js';
+import type { RedisJtiStoreClient } from './redis-jti-store.options.js';
 
 /**
  * `work`, or a {@link JtiStoreUnavailableError} (503) if it takes longer than `timeoutMs` (it
@@ -28,4 +29,22 @@ export function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> 
 function rejectLate(reject: (reason: unknown) => void, ms: number): void {
   const cause = new Error(`Redis did not answer within ${ms} ms`);
   reject(new JtiStoreUnavailableError(undefined, { cause }));
+}
+
+/** Whether `client` is (or becomes) `ready` within `ms`. @internal */
+export function untilReady(
+  client: Pick<RedisJtiStoreClient, 'status' | 'on' | 'off'>,
+  ms: number,
+): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(done, ms, false);
+    client.on('ready', onReady);
+  });
 }

@@ -13,12 +13,12 @@ import {
 } from './replay-history.marker.js';
 
 describe('replay history marker and key layout', () => {
-  it('a single Redis has one marker, <prefix>#history, and keys <prefix><key>', () => {
+  it('a single Redis has one marker, <prefix>#epoch, and keys <prefix><key>', () => {
     const history = defaultHistoryKey('dpop:jti:');
-    expect(history).toBe('dpop:jti:#history');
-    expect(nonceSecretKey(history)).toBe('dpop:jti:#history#nonce-secret');
+    expect(history).toBe('dpop:jti:#epoch');
+    expect(nonceSecretKey(history)).toBe('dpop:jti:#epoch#nonce-secret');
     const layout = bucketLayout(history, false);
-    expect(layout).toEqual([{ tag: '', markerKey: 'dpop:jti:#history' }]);
+    expect(layout).toEqual([{ tag: '', markerKey: 'dpop:jti:#epoch' }]);
     expect(recordKey('dpop:jti:', layout[0]!, 'Abc')).toBe('dpop:jti:Abc');
     expect(bucketIndex('zzz', 1)).toBe(0);
   });
@@ -45,10 +45,14 @@ describe('replay history marker and key layout', () => {
   });
 
   it('writes and reads the marker format', () => {
-    const marker = formatMarker('id_-x', 'sig', 1234);
-    expect(marker).toBe('id_-x.sig.1234');
-    expect(parseMarker(marker)).toEqual({ signature: 'sig', lossAt: 1234 });
-    expect(parseMarker('garbage')).toEqual({ signature: undefined, lossAt: undefined });
-    expect(parseMarker('a.b.notanumber')).toEqual({ signature: 'b', lossAt: undefined });
+    const id = 'abcdefghij_-ABCDEFGH01';
+    const marker = formatMarker(id, 'sig', 1234);
+    expect(marker).toBe(`${id}.sig.1234`);
+    expect(parseMarker(marker)).toEqual({ id, signature: 'sig', lossAt: 1234 });
+    // Anything else vouches for nothing (a loss): another shape, id or time.
+    expect(parseMarker('garbage')).toBeUndefined();
+    expect(parseMarker(`${id}.sig.notanumber`)).toBeUndefined();
+    expect(parseMarker(`${id}.sig.0`)).toBeUndefined();
+    expect(parseMarker(`short.sig.1234`)).toBeUndefined();
   });
 });

@@ -8,9 +8,13 @@
 /** The 64 characters a replay key starts with: one marker (and hash tag) each on a Cluster. */
 export const BUCKET_TAGS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** Default history key of a key prefix: no stored jti starts with `#` and is that short. */
+/**
+ * Default history key of a key prefix: no stored jti starts with `#` and is that short. (0.3
+ * stores used `#history` for markers of another format: the two versions keep apart during a
+ * rolling deploy instead of taking each other's markers for losses.)
+ */
 export function defaultHistoryKey(keyPrefix: string): string {
-  return keyPrefix + '#history';
+  return keyPrefix + '#epoch';
 }
 
 /** Where the recovery nonces' secret is kept (shared by every instance). */
@@ -63,23 +67,32 @@ export function assertNoHashTags(keyPrefix: string, historyKey: string): void {
 
 /** A marker's value, read. */
 export interface HistoryMarker {
-  /** The servers' state it was written under (see `serversSignature`), if it names one. */
-  readonly signature: string | undefined;
-  /** When the loss that began this epoch was detected (ms), if readable. */
-  readonly lossAt: number | undefined;
+  /** The epoch's random id: its script (see `epochScript`) names it. */
+  readonly id: string;
+  /** The servers' state it was written under (see `serversSignature`). */
+  readonly signature: string;
+  /** When the loss that began this epoch was detected (ms, Redis' `TIME`). */
+  readonly lossAt: number;
 }
 
-/** `<random epoch id>.<servers' signature>.<time of the loss in ms>`. */
+/** An epoch id: 22 base64url characters (safe inside a Lua string and a marker). */
+export const EPOCH_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * `<epoch id>.<servers' signature>.<time of the loss in ms>`. Written by the epoch's script
+ * (which reads the time from Redis itself); here for the test seed and the specs.
+ */
 export function formatMarker(id: string, signature: string, lossAt: number): string {
   return `${id}.${signature}.${lossAt}`;
 }
 
-/** Reads a marker; a value of another shape names no signature and no loss time. */
-export function parseMarker(value: string): HistoryMarker {
+/** Reads a marker; `undefined` for a value of another shape (a loss: nothing vouches for it). */
+export function parseMarker(value: string): HistoryMarker | undefined {
   const parts = value.split('.');
-  if (parts.length !== 3) return { signature: undefined, lossAt: undefined };
-  const at = Number(parts[2]);
-  return { signature: parts[1], lossAt: Number.isFinite(at) && at > 0 ? at : undefined };
+  if (parts.length !== 3 || !EPOCH_ID.test(parts[0]!)) return undefined;
+  const lossAt = Number(parts[2]);
+  if (!Number.isSafeInteger(lossAt) || lossAt <= 0) return undefined;
+  return { id: parts[0]!, signature: parts[1]!, lossAt };
 }
 
 /** The loss time of a marker that says there never was one (written by the test seed). */

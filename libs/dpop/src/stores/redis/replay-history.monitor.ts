@@ -1,14 +1,24 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { JtiStoreUnavailableError } from '../../errors/dpop.errors.js';
 import { RecoveryNonces } from './recovery-nonce.mac.js';
+import { withTimeout } from './redis-timeout.util.js';
 import type { RedisJtiStoreClient, RedisJtiStoreNode } from './redis-jti-store.options.js';
 import {
+  beginEpoch,
+  checkEpoch,
+  epochScriptSha,
+  newEpochId,
+  NOSCRIPT,
+  readMarker,
+} from './redis-record.script.js';
+import {
+  bucketIndex,
   bucketLayout,
-  formatMarker,
   nonceSecretKey,
   parseMarker,
   type BucketLayout,
+  type HistoryMarker,
 } from './replay-history.marker.js';
 import {
   evictionHazard,
@@ -21,7 +31,7 @@ import {
 export type HistoryState =
   /** Not checked since start-up or since the connection dropped: refuse (503). */
   | 'unknown'
-  /** Every marker names our epoch: history is intact since the store adopted it. */
+  /** Every marker read names an epoch whose script the server has: history intact since. */
   | 'known'
   /** A server may evict live records (see `evictionHazard`): refuse (503) until that changes. */
   | 'unsafe';
@@ -30,7 +40,9 @@ export type HistoryState =
 export interface HistoryBucket extends BucketLayout {
   /** The marker value of the epoch we are in; `undefined` until read. */
   epoch: string | undefined;
-  /** Detection time (ms) of the loss that started the current epoch. */
+  /** The SHA-1 of the epoch's script, which every proof of this bucket runs. */
+  sha: string | undefined;
+  /** Detection time (ms, Redis' clock) of the loss that started the current epoch. */
   lossAt: number;
   /** The number of the last check that read this bucket's marker. */
   readIn: number;
@@ -39,17 +51,24 @@ export interface HistoryBucket extends BucketLayout {
 /** What the monitor is told by its store. */
 export interface HistoryMonitorOptions {
   readonly historyKey: string;
+  /** This instance's clock (ms); only the offset to Redis' `TIME` is used with it. */
   readonly now: () => number;
   /** For the log: how proofs that may predate a loss are answered. */
   readonly recovery: boolean;
+  /**
+   * Longest check, in ms (the store's `timeoutMs`; 0 = the client's own timeouts): a check that
+   * hangs (a server that stopped answering) must not keep every later one waiting.
+   */
+  readonly timeoutMs: number;
 }
 
 const logger = new Logger('RedisJtiStore');
 
 /**
- * The history state machine of `RedisJtiStore`: reads every server's `INFO`, every marker and the
- * nonce secret, and decides whether history was lost since the last check (epochs, buckets,
- * markers, servers' signatures). One check at a time. See `docs/replay-safety.md`.
+ * The history state machine of `RedisJtiStore`: reads every server's `INFO` (eviction hazard,
+ * evictions, `run_id`s) and every marker with the script of the epoch it names (which a
+ * restarted server lacks), begins an epoch where history may be incomplete, and keeps Redis'
+ * clock. One check at a time. See `docs/replay-safety.md`.
  * @internal
  */
 export class ReplayHistoryMonitor {
@@ -60,6 +79,10 @@ export class ReplayHistoryMonitor {
   nonces: RecoveryNonces | undefined;
   private readonly single: boolean;
   private readonly secretKey: string;
+  /** Redis' `TIME` minus this instance's clock, as last read (never more than the truth). */
+  private offsetMs = 0;
+  /** A digest of every bucket's epoch (recovery nonces are bound to it); `undefined` = stale. */
+  private epochDigest: string | undefined;
   /** Why the store is `unsafe`. */
   private unsafeReason: string | undefined;
   /** Each server (address) as the last check saw it. */
@@ -80,9 +103,29 @@ export class ReplayHistoryMonitor {
     this.buckets = bucketLayout(options.historyKey, !this.single).map((layout) => ({
       ...layout,
       epoch: undefined,
+      sha: undefined,
       lossAt: 0,
       readIn: 0,
     }));
+  }
+
+  /** Now on Redis' clock (ms), as every instance reads it: loss dates and nonces use it. */
+  now(): number {
+    return this.options.now() + this.offsetMs;
+  }
+
+  /** The bucket a replay key falls in. */
+  bucketOf(replayKey: string): HistoryBucket {
+    return this.buckets[bucketIndex(replayKey, this.buckets.length)]!;
+  }
+
+  /** The epoch every marker names, as a digest: a recovery nonce is good in this one only. */
+  get epoch(): string {
+    this.epochDigest ??= createHash('sha256')
+      .update(this.buckets.map((bucket) => bucket.epoch ?? '').join(','))
+      .digest('base64url')
+      .slice(0, 16);
+    return this.epochDigest;
   }
 
   /** The connection dropped: what the last check saw may no longer hold. */
@@ -110,7 +153,7 @@ export class ReplayHistoryMonitor {
 
   /** Runs one check at a time; callers that come during one share it. */
   check(): Promise<void> {
-    this.checking ??= this.readHistory()
+    this.checking ??= withTimeout(this.readHistory(), this.options.timeoutMs)
       .catch((error: unknown) => {
         // Redis went away or refused during the check: stay unknown, try again on the next call.
         this.checkError = error;
@@ -132,8 +175,8 @@ export class ReplayHistoryMonitor {
   }
 
   /**
-   * Reads every server's `INFO`, every marker and the nonce secret, and decides whether history
-   * was lost since the last check. Leaves `state` as `known` when it could tell.
+   * Reads every server's `INFO` and every bucket's epoch, and begins an epoch wherever history
+   * may be incomplete. Leaves `state` as `known` when it could tell.
    */
   private async readHistory(): Promise<void> {
     if (this.client.status !== 'ready') return;
@@ -144,9 +187,8 @@ export class ReplayHistoryMonitor {
     const nodes: RedisJtiStoreNode[] = this.single
       ? [this.client as unknown as RedisJtiStoreNode]
       : (this.client.nodes?.('master') ?? []);
-    const [infos, markers, secret] = await Promise.all([
+    const [infos, secret] = await Promise.all([
       Promise.all(nodes.map((node) => tolerant(node.info()))),
-      Promise.all(this.buckets.map((bucket) => tolerant(this.client.get(bucket.markerKey)))),
       tolerant(this.client.get(this.secretKey)),
     ]);
 
@@ -169,8 +211,8 @@ export class ReplayHistoryMonitor {
     this.unsafeReason = undefined;
 
     // Why history may be incomplete, for the log: another process behind an address we knew (a
-    // restart, even with persistence, whose last writes may be missing; a failover), a master at
-    // a new address after the first check, or keys evicted.
+    // restart or a failover, also seen by the scripts), a master at a new address after the
+    // first check, or keys evicted.
     const reasons: string[] = [];
     for (const [address, server] of servers) {
       const known = this.servers.get(address);
@@ -184,58 +226,101 @@ export class ReplayHistoryMonitor {
       this.servers.set(address, server);
     }
     // The servers' state (run_ids, eviction counts) this check saw. A marker written under
-    // another state predates a restart, a failover or evictions: its history may be incomplete,
-    // also at the very first check. Judged when every master answered (a Cluster may list one
-    // node twice for a moment, as it replaces its connection), and whenever this very check saw
-    // a change.
+    // another state predates evictions (or a restart, a failover): its history may be
+    // incomplete. A marker written under this state was written by an instance that noticed the
+    // same event and began an epoch after it, which every other instance then adopts. Judged
+    // when every master answered (a Cluster may list one node twice for a moment, as it replaces
+    // its connection), and whenever this very check saw a change.
     const seen = serversSignature(servers.values());
     const addresses = new Set(nodes.map(({ options }) => `${options.host}:${options.port}`));
     const judged = servers.size === addresses.size || reasons.length > 0;
     const check = ++this.checks;
-
-    const lost: HistoryBucket[] = [];
-    const stale: HistoryBucket[] = [];
-    markers.forEach((marker, i) => {
-      const bucket = this.buckets[i]!;
-      if (marker === undefined) return; // its node did not answer
-      bucket.readIn = check;
-      if (marker === null) lost.push(bucket);
-      else if (judged && parseMarker(marker).signature !== seen) stale.push(bucket);
-      else if (marker !== bucket.epoch) adopt(bucket, marker, this.options.now());
-    });
-    if (lost.length + stale.length > 0) {
-      // A missing marker is a loss whenever it is seen, the first check included (a first deploy
-      // looks exactly like a flush), dated now: the loss may have happened at any time since the
-      // last check, and a later date only refuses more.
-      const lossAt = this.options.now();
-      const fresh = formatMarker(randomBytes(24).toString('base64url'), seen, lossAt);
-      await Promise.all(
-        [...lost, ...stale].map(async (bucket) => {
-          // A missing marker only if still missing (another instance may have just begun an
-          // epoch); a stale one is replaced.
-          const written = stale.includes(bucket)
-            ? await this.client.set(bucket.markerKey, fresh)
-            : await this.client.set(bucket.markerKey, fresh, 'NX');
-          const value =
-            written === 'OK' ? fresh : ((await this.client.get(bucket.markerKey)) ?? fresh);
-          adopt(bucket, value, lossAt);
+    const begun: string[] = [];
+    await Promise.all(
+      this.buckets.map((bucket) =>
+        tolerant(this.settle(bucket, seen, judged, begun)).then((settled) => {
+          if (settled === true) bucket.readIn = check;
         }),
-      );
-      const what =
-        reasons.length > 0
-          ? reasons.join(', ')
-          : stale.length > 0
-            ? 'its marker predates the servers it is on'
-            : 'its marker is missing';
+      ),
+    );
+    if (begun.length > 0) {
+      const what = [...new Set([...reasons, ...begun])].join(', ');
       logger.warn(
         `DPoP replay history in Redis may be incomplete (${what}): for one acceptance window, ` +
-          `proofs that may predate ${new Date(lossAt).toISOString()} are answered with ` +
-          (this.options.recovery ? 'use_dpop_nonce and a fresh nonce' : '503'),
+          `proofs that may predate ${new Date(this.latestLoss()).toISOString()} are answered ` +
+          `with ${this.options.recovery ? 'use_dpop_nonce and a fresh nonce' : '503'}`,
       );
     }
     await this.loadNonceSecret(secret);
     this.checked = true;
     this.state = 'known';
+  }
+
+  /**
+   * Brings one bucket to an epoch its server vouches for: the marker names it and the server has
+   * its script (so it has not restarted since the epoch began). Where not, begins a new epoch,
+   * dated by Redis, unless another instance just did (then judges that one). Resolves `true`.
+   */
+  private async settle(
+    bucket: HistoryBucket,
+    signature: string,
+    judged: boolean,
+    begun: string[],
+  ): Promise<true> {
+    let value = bucket.epoch;
+    for (let round = 0; round < 5; round++) {
+      if (value === undefined) {
+        const read = await readMarker(this.client, bucket.markerKey);
+        this.observe(read.time);
+        value = read.marker;
+      }
+      const marker = value === '' ? undefined : parseMarker(value);
+      let reason: string;
+      if (marker === undefined) {
+        // A missing marker is a loss whenever it is seen, the first check included: a first
+        // deploy looks exactly like a flush.
+        reason = value === '' ? 'a marker is missing' : 'a marker is unreadable';
+      } else {
+        const reply = await checkEpoch(this.client, marker.id, bucket.markerKey);
+        if (reply === NOSCRIPT) {
+          reason = "a server lacks its epoch's script (a restart, a failover or SCRIPT FLUSH)";
+        } else {
+          this.observe(reply.time);
+          if (reply.flag !== 1) {
+            value = reply.marker; // another epoch began meanwhile: judge that one
+            continue;
+          }
+          if (!judged || marker.signature === signature) {
+            this.adopt(bucket, reply.marker, marker);
+            return true;
+          }
+          reason = 'a marker predates the servers it is on';
+        }
+      }
+      const fresh = await beginEpoch(this.client, newEpochId(), bucket.markerKey, value, signature);
+      this.observe(fresh.time);
+      const written = fresh.flag === 1 ? parseMarker(fresh.marker) : undefined;
+      if (written !== undefined) {
+        this.adopt(bucket, fresh.marker, written);
+        begun.push(reason);
+        return true;
+      }
+      value = fresh.marker; // another instance began one first: judge it
+    }
+    throw new Error('DPoP replay history marker keeps changing');
+  }
+
+  private adopt(bucket: HistoryBucket, value: string, marker: HistoryMarker): void {
+    if (bucket.epoch === value) return;
+    bucket.epoch = value;
+    bucket.sha = epochScriptSha(marker.id);
+    bucket.lossAt = marker.lossAt;
+    this.epochDigest = undefined;
+  }
+
+  /** Redis' time `at`, read in a reply that just came: our clock's offset to it. */
+  private observe(at: number): void {
+    this.offsetMs = at - this.options.now();
   }
 
   /** The recovery nonces' secret, created by the first instance that finds none. */
@@ -251,10 +336,4 @@ export class ReplayHistoryMonitor {
       this.nonces = new RecoveryNonces(Buffer.from(secret, 'utf8'));
     }
   }
-}
-
-/** Enters the epoch a marker names; an unreadable marker is a loss at `fallback`. */
-function adopt(bucket: HistoryBucket, marker: string, fallback: number): void {
-  bucket.epoch = marker;
-  bucket.lossAt = parseMarker(marker).lossAt ?? fallback;
 }

@@ -89,7 +89,7 @@ export async function startSoftHsm(): Promise<SoftHsm> {
   );
   const point = (key: Buffer): Buffer => {
     const [attribute] = pkcs11.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_EC_POINT }]);
-    return unwrapOctetString(attribute!.value as Buffer);
+    return unwrapOctetString(attribute!.value);
   };
 
   // One session signs one thing at a time: calls are serialised.
@@ -139,7 +139,7 @@ export async function startSoftHsm(): Promise<SoftHsm> {
         sensitive: pkcs11js.CKA_SENSITIVE,
       }[attribute];
       const [read] = pkcs11.C_GetAttributeValue(session, privateKeys[alg], [{ type }]);
-      const value = read!.value as Buffer;
+      const value = read!.value;
       return attribute === 'value' ? value : value[0] === 1;
     },
     close() {

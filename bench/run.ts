@@ -14,6 +14,7 @@ import { benchBodyLimits } from './app/body-limits.bench.js';
 import { benchHttp, deleteBenchKeys } from './http/http.bench.js';
 import { describeMachine } from './lib/machine.js';
 import { benchStores } from './stores/store.bench.js';
+import { benchSizing, renderSizingTable } from './sizing/sizing.bench.js';
 import { benchMemory } from './memory/memory.bench.js';
 import { renderMarkdown, renderTables, type BenchResults } from './report.js';
 import { benchVerifierAlgorithm, type VerifierResult } from './verifier/verifier.bench.js';
@@ -92,11 +93,16 @@ for (const alg of ALGORITHMS) peers.push(await benchPeersAlgorithm(alg, QUICK ? 
 log('+ resource server: verified access tokens beside the DPoP-only guard and auth0 auth()');
 const resource = await benchResource({
   rounds: QUICK ? 1 : 3,
-  requests: QUICK ? 600 : 3000,
+  requests: QUICK ? 600 : 2000,
   connections: [1, 16, 64],
   platforms: ['express', 'fastify'],
   log,
 });
+
+log(
+  '+ sizing inputs: Redis bytes per jti, CPU per proof, history checks (one Redis, 3-master Cluster)',
+);
+const sizing = await benchSizing(log);
 
 const results: BenchResults = {
   date: new Date(),
@@ -119,7 +125,8 @@ log(renderResourceMarkdown(resource));
 if (!QUICK) {
   writeFileSync(
     OUTPUT,
-    `${renderMarkdown(results).trimEnd()}\n\n${renderResourceMarkdown(resource)}\n`,
+    `${renderMarkdown(results).trimEnd()}\n\n${renderResourceMarkdown(resource)}\n\n` +
+      `## Sizing inputs (the model: docs/sizing.md)\n\n${renderSizingTable(sizing)}\n`,
   );
   log(`\nwrote ${OUTPUT}`);
 }

@@ -5,7 +5,7 @@ import type {
   JWTVerifyGetKey,
   CryptoKey,
   KeyObject,
-} from 'jose';
+} from 'jose' with { 'resolution-mode': 'import' };
 import { DPoPError } from '../errors/dpop.errors.js';
 import type { IssuerMetadataClient } from './issuer-metadata.client.js';
 import type { AccessTokenJwk } from './access-token-options.interface.js';

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
-import { DPoPBound, JKT } from 'nest-dpop';
+import { DPoPBound, JKT, dpopTokenResponse } from 'nest-dpop';
 import { AgentToken, TokenClaims } from '../auth/agent-token.decorators.js';
 import type { AgentTokenClaims } from '../auth/token.types.js';
 import { AgentsService, type AgentView } from './agents.service.js';
@@ -33,9 +33,10 @@ export class AgentsController {
       status: 'success',
       message: `Agent '${agent.name}' registered successfully`,
       agent_id: agent.agent_id,
-      access_token: access.token,
-      token_type: access.tokenType,
-      expires_in: access.expiresIn,
+      // RFC 9449 §5's shape (token_type "DPoP") for a bound token; a bearer one otherwise.
+      ...(access.tokenType === 'DPoP'
+        ? dpopTokenResponse(access.token, { expiresIn: access.expiresIn })
+        : { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn }),
     };
   }
 

@@ -25,8 +25,10 @@ export class TempTokenController {
     private readonly tokens: TokenService,
   ) {}
 
-  // The token-issuing route: a missing server nonce is answered as RFC 9449 §8 says (400).
-  @DPoPTokenEndpoint()
+  // The token-issuing route: a missing server nonce is answered as RFC 9449 §8 says (400). A
+  // proof is required when DPOP_REQUIRED is on; otherwise ARCP issues a bearer temp token to an
+  // agent without one (as the reference server does), hence `required: false`.
+  @DPoPTokenEndpoint({ required: false })
   @Post('request_temp_token')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')

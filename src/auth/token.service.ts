@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { dpopBinding } from 'nest-dpop';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { ServerKeyService } from './server-key.service.js';
 import {
@@ -92,7 +93,8 @@ export class TokenService {
       exp,
       ...(subject.validationId !== undefined && { validation_id: subject.validationId }),
       ...(subject.registrationId !== undefined && { registration_id: subject.registrationId }),
-      ...(subject.jkt !== undefined && { cnf: { jkt: subject.jkt } }),
+      // cnf.jkt: bound to the key of the proof the guard verified (RFC 9449 §6.1).
+      ...(subject.jkt !== undefined && dpopBinding(subject.jkt)),
     };
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: this.keys.alg, typ: 'JWT', kid: await this.keys.kid() })

@@ -28,6 +28,7 @@ import {
   expectReplay,
   isStoreUnavailable,
   isUseNonce,
+  jtiOf,
   Load,
   postItems,
   summary,
@@ -244,25 +245,25 @@ describe('one redis-server that stops under load and comes back', () => {
 
   /**
    * A jti lives only as long as Redis keeps it. Without persistence a restart forgets every jti;
-   * the store notices (history marker, run_id) and refuses proofs issued before the loss. With
-   * `appendfsync always` Redis remembers by itself (and the new run_id restricts one window too).
+   * the store notices (the epoch's script is gone) and refuses proofs issued before the loss.
+   * With `appendfsync always` Redis remembers by itself: the record is still there, and even a
+   * proof re-signed by the key holder with the same jti and the store's recovery nonce (which
+   * passes the loss policy) is refused as a replay, by Redis' own memory.
    */
   it.each([
     [
       'without persistence (--save "" --appendonly no), forgets, but the store notices: the replay is refused',
       [],
-      401,
-      'ERR_DPOP_USE_NONCE',
+      { stored: '0', replay: 'ERR_DPOP_USE_NONCE', resigned: 200 },
     ],
     [
-      'with --appendonly yes --appendfsync always, remembers even after SIGKILL: the replay is refused (the new run_id restricts one window too)',
+      'with --appendonly yes --appendfsync always, remembers even after SIGKILL: the record is there, the same jti is a replay',
       ['--appendonly', 'yes', '--appendfsync', 'always'],
-      401,
-      'ERR_DPOP_USE_NONCE',
+      { stored: '1', replay: 'ERR_DPOP_USE_NONCE', resigned: 401 },
     ],
-  ] as [string, string[], number, string | undefined][])(
+  ] as [string, string[], { stored: string; replay: string; resigned: number }][])(
     'a restarted Redis %s',
-    async (_name, args, status, code) => {
+    async (_name, args, expected) => {
       const server = await startRedisServer({ args });
       const client = track(
         new Redis({
@@ -273,14 +274,30 @@ describe('one redis-server that stops under load and comes back', () => {
         }),
       );
       await ready(client);
-      const base = await app(client, 'test:faults:persistence:');
+      const keyPrefix = 'test:faults:persistence:';
+      const base = await app(client, keyPrefix);
       const proof = await makeProof(key, { htm: 'POST', htu: `${base}/items` });
       expect(summary(await postItems(base, proof))).toEqual({ status: 200, code: undefined });
 
       await server.stop('SIGKILL');
       await server.start();
       await ready(client);
-      expect(summary(await postItems(base, proof))).toEqual({ status, code });
+      const stored = redisJtiStoreKeys({ keyPrefix }).recordKey(replayKey(key.jkt, jtiOf(proof)));
+      const present = await server.command('EXISTS', stored);
+      const replay = await postItems(base, proof);
+      const nonce = replay.headers.get('dpop-nonce');
+      const resigned = await makeProof(key, {
+        htm: 'POST',
+        htu: `${base}/items`,
+        claims: { jti: jtiOf(proof), ...(nonce !== null && { nonce }) },
+      });
+      const again = await postItems(base, resigned);
+      expect({
+        stored: present,
+        replay: replay.body?.code,
+        resigned: again.status,
+      }).toEqual(expected);
+      if (expected.resigned === 401) expectReplay(again);
     },
   );
 });

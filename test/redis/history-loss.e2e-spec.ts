@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RedisJtiStore } from 'nest-dpop';
-import { seedRedisJtiStoreHistory } from 'nest-dpop/testing';
+import { redisJtiStoreKeys, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
@@ -362,17 +362,44 @@ describe('beyond every peer: replay safety across Redis data loss', () => {
     expect(reply.headers.get('dpop-nonce')).toBeNull();
   });
 
-  it('refuses (503) while it cannot tell whether history was lost, i.e. before its first check', async () => {
+  it('refuses (503) while it cannot tell whether history was lost: before its first check, and after a reconnect until a check succeeds', async () => {
     const server = await startRedisServer();
-    const redis = client(server);
-    await new Promise((resolve) => redis.once('ready', resolve));
-    await server.stop();
-    const store = new RedisJtiStore(redis, { keyPrefix: `test:history:${process.pid}:c:` });
-    await expect(
-      store.recordIfNew('a', 1000, { iat: Math.floor(Date.now() / 1000) }),
-    ).rejects.toMatchObject({
-      code: 'ERR_DPOP_STORE_UNAVAILABLE',
+    const keyPrefix = `test:history:${process.pid}:c:`;
+    const redis = await ready(client(server));
+    await seedRedisJtiStoreHistory(redis, { keyPrefix });
+    // The connection works (SET, EVALSHA answer) but a history check cannot finish: INFO hangs.
+    let infoHangs = true;
+    const hanging = new Proxy(redis, {
+      get(target, property) {
+        if (property === 'info') {
+          return () => (infoHangs ? new Promise<string>(() => undefined) : target.info());
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
     });
+    const store = new RedisJtiStore(hanging, { keyPrefix, timeoutMs: 300 });
+    const keys = redisJtiStoreKeys({ keyPrefix });
+    const iat = () => Math.floor(Date.now() / 1000);
+    const attempt = (jti: string) =>
+      store.recordIfNew(jti, 5_000, { iat: iat() }).then(String, (e: { code?: string }) => e.code);
+    // Before the first check: refused, and nothing recorded.
+    expect(await attempt('first')).toBe('ERR_DPOP_STORE_UNAVAILABLE');
+    expect(await server.command('EXISTS', keys.recordKey('first'))).toBe('0');
+    // Once a check succeeds: accepted.
+    infoHangs = false;
+    await store.checkHistory();
+    expect(await attempt('known')).toBe('true');
+    // The connection drops and comes back (another server may answer now) while checks hang:
+    // refused, although the epoch's script would still answer.
+    infoHangs = true;
+    const back = new Promise((resolve) => redis.once('ready', resolve));
+    redis.disconnect(true);
+    await back;
+    expect(await attempt('after-reconnect')).toBe('ERR_DPOP_STORE_UNAVAILABLE');
+    expect(await server.command('EXISTS', keys.recordKey('after-reconnect'))).toBe('0');
     store.onModuleDestroy();
   });
 });

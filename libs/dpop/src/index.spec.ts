@@ -28,6 +28,7 @@ const DOORS = {
       'DPoPProof',
       'DPoPProofVerifier',
       'DPoPRequestPolicy',
+      'DPoPRequired',
       'DPoPTokenEndpoint',
       'InMemoryJtiStore',
       'InjectDPoPOptions',
@@ -43,13 +44,16 @@ const DOORS = {
       'TokenBindingUnavailableError',
       'answerClientErrorsWithProblems',
       'answerMultipleHostsWithProblem',
+      'dpopBinding',
       'dpopOptionsFromEnv',
+      'dpopTokenResponse',
     ],
     types: [
       'AccessTokenIntrospectionOptions',
       'AccessTokenJwk',
       'DPoPAccessTokenOptions',
       'DPoPAlgorithm',
+      'DPoPBindingClaims',
       'DPoPClaim',
       'DPoPErrorCode',
       'DPoPEvent',
@@ -66,6 +70,9 @@ const DOORS = {
       'DPoPRequestInput',
       'DPoPRequestResult',
       'DPoPRequestRoute',
+      'DPoPRouteOptions',
+      'DPoPTokenEndpointOptions',
+      'DPoPTokenResponse',
       'DPoPVerifiedRequest',
       'DPoPVerifyInput',
       'InMemoryJtiStoreOptions',
@@ -176,7 +183,8 @@ describe('nest-dpop public doors', () => {
   });
 
   it('keeps the main door within about 30 runtime names', () => {
-    expect(DOORS['.'].runtime.length).toBeLessThanOrEqual(30);
+    // 33: the issuing side (dpopBinding, dpopTokenResponse) and @DPoPRequired() came in issue 19.
+    expect(DOORS['.'].runtime.length).toBeLessThanOrEqual(33);
   });
 
   it('names every export in the package README (the door is as small as the README)', () => {

@@ -25,7 +25,22 @@ export {
   type DPoPRequestRoute,
   type DPoPRequestResult,
 } from './request/dpop-request.policy.js';
-export { DPoPBound, SkipDPoP, DPoPTokenEndpoint, JKT, DPoPProof } from './guard/dpop.decorators.js';
+export {
+  DPoPBound,
+  DPoPRequired,
+  SkipDPoP,
+  DPoPTokenEndpoint,
+  JKT,
+  DPoPProof,
+  type DPoPTokenEndpointOptions,
+} from './guard/dpop.decorators.js';
+export type { DPoPRouteOptions } from './request/dpop-route.options.js';
+export {
+  dpopBinding,
+  dpopTokenResponse,
+  type DPoPBindingClaims,
+  type DPoPTokenResponse,
+} from './issuing/dpop-token.util.js';
 export { RequiredScopes, AccessTokenClaims } from './access-token/access-token.decorators.js';
 export type { VerifiedAccessToken } from './access-token/access-token.types.js';
 export type {

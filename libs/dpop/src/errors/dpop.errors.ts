@@ -33,6 +33,8 @@ export type DPoPErrorCode =
   | 'ERR_DPOP_INVALID_AUTHORIZATION'
   | 'ERR_DPOP_SCHEME_MISMATCH'
   | 'ERR_DPOP_STORE_UNAVAILABLE'
+  /** Too many new proofs from one client or key (`proofBudget`): 429 with `Retry-After`. */
+  | 'ERR_DPOP_RATE_LIMITED'
   | 'ERR_DPOP_UNSUPPORTED_CONTEXT'
   | 'ERR_DPOP_MULTIPLE_HOSTS'
   | 'ERR_DPOP_TOKEN_INVALID'

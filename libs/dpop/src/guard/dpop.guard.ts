@@ -73,7 +73,7 @@ export class DPoPGuard implements CanActivate {
     @Optional() protected readonly events: DPoPEvents = new DPoPEvents(options),
   ) {
     this.policy = new DPoPRequestPolicy(verifier, options);
-    this.routes = new RoutePolicyCache(reflector);
+    this.routes = new RoutePolicyCache(reflector, options.publicRouteMetadata);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -84,7 +84,7 @@ export class DPoPGuard implements CanActivate {
     try {
       if (request === undefined) {
         // Nothing to check here: fail closed wherever a proof or a binding is demanded.
-        if (route.bound || this.options.required) {
+        if (route.bound || (route.required ?? this.options.required)) {
           throw new DPoPError(
             'ERR_DPOP_UNSUPPORTED_CONTEXT',
             `DPoP cannot be checked on a "${context.getType()}" context`,

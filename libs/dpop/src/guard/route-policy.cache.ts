@@ -10,7 +10,11 @@ import { dpopRoutePolicy, type DPoPRoutePolicy } from './dpop-route-policy.util.
 export class RoutePolicyCache {
   private readonly byClass = new WeakMap<object, WeakMap<object, DPoPRoutePolicy>>();
 
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    /** The app's own "public" metadata keys (the `publicRouteMetadata` option). */
+    private readonly publicRouteMetadata: readonly (string | symbol)[] = [],
+  ) {}
 
   /** The policy of the handler `context` runs (see {@link dpopRoutePolicy}). */
   of(context: ExecutionContext): DPoPRoutePolicy {
@@ -20,7 +24,7 @@ export class RoutePolicyCache {
     if (byHandler === undefined) this.byClass.set(controller, (byHandler = new WeakMap()));
     let policy = byHandler.get(handler);
     if (policy === undefined) {
-      policy = dpopRoutePolicy(this.reflector, handler, controller);
+      policy = dpopRoutePolicy(this.reflector, handler, controller, this.publicRouteMetadata);
       byHandler.set(handler, policy);
     }
     return policy;

@@ -22,12 +22,13 @@ export type DPoPProblemSlug =
   | 'invalid-token'
   | 'token-required'
   | 'insufficient-scope'
-  | 'issuer-unavailable';
+  | 'issuer-unavailable'
+  | 'dpop-rate-limited';
 
 /** What each code means on the wire: problem slug, HTTP status and `WWW-Authenticate` error. */
 interface CodeInfo {
   readonly slug: DPoPProblemSlug;
-  readonly status: 400 | 401 | 403 | 503;
+  readonly status: 400 | 401 | 403 | 429 | 503;
   /** RFC 9449 §7.1 / RFC 6750 §3.1 error code; `undefined` = challenge without an error. */
   readonly challenge:
     | 'invalid_dpop_proof'
@@ -101,6 +102,8 @@ export const DPOP_ERROR_INFO: Readonly<Record<DPoPErrorCode, CodeInfo>> = {
   ERR_DPOP_SCHEME_MISMATCH: { slug: 'dpop-invalid', status: 401, challenge: 'invalid_token' },
   // The replay store could not answer: fail closed, and tell the client it may retry.
   ERR_DPOP_STORE_UNAVAILABLE: { slug: 'dpop-store-unavailable', status: 503, challenge: undefined },
+  // One client or key made too many new proofs (proofBudget): only it waits, others go on.
+  ERR_DPOP_RATE_LIMITED: { slug: 'dpop-rate-limited', status: 429, challenge: undefined },
   // A context with no HTTP request (rpc, ws) on a bound or required route: nothing to check.
   ERR_DPOP_UNSUPPORTED_CONTEXT: { slug: 'dpop-required', status: 401, challenge: undefined },
   // RFC 9112 §3.2 (two Host headers) and RFC 9113 §8.3.1 (Host ≠ :authority): malformed, 400.
@@ -134,10 +137,11 @@ const TITLES: Readonly<Record<DPoPProblemSlug, string>> = {
   'token-required': 'Access Token Required',
   'insufficient-scope': 'Insufficient Scope',
   'issuer-unavailable': 'Authorization Server Unavailable',
+  'dpop-rate-limited': 'Too Many New DPoP Proofs',
 };
 
 /** The HTTP status a refusal with this code gets (outside a token endpoint's nonce answer). */
-export function dpopStatusOf(code: DPoPErrorCode): 400 | 401 | 403 | 503 {
+export function dpopStatusOf(code: DPoPErrorCode): 400 | 401 | 403 | 429 | 503 {
   return DPOP_ERROR_INFO[code].status;
 }
 
@@ -238,10 +242,11 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
     if (nonce !== undefined) headers['DPoP-Nonce'] = nonce;
     // The real wait when the error knows it (a store full until its oldest entry expires, a
     // history loss whose window ends at a known time), else "try again in a second".
-    if (info.status === 503 || error.retryAfter !== undefined) {
+    if (info.status === 503 || info.status === 429 || error.retryAfter !== undefined) {
       headers['Retry-After'] = retryAfterOf(error);
     }
-    if (info.status !== 503) {
+    // Not a matter of credentials (503, 429): no challenge.
+    if (info.status !== 503 && info.status !== 429) {
       // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.
       let challenge = info.challenge
         ? `DPoP error=${quoted(info.challenge)}, error_description=${quoted(error.message)}, ${algs}`
@@ -291,7 +296,9 @@ export function graphqlRefusal(refusal: DPoPRefusal): {
         ? 'FORBIDDEN'
         : refusal.status === 503
           ? 'SERVICE_UNAVAILABLE'
-          : 'BAD_REQUEST';
+          : refusal.status === 429
+            ? 'TOO_MANY_REQUESTS'
+            : 'BAD_REQUEST';
   return {
     headers,
     message: refusal.problem.detail,

@@ -98,8 +98,14 @@ export class DPoPGraphqlCheck implements OnModuleInit {
             Reflect.getMetadata(RESOLVER_PROPERTY_METADATA, method) === true ||
             Reflect.getMetadata(RESOLVER_REFERENCE_METADATA, method) === true;
           if (!isField) continue;
-          const policy = dpopRoutePolicy(this.reflector, method, resolverClass);
-          if (policy.skip || !(policy.bound || this.options.required)) continue;
+          const policy = dpopRoutePolicy(
+            this.reflector,
+            method,
+            resolverClass,
+            this.options.publicRouteMetadata,
+          );
+          const required = policy.required ?? this.options.required;
+          if (policy.skip || !(policy.bound || required)) continue;
           const typeName: unknown = Reflect.getMetadata(RESOLVER_TYPE_METADATA, resolverClass);
           const fieldName: unknown = Reflect.getMetadata(RESOLVER_NAME_METADATA, method);
           const field = typeof fieldName === 'string' && fieldName !== '' ? fieldName : name;
@@ -107,7 +113,11 @@ export class DPoPGraphqlCheck implements OnModuleInit {
             resolver: resolverClass.name,
             method: name,
             field: typeof typeName === 'string' && typeName !== '' ? `${typeName}.${field}` : field,
-            why: policy.bound ? '@DPoPBound()' : 'required: true',
+            why: policy.bound
+              ? '@DPoPBound()'
+              : policy.required === true
+                ? 'a proof required on the route'
+                : 'required: true',
           });
         }
       }

@@ -1,3 +1,4 @@
+import type { DPoPProofBudgetOptions } from '../request/proof-budget.limiter.js';
 import type { DPoPAlgorithm } from './dpop.constants.js';
 import type { DPoPEventListener } from '../events/dpop-events.interface.js';
 import type { DPoPNonceIssuer, DPoPNonceOptions } from '../verifier/dpop-nonce.issuer.js';
@@ -136,6 +137,13 @@ export interface DPoPModuleOptions {
    */
   logRefusals?: boolean | 'each';
   /**
+   * Metadata keys that mark a route public in your app (e.g. the `IS_PUBLIC_KEY` of your own
+   * `@Public()` decorator, set with `SetMetadata(IS_PUBLIC_KEY, true)`): a truthy value on the
+   * method or its class is honoured as `@SkipDPoP()` there, so one decorator says "public" to
+   * every guard. Default: none.
+   */
+  publicRouteMetadata?: (string | symbol)[];
+  /**
    * The public origins of this service (`scheme://host[:port]`, e.g.
    * `['https://api.example.com', 'https://api.example.net:8443']`). The URL `htu` is compared
    * with must have one of them (scheme, host and port), whatever it is built from (the `Host`
@@ -146,6 +154,13 @@ export interface DPoPModuleOptions {
    * `requestUrl` is set, a start-up warning names this setting.
    */
   allowedOrigins?: string[];
+  /**
+   * New proofs a client may have recorded, for proofs without an access token the library
+   * verified (see {@link DPoPProofBudgetOptions}): past it 429 `ERR_DPOP_RATE_LIMITED` with
+   * `Retry-After` to that client only. Default on: 10,000 per client address and per key per
+   * 60 s. `false` turns it off.
+   */
+  proofBudget?: DPoPProofBudgetOptions | false;
   /**
    * Verify access tokens in the guard (JWT by signature, opaque by RFC 7662 introspection), so
    * that `cnf.jkt` is read only from a verified token and its claims are on the request
@@ -188,6 +203,9 @@ export interface ResolvedDPoPOptions {
   readonly clock: () => number;
   readonly listeners: readonly DPoPEventListener[];
   readonly logRefusals: boolean | 'each';
+  /** `publicRouteMetadata`; empty when none is set. */
+  readonly publicRouteMetadata: readonly (string | symbol)[];
+  readonly proofBudget: DPoPProofBudgetOptions | false | undefined;
   /** `allowedOrigins` as `URL.origin` spells them; empty when none is set. */
   readonly allowedOrigins: readonly string[];
   /** Access-token verification, when configured. */

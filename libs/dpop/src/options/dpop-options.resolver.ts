@@ -128,6 +128,7 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     publicUrl: options.publicUrl,
     requestUrl: options.requestUrl,
     trustedProxies: options.trustedProxies ?? [],
+    proofBudget: options.proofBudget,
     forwardedHeaders: options.forwardedHeaders ?? 'x-forwarded',
     strictAuthorizationScheme: options.strictAuthorizationScheme ?? false,
     allowBearerBoundTokens: options.allowBearerBoundTokens ?? false,
@@ -146,6 +147,7 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     clock,
     listeners: options.listeners ?? [],
     logRefusals: options.logRefusals ?? true,
+    publicRouteMetadata: options.publicRouteMetadata ?? [],
     allowedOrigins,
     accessToken:
       options.accessToken === undefined

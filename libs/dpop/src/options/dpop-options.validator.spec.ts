@@ -100,11 +100,13 @@ describe('resolveDPoPOptions: every option is checked at start-up', () => {
       fromEnv: {},
       listeners: [{ onDPoPEvent: () => undefined }],
       logRefusals: false,
+      publicRouteMetadata: ['isPublic'],
       accessToken: {
         audience: 'https://api.example.com/arcp',
         keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }],
       },
       protectedResource: { resource: '/agents', authorization_servers: ['https://as.example'] },
+      proofBudget: { perClient: 100, perKey: 50, interval: 10, maxLive: 1000, maxTracked: 500 },
     };
     expect(Object.keys(options).sort()).toEqual([...DPOP_OPTION_NAMES].sort());
     expect(resolveDPoPOptions(options)).toMatchObject({

@@ -28,8 +28,10 @@ const OPTION_KEYS: Record<keyof DPoPModuleOptions, true> = {
   fromEnv: true,
   listeners: true,
   logRefusals: true,
+  publicRouteMetadata: true,
   accessToken: true,
   protectedResource: true,
+  proofBudget: true,
 };
 
 /** The option names, for messages and tests. */
@@ -126,6 +128,19 @@ export function assertValidDPoPOptions(options: unknown): asserts options is DPo
     record.logRefusals !== 'each'
   ) {
     fail('logRefusals', "true, false or 'each'", record.logRefusals);
+  }
+  if (
+    present('publicRouteMetadata') &&
+    (!Array.isArray(record.publicRouteMetadata) ||
+      !record.publicRouteMetadata.every(
+        (key) => (typeof key === 'string' && key !== '') || typeof key === 'symbol',
+      ))
+  ) {
+    fail(
+      'publicRouteMetadata',
+      'an array of metadata keys (strings or symbols)',
+      record.publicRouteMetadata,
+    );
   }
   for (const name of ['proofTtl', 'clockSkew', 'maxProofLength', 'keyCacheSize'] as const) {
     if (present(name) && typeof record[name] !== 'number') fail(name, 'a number', record[name]);

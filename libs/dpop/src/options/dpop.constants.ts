@@ -41,6 +41,15 @@ export const DPOP_RESOLVED_OPTIONS = Symbol('DPOP_RESOLVED_OPTIONS');
 /** Metadata key set by `@DPoPBound()`. */
 export const DPOP_BOUND_KEY = 'dpop:bound';
 
+/**
+ * Metadata key set (to `true`) by `@DPoPRequired()` and `@DPoPTokenEndpoint()` (unless
+ * `{ required: false }`): the route needs a proof, whatever the `required` option says.
+ */
+export const DPOP_REQUIRED_KEY = 'dpop:required';
+
+/** Metadata key of the per-route settings (`DPoPRouteOptions`) the route decorators take. */
+export const DPOP_ROUTE_OPTIONS_KEY = 'dpop:route-options';
+
 /** Metadata key set by `@DPoPTokenEndpoint()`. */
 export const DPOP_TOKEN_ENDPOINT_KEY = 'dpop:token-endpoint';
 

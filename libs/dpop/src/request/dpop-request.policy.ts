@@ -30,6 +30,8 @@ import {
   hostDiffersFromAuthority,
 } from './request-headers.util.js';
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
+import { RouteVerifiers, type DPoPRouteOptions } from './dpop-route.options.js';
+import { ProofBudget } from './proof-budget.limiter.js';
 
 /**
  * The parts of a request the policy reads, as Node's `IncomingMessage` (Express, `node:http`,
@@ -51,8 +53,15 @@ export interface DPoPRequestInput {
   readonly socket?: { readonly encrypted?: boolean; readonly remoteAddress?: string } | null;
 }
 
-/** What the route demands of a request, beyond the options (`@DPoPBound()` in Nest). */
+/** What the route demands of a request, beyond the options (the route decorators in Nest). */
 export interface DPoPRequestRoute {
+  /**
+   * Whether a proof is required on this route, whatever the `required` option says
+   * (`@DPoPRequired()`, `@DPoPTokenEndpoint()`); `undefined`: as the option says.
+   */
+  readonly required?: boolean | undefined;
+  /** The route's own proof settings; one object per route (its verifier is kept for it). */
+  readonly options?: Readonly<DPoPRouteOptions> | undefined;
   /** An access token bound with `cnf.jkt` and a valid proof from that key are required. */
   readonly bound?: boolean;
   /**
@@ -114,6 +123,13 @@ export class DPoPRequestPolicy {
   ) => string | undefined | Promise<string | undefined>;
   /** The access-token verifier, with the `accessToken` option. */
   private readonly tokens: AccessTokenVerifier | undefined;
+  /** A verifier per route that has settings of its own. */
+  private readonly routeVerifiers: RouteVerifiers;
+  /**
+   * New proofs per client and key, for proofs without a token the library verified (the
+   * `proofBudget` option); `undefined` when it is off.
+   */
+  readonly budget: ProofBudget | undefined;
   /** The one verification of each request, shared by every check of it (see {@link check}). */
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 
@@ -139,10 +155,15 @@ export class DPoPRequestPolicy {
     readonly options: ResolvedDPoPOptions,
   ) {
     this.resolveUrl = createRequestUrlResolver(options);
+    this.routeVerifiers = new RouteVerifiers(verifier);
     this.toRefusal = createDPoPRefusalMapper(options);
     this.resolveBinding = options.resolveTokenBinding ?? jwtConfirmationJkt;
     this.tokens =
       options.accessToken === undefined ? undefined : accessTokenVerifierFor(options.accessToken);
+    this.budget =
+      options.proofBudget === false
+        ? undefined
+        : new ProofBudget(options.proofBudget ?? {}, verifier.replayWindowMs, options.clock);
   }
 
   /**
@@ -181,7 +202,9 @@ export class DPoPRequestPolicy {
         : this.tokens !== undefined
           ? accessToken?.jkt
           : await this.bindingOf(token.token);
-    const proof = await this.proofOf(request, route, token, binding);
+    // Only a token the library verified vouches for the request: anyone can write a JWT with a
+    // cnf.jkt of their own key, so an unverified binding does not exempt a proof from the budget.
+    const proof = await this.proofOf(request, route, token, binding, accessToken === undefined);
     if (route.scopes !== undefined) checkScopes(accessToken, route.scopes);
     return {
       proof,
@@ -213,6 +236,7 @@ export class DPoPRequestPolicy {
     route: DPoPRequestRoute,
     presented: PresentedAccessToken | undefined,
     boundJkt: string | undefined,
+    counted: boolean,
   ): Promise<VerifiedDPoPProof | undefined> {
     const token = presented?.token;
     if (
@@ -249,7 +273,7 @@ export class DPoPRequestPolicy {
           'A DPoP-bound access token requires a DPoP proof header',
         );
       }
-      if (this.options.required) {
+      if (route.required ?? this.options.required) {
         throw new DPoPError('ERR_DPOP_MISSING', 'This endpoint requires a DPoP proof header');
       }
       return undefined;
@@ -282,13 +306,18 @@ export class DPoPRequestPolicy {
         { claim: 'htu' },
       );
     }
-    const verification = this.verifier.verify({
-      proof,
-      method: request.method ?? '',
-      url,
-      accessToken: token,
-      expectedJkt: boundJkt,
-    });
+    const budget = counted ? this.budget : undefined;
+    const verification = this.routeVerifiers.for(route.options).verify(
+      {
+        proof,
+        method: request.method ?? '',
+        url,
+        accessToken: token,
+        expectedJkt: boundJkt,
+      },
+      // After the signature and claims (a forged proof takes nothing), before the store.
+      budget && ((checked) => budget.take(request, checked.jkt)),
+    );
     this.verifications.set(request, verification);
     return verification;
   }

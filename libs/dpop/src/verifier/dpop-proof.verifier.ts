@@ -1,6 +1,10 @@
 import { verify } from 'node:crypto';
 import { accessTokenHash } from '../request/access-token.util.js';
-import { DPOP_DEFAULTS, assertSupportedAlgorithms } from '../options/dpop.constants.js';
+import {
+  DPOP_DEFAULTS,
+  assertSupportedAlgorithms,
+  type DPoPAlgorithm,
+} from '../options/dpop.constants.js';
 import { DPoPError, NONCE_RETRY_HINT, invalidProofError } from '../errors/dpop.errors.js';
 import {
   algorithmProfile,
@@ -75,8 +79,9 @@ export class DPoPProofVerifier {
 
   constructor(
     private readonly store: JtiStore | undefined,
-    options: DPoPProofVerifierOptions = {},
+    private readonly settings: DPoPProofVerifierOptions = {},
   ) {
+    const options = settings;
     const algorithms = options.algorithms ?? DPOP_DEFAULTS.algorithms;
     assertSupportedAlgorithms(algorithms, 'DPoP algorithms');
     this.profiles = new Map(algorithms.map((alg) => [alg, algorithmProfile(alg)]));
@@ -87,6 +92,24 @@ export class DPoPProofVerifier {
     this.keyCacheSize = options.keyCacheSize ?? DPOP_DEFAULTS.keyCacheSize;
     this.clock = options.clock ?? Date.now;
     this.nonces = options.nonces;
+  }
+
+  /**
+   * A verifier with the same store, clock, limits and nonce issuer, and the given settings
+   * changed: a route's own algorithms and window, or no nonce on that route (`nonce: false`).
+   */
+  derive(changes: {
+    algorithms?: readonly DPoPAlgorithm[];
+    proofTtl?: number;
+    clockSkew?: number;
+    nonce?: false;
+  }): DPoPProofVerifier {
+    const { nonce, ...settings } = changes;
+    return new DPoPProofVerifier(this.store, {
+      ...this.settings,
+      ...settings,
+      nonces: nonce === false ? undefined : this.settings.nonces,
+    });
   }
 
   /** How long a jti is remembered, in milliseconds: the whole window in which its proof is valid. */
@@ -100,8 +123,16 @@ export class DPoPProofVerifier {
    * Every check, the replay store last.
    * @throws {DPoPError} with a stable `code`; `ERR_DPOP_STORE_UNAVAILABLE` if the store failed.
    */
-  async verify(input: DPoPVerifyInput): Promise<VerifiedDPoPProof> {
+  async verify(
+    input: DPoPVerifyInput,
+    /**
+     * Called with the checked proof just before its jti is recorded; throwing refuses it with
+     * nothing recorded (the request policy's `proofBudget`).
+     */
+    admit?: (proof: VerifiedDPoPProof) => void,
+  ): Promise<VerifiedDPoPProof> {
     const proof = this.check(input);
+    admit?.(proof);
     if (this.store === undefined) {
       throw new DPoPError('ERR_DPOP_STORE_UNAVAILABLE', 'DPoP replay store is not configured');
     }

@@ -68,6 +68,7 @@ export class RedisJtiStore implements JtiStore {
       historyKey,
       now: options.now ?? Date.now,
       recovery: this.recovery,
+      timeoutMs: this.timeoutMs,
     });
     this.checkIntervalMs = options.historyCheckIntervalMs ?? 1000;
     this.startupTimeoutMs = options.startupTimeoutMs ?? 10_000;

@@ -17,6 +17,7 @@ function monitor(redis: FakeRedis, clock: { now: number }): ReplayHistoryMonitor
     historyKey: HISTORY,
     now: () => clock.now,
     recovery: true,
+    timeoutMs: 200,
   });
 }
 
@@ -103,6 +104,21 @@ describe('the replay history monitor (fake Redis, fake clock)', () => {
     expect(m.unavailable().message).toMatch(/may evict DPoP replay records/);
     redis.policy = 'noeviction';
     await m.check();
+    expect(m.state).toBe('known');
+  });
+
+  it('a check that hangs ends at the timeout, and the next one can succeed', async () => {
+    const redis = new FakeRedis();
+    const info = redis.info.bind(redis);
+    redis.info = () => new Promise<string>(() => undefined);
+    const m = monitor(redis, { now: 1_000 });
+    await m.check();
+    expect(m.state).toBe('unknown');
+    expect(m.unavailable().cause).toMatchObject({
+      cause: { message: 'Redis did not answer within 200 ms' },
+    });
+    redis.info = info;
+    await m.freshCheck();
     expect(m.state).toBe('known');
   });
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { JtiStoreUnavailableError } from '../../errors/dpop.errors.js';
 import { RecoveryNonces } from './recovery-nonce.mac.js';
+import { withTimeout } from './redis-timeout.util.js';
 import type { RedisJtiStoreClient, RedisJtiStoreNode } from './redis-jti-store.options.js';
 import {
   beginEpoch,
@@ -54,6 +55,11 @@ export interface HistoryMonitorOptions {
   readonly now: () => number;
   /** For the log: how proofs that may predate a loss are answered. */
   readonly recovery: boolean;
+  /**
+   * Longest check, in ms (the store's `timeoutMs`; 0 = the client's own timeouts): a check that
+   * hangs (a server that stopped answering) must not keep every later one waiting.
+   */
+  readonly timeoutMs: number;
 }
 
 const logger = new Logger('RedisJtiStore');
@@ -147,7 +153,7 @@ export class ReplayHistoryMonitor {
 
   /** Runs one check at a time; callers that come during one share it. */
   check(): Promise<void> {
-    this.checking ??= this.readHistory()
+    this.checking ??= withTimeout(this.readHistory(), this.options.timeoutMs)
       .catch((error: unknown) => {
         // Redis went away or refused during the check: stay unknown, try again on the next call.
         this.checkError = error;

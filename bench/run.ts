@@ -14,6 +14,7 @@ import { benchBodyLimits } from './app/body-limits.bench.js';
 import { benchHttp, deleteBenchKeys } from './http/http.bench.js';
 import { describeMachine } from './lib/machine.js';
 import { benchStores } from './stores/store.bench.js';
+import { benchSizing, renderSizingTable } from './sizing/sizing.bench.js';
 import { benchMemory } from './memory/memory.bench.js';
 import { renderMarkdown, renderTables, type BenchResults } from './report.js';
 import { benchVerifierAlgorithm, type VerifierResult } from './verifier/verifier.bench.js';
@@ -98,6 +99,11 @@ const resource = await benchResource({
   log,
 });
 
+log(
+  '+ sizing inputs: Redis bytes per jti, CPU per proof, history checks (one Redis, 3-master Cluster)',
+);
+const sizing = await benchSizing(log);
+
 const results: BenchResults = {
   date: new Date(),
   machine,
@@ -119,7 +125,8 @@ log(renderResourceMarkdown(resource));
 if (!QUICK) {
   writeFileSync(
     OUTPUT,
-    `${renderMarkdown(results).trimEnd()}\n\n${renderResourceMarkdown(resource)}\n`,
+    `${renderMarkdown(results).trimEnd()}\n\n${renderResourceMarkdown(resource)}\n\n` +
+      `## Sizing inputs (the model: docs/sizing.md)\n\n${renderSizingTable(sizing)}\n`,
   );
   log(`\nwrote ${OUTPUT}`);
 }

@@ -64,6 +64,7 @@ const DOORS = {
       'DPoPNonceOptions',
       'DPoPOptionsFactory',
       'DPoPProblemDetails',
+      'DPoPProofBudgetOptions',
       'DPoPProofVerifierOptions',
       'DPoPPublicJwk',
       'DPoPRefusal',

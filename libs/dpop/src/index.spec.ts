@@ -63,6 +63,7 @@ const DOORS = {
       'DPoPNonceOptions',
       'DPoPOptionsFactory',
       'DPoPProblemDetails',
+      'DPoPProofBudgetOptions',
       'DPoPProofVerifierOptions',
       'DPoPPublicJwk',
       'DPoPRefusal',

@@ -78,6 +78,8 @@ if (kind === 'auth0') {
   const options: DPoPModuleOptions = {
     publicUrl: `http://127.0.0.1:${port}`,
     logRefusals: false,
+    // Counted on every unverified proof, never reached by the load.
+    proofBudget: { perClient: 1e9, perKey: 1e9 },
     ...(kind === 'verified' && { accessToken: { issuer, audience, jwksUri } }),
   };
   @Module({

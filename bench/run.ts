@@ -93,7 +93,7 @@ for (const alg of ALGORITHMS) peers.push(await benchPeersAlgorithm(alg, QUICK ? 
 log('+ resource server: verified access tokens beside the DPoP-only guard and auth0 auth()');
 const resource = await benchResource({
   rounds: QUICK ? 1 : 3,
-  requests: QUICK ? 600 : 3000,
+  requests: QUICK ? 600 : 2000,
   connections: [1, 16, 64],
   platforms: ['express', 'fastify'],
   log,

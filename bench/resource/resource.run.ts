@@ -10,7 +10,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 log(`resource-server benchmark${QUICK ? ' (quick)' : ''}`);
 const result = await benchResource({
   rounds: QUICK ? 1 : 3,
-  requests: QUICK ? 600 : 3000,
+  requests: QUICK ? 600 : 2000,
   connections: [1, 16, 64],
   platforms: ['express', 'fastify'],
   log,

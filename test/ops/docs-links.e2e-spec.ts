@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,16 @@ describe('the links of the repository markdown', () => {
     expect(markdownFiles).toEqual(
       expect.arrayContaining(['README.md', 'docs/library.md', 'libs/dpop/README.md']),
     );
+  });
+
+  it('the README links every page of docs/ (the front door lists them all)', () => {
+    const linked = new Set(
+      markdownLinks(readFileSync(join(ROOT, 'README.md'), 'utf8')).map(
+        (l) => l.target.split('#')[0],
+      ),
+    );
+    const pages = markdownFiles.filter((file) => /^docs\/[^/]+\.md$/.test(file));
+    expect(pages.filter((page) => !linked.has(page))).toEqual([]);
   });
 
   it.each(markdownFiles)(

@@ -6,51 +6,31 @@
  * Private redis-server processes only.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { RedisJtiStore } from 'nest-dpop';
 import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
-import { startGuardApp } from '../dpop-guard/guard-test.app.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import {
-  sleep,
-  startCluster,
-  startRedisServer,
-  stopAllRedisServers,
-  type RedisServer,
-} from '../support/redis-servers.js';
+  closeRedisFixtures,
+  clusterClient,
+  ready,
+  redisClient,
+  redisStore,
+  serve as serveStore,
+} from '../support/redis-fixtures.js';
+import { startCluster, startRedisServer, type RedisServer } from '../support/redis-servers.js';
 import { isUseNonce, jtiOf, postItems, summary } from './redis-e2e.helpers.js';
 
 let key: TestKey;
-const apps: INestApplication[] = [];
-const clients: (Redis | Cluster)[] = [];
 
 beforeAll(async () => {
   key = await makeKey('EdDSA');
 });
 
-afterAll(async () => {
-  try {
-    await Promise.allSettled(apps.map((app) => app.close()));
-    for (const client of clients) client.disconnect();
-  } finally {
-    await stopAllRedisServers();
-  }
-});
+afterAll(closeRedisFixtures);
 
-async function connect(server: RedisServer): Promise<Redis> {
-  const redis = new Redis({ host: server.host, port: server.port, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  clients.push(redis);
-  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  return redis;
-}
-
-async function serve(store: RedisJtiStore): Promise<string> {
-  const { app, base } = await startGuardApp({ store });
-  apps.push(app);
-  return base;
-}
+const connect = (server: RedisServer) => ready(redisClient(server, { maxRetriesPerRequest: 1 }));
+const serve = (store: RedisJtiStore) => serveStore(store);
 
 const fresh = (base: string) => makeProof(key, { htm: 'POST', htu: `${base}/items` });
 
@@ -65,7 +45,7 @@ describe('evictions', () => {
     await expect(serve(new RedisJtiStore(redis, { keyPrefix: prefix }))).rejects.toThrow(
       /maxmemory-policy volatile-lru.*set maxmemory-policy noeviction/,
     );
-    const store = new RedisJtiStore(redis, { keyPrefix: prefix });
+    const store = redisStore(redis, { keyPrefix: prefix });
     const refusal = await store
       .recordIfNew(replayKey(key.jkt, 'x'), 1000, { iat: Math.floor(Date.now() / 1000) })
       .catch((error: unknown) => error);
@@ -73,15 +53,15 @@ describe('evictions', () => {
       code: 'ERR_DPOP_STORE_UNAVAILABLE',
       message: expect.stringMatching(/may evict DPoP replay records/),
     });
-    store.onModuleDestroy();
   });
 
-  it('a policy switched at run time is refused within the check interval; evictions count as a loss', async () => {
+  it('a policy switched at run time is refused at the next check; evictions count as a loss', async () => {
     const server = await startRedisServer();
     const redis = await connect(server);
     const prefix = `test:evict:${process.pid}:b:`;
     await seedRedisJtiStoreHistory(redis, { keyPrefix: prefix });
-    const base = await serve(new RedisJtiStore(redis, { keyPrefix: prefix }));
+    const store = redisStore(redis, { keyPrefix: prefix });
+    const base = await serve(store);
     const used = await fresh(base);
     expect((await postItems(base, used)).status).toBe(200);
 
@@ -91,7 +71,7 @@ describe('evictions', () => {
     await server.command('SET', `${prefix}junk`, 'x').catch(() => undefined);
     const stored = prefix + replayKey(key.jkt, jtiOf(used));
     expect(await server.command('EXISTS', stored)).toBe('0');
-    await sleep(1500);
+    await store.checkHistory();
     expect(summary(await postItems(base, await fresh(base)))).toEqual({
       status: 503,
       code: 'ERR_DPOP_STORE_UNAVAILABLE',
@@ -99,7 +79,7 @@ describe('evictions', () => {
 
     await server.command('CONFIG', 'SET', 'maxmemory', '0');
     await server.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
-    await sleep(1500);
+    await store.checkHistory();
     // Its jti was evicted: without the check this replay would pass.
     const replay = await postItems(base, used);
     expect(isUseNonce(replay)).toBe(true);
@@ -112,12 +92,7 @@ describe('evictions', () => {
 describe('a Redis Cluster', () => {
   it('notices the flush of a master that does not hold the first marker: no used proof passes again', async () => {
     const cluster = await startCluster(3);
-    const client = new Cluster([...cluster.startupNodes], {
-      redisOptions: { maxRetriesPerRequest: 1 },
-    });
-    client.on('error', () => undefined);
-    clients.push(client);
-    if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+    const client = await ready(clusterClient(cluster));
     const prefix = `test:cluster-history:${process.pid}:`;
     await seedRedisJtiStoreHistory(client, { keyPrefix: prefix });
     const base = await serve(new RedisJtiStore(client, { keyPrefix: prefix }));
@@ -150,13 +125,7 @@ describe('a Redis Cluster', () => {
 
   it('a master restarted from a snapshot is a loss even while the Cluster lists a node twice', async () => {
     const cluster = await startCluster(3);
-    const real = new Cluster([...cluster.startupNodes], {
-      redisOptions: { maxRetriesPerRequest: 1 },
-      clusterRetryStrategy: () => 100,
-    });
-    real.on('error', () => undefined);
-    clients.push(real);
-    if (real.status !== 'ready') await new Promise((resolve) => real.once('ready', resolve));
+    const real: Cluster = await ready(clusterClient(cluster));
     // As ioredis does for a moment while it replaces a node's connection: one master twice.
     const client = new Proxy(real, {
       get(target, property) {
@@ -174,8 +143,8 @@ describe('a Redis Cluster', () => {
     });
     const prefix = `test:cluster-snapshot:${process.pid}:`;
     await seedRedisJtiStoreHistory(real, { keyPrefix: prefix });
-    const store = new RedisJtiStore(client, { keyPrefix: prefix });
-    await sleep(300);
+    const store = redisStore(client, { keyPrefix: prefix });
+    await store.checkHistory();
     const victim = cluster.nodes[0]!;
     const stored = (jti: string) => {
       const k = replayKey(key.jkt, jti);
@@ -198,8 +167,7 @@ describe('a Redis Cluster', () => {
     await victim.stop('SIGKILL');
     await victim.start();
     await cluster.waitUntilOk();
-    // Past the periodic checks that see the new run_id.
-    await sleep(2500);
+    // With or without a check in between: the next proofs on the victim see the restart.
     const replays = await Promise.all(
       lost.map((jti) =>
         store
@@ -208,6 +176,5 @@ describe('a Redis Cluster', () => {
       ),
     );
     expect(replays).toEqual(lost.map(() => 'ERR_DPOP_USE_NONCE'));
-    store.onModuleDestroy();
   }, 30_000);
 });

@@ -3,52 +3,24 @@
  * proof recorded before a loss be accepted again. Private redis-server processes only.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type Redis, type RedisOptions } from 'ioredis';
 import { RedisJtiStore, type JtiStoreProofInfo } from 'nest-dpop';
 import { redisJtiStoreKeys, replayKey, seedRedisJtiStoreHistory } from 'nest-dpop/testing';
 import { makeKey, type TestKey } from '../support/proofs.js';
-import {
-  sleep,
-  startRedisServer,
-  stopAllRedisServers,
-  type RedisServer,
-} from '../support/redis-servers.js';
+import { closeRedisFixtures, ready, redisClient, redisStore } from '../support/redis-fixtures.js';
+import { sleep, startRedisServer, type RedisServer } from '../support/redis-servers.js';
 
 let key: TestKey;
-const clients: Redis[] = [];
-const stores: RedisJtiStore[] = [];
 
 beforeAll(async () => {
   key = await makeKey('EdDSA');
 });
 
-afterAll(async () => {
-  for (const store of stores) store.onModuleDestroy();
-  for (const client of clients) client.disconnect();
-  await stopAllRedisServers();
-});
+afterAll(closeRedisFixtures);
 
-async function connect(server: RedisServer, options: RedisOptions = {}): Promise<Redis> {
-  const redis = new Redis({
-    host: server.host,
-    port: server.port,
-    retryStrategy: () => 50,
-    ...options,
-  });
-  redis.on('error', () => undefined);
-  clients.push(redis);
-  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  return redis;
-}
-
-function store(
-  client: Redis,
-  options: ConstructorParameters<typeof RedisJtiStore>[1],
-): RedisJtiStore {
-  const made = new RedisJtiStore(client, options);
-  stores.push(made);
-  return made;
-}
+const connect = (server: RedisServer, options: RedisOptions = {}): Promise<Redis> =>
+  ready(redisClient(server, options));
+const store = redisStore;
 
 const WINDOW_MS = 181_000;
 const proof = (jti: string, iat = Math.floor(Date.now() / 1000)): [string, JtiStoreProofInfo] => [

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
@@ -63,6 +64,7 @@ const DOORS = {
       'DPoPNonceOptions',
       'DPoPOptionsFactory',
       'DPoPProblemDetails',
+      'DPoPProofBudgetOptions',
       'DPoPProofVerifierOptions',
       'DPoPPublicJwk',
       'DPoPRefusal',
@@ -184,5 +186,12 @@ describe('nest-dpop public doors', () => {
   it('keeps the main door within about 30 runtime names', () => {
     // 33: the issuing side (dpopBinding, dpopTokenResponse) and @DPoPRequired() came in issue 19.
     expect(DOORS['.'].runtime.length).toBeLessThanOrEqual(33);
+  });
+
+  it('names every export in the package README (the door is as small as the README)', () => {
+    const readme = readFileSync(path('../README.md'), 'utf8');
+    const names = Object.values(DOORS).flatMap((door) => [...door.runtime, ...door.types]);
+    expect(names.length).toBeGreaterThan(60);
+    expect(names.filter((name) => !new RegExp(`\\b${name}\\b`).test(readme))).toEqual([]);
   });
 });

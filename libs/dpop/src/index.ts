@@ -18,6 +18,7 @@ export {
   type DPoPAlgorithm,
 } from './options/dpop.constants.js';
 export { dpopOptionsFromEnv } from './options/dpop-options.resolver.js';
+export type { DPoPProofBudgetOptions } from './request/proof-budget.limiter.js';
 export { DPoPGuard, type DPoPVerifiedRequest } from './guard/dpop.guard.js';
 export {
   DPoPRequestPolicy,

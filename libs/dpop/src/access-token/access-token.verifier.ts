@@ -1,4 +1,4 @@
-import type { JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose' with { 'resolution-mode': 'import' };
 import { DPoPError } from '../errors/dpop.errors.js';
 import { AccessTokenClaimsCache } from './access-token-claims.cache.js';
 import type { VerifiedAccessToken } from './access-token.types.js';

@@ -1,4 +1,5 @@
-import type * as JoseModule from 'jose';
+// jose 6 is an ES module only: the CommonJS build's declarations name it as one (TS1541).
+import type * as JoseModule from 'jose' with { 'resolution-mode': 'import' };
 
 /** The `jose` module. */
 export type Jose = typeof JoseModule;

@@ -5,7 +5,7 @@ import type {
   FlattenedJWSInput,
   JWTPayload,
   JWTVerifyGetKey,
-} from 'jose';
+} from 'jose' with { 'resolution-mode': 'import' };
 import { algorithmProfile, type AlgorithmProfile } from '../verifier/proof-jwk.util.js';
 import type { DPoPAlgorithm } from '../verifier/dpop-algorithms.table.js';
 import { DPoPError } from '../errors/dpop.errors.js';

@@ -5,7 +5,8 @@ import type { DPoPErrorCode } from '../errors/dpop.errors.js';
  * - `accepted`: a proof was sent and verified (its jti recorded);
  * - `no-proof`: the route let the request through without a proof (optional mode);
  * - `refused`: the request was refused with `code` (401 / 400);
- * - `store-unavailable`: the replay store (or a custom binding resolver) failed: 503;
+ * - `store-unavailable`: the replay store failed: 503 (a token-binding resolver that is down
+ *   is a `refused` with `ERR_DPOP_TOKEN_BINDING_UNAVAILABLE`);
  * - `nonce-issued`: a fresh server nonce went out (a `use_dpop_nonce` challenge or a rotation).
  */
 export type DPoPEventType =

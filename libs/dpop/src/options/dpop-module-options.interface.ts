@@ -101,7 +101,9 @@ export interface DPoPModuleOptions {
    * Reads the DPoP binding (`cnf.jkt`) of an access token. Default: decodes a JWT's payload
    * without verifying it. That is safe for the binding check because the application must
    * verify the token's signature anyway (the binding is only as good as that), and a tampered
-   * `cnf` fails that verification. Supply this for opaque tokens (e.g. introspection).
+   * `cnf` fails that verification. Supply this for opaque tokens (e.g. introspection). When it
+   * throws, the token is refused (401 `ERR_DPOP_TOKEN_BINDING_INVALID`); throw
+   * `TokenBindingUnavailableError` when its source is down (503, `Retry-After`).
    */
   resolveTokenBinding?: (accessToken: string) => string | undefined | Promise<string | undefined>;
   /**

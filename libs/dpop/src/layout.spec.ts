@@ -11,8 +11,6 @@ const MAX_LINES = 350;
 const NATURAL_UNITS: Record<string, string> = {
   'verifier/dpop-proof.verifier.ts':
     'RFC 9449 §4.3 checks in their order (cheap, crypto, claims, store) in one class',
-  'request/dpop-request.policy.ts':
-    'the request rules (one Host and Authorization, HTTP/2 authority, RFC 9449 §7 scheme and binding, URL) in their order, one class',
 };
 
 const root = fileURLToPath(new URL('.', import.meta.url));

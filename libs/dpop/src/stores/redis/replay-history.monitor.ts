@@ -153,7 +153,13 @@ export class ReplayHistoryMonitor {
 
   /** Runs one check at a time; callers that come during one share it. */
   check(): Promise<void> {
-    this.checking ??= withTimeout(this.readHistory(), this.options.timeoutMs)
+    if (this.checking !== undefined) return this.checking;
+    // On a Cluster each read is bounded on its own (a master that is down must not make the
+    // whole check, hence every slot, fail); on a single Redis the check as a whole.
+    const work = this.single
+      ? withTimeout(this.readHistory(), this.options.timeoutMs)
+      : this.readHistory();
+    this.checking = work
       .catch((error: unknown) => {
         // Redis went away or refused during the check: stay unknown, try again on the next call.
         this.checkError = error;
@@ -183,7 +189,7 @@ export class ReplayHistoryMonitor {
     // With a Cluster a node may be down while the others serve: its slots fail on their own,
     // and it is judged when it answers again.
     const tolerant = <T>(read: Promise<T>): Promise<T | undefined> =>
-      this.single ? read : read.catch(() => undefined);
+      this.single ? read : withTimeout(read, this.options.timeoutMs).catch(() => undefined);
     const nodes: RedisJtiStoreNode[] = this.single
       ? [this.client as unknown as RedisJtiStoreNode]
       : (this.client.nodes?.('master') ?? []);

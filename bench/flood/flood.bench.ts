@@ -2,7 +2,7 @@
  * `npm run bench:flood` (issue 21 item 3): 200,000 fresh, validly self-signed proofs from one
  * address (127.0.0.2, a new key every 100 proofs) at an unauthenticated route, while a victim at
  * 127.0.0.3 sends one fresh proof every 20 ms. Before (`proofBudget: false`) and after (the
- * default budget), on the memory store (maxEntries half the flood, so that the flood can fill it) and
+ * default budget), on the memory store (maxEntries 100,000: the full flood fills it without the budget) and
  * on a private Redis (its DBSIZE and used_memory). Prints the victim's success rate, the
  * flooder's, and the store's size during and after the flood.
  *
@@ -27,6 +27,11 @@ import { startPrivateRedis, type PrivateRedis } from '../lib/private-redis.js';
 
 const PROOFS = Number(process.env.BENCH_FLOOD_PROOFS ?? 200_000);
 const IN_FLIGHT = 32;
+/**
+ * Half the full flood, above what the default budget lets one address keep (40,000): the flood
+ * fills it without the budget, never with it. `BENCH_FLOOD_MAX_ENTRIES` to change it.
+ */
+const MEMORY_MAX_ENTRIES = Number(process.env.BENCH_FLOOD_MAX_ENTRIES ?? 100_000);
 const PUBLIC_URL = 'http://api.test';
 const TARGET = { htm: 'POST', htu: `${PUBLIC_URL}/items` };
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -183,12 +188,24 @@ log(
   `flood: ${PROOFS} fresh proofs from 127.0.0.2 (a new Ed25519 key every 100), ${IN_FLIGHT} in flight; victim at 127.0.0.3 every 20 ms`,
 );
 const results: Run[] = [];
-for (const budget of [false, undefined] as const) {
-  const name = budget === false ? 'before (proofBudget: false)' : 'after (default proofBudget)';
-  const memory = new InMemoryJtiStore({ maxEntries: PROOFS / 2 });
+/** `BENCH_FLOOD_PER_CLIENT`: the "after" runs' perClient (default: the library's default). */
+const PER_CLIENT = process.env.BENCH_FLOOD_PER_CLIENT;
+const AFTER: DPoPModuleOptions['proofBudget'] =
+  PER_CLIENT === undefined ? undefined : { perClient: Number(PER_CLIENT) };
+/** `BENCH_FLOOD_ONLY=after` (or `before`): one half only. */
+const ONLY = process.env.BENCH_FLOOD_ONLY;
+const budgets = ([false, AFTER] as DPoPModuleOptions['proofBudget'][]).filter((b) =>
+  ONLY === undefined ? true : ONLY === 'before' ? b === false : b !== false,
+);
+for (const budget of budgets) {
+  const name =
+    budget === false
+      ? 'before (proofBudget: false)'
+      : `after (proofBudget ${PER_CLIENT === undefined ? 'default' : `perClient ${PER_CLIENT}`})`;
+  const memory = new InMemoryJtiStore({ maxEntries: MEMORY_MAX_ENTRIES });
   results.push(
     await run(
-      `memory store (maxEntries ${PROOFS / 2}), ${name}`,
+      `memory store (maxEntries ${MEMORY_MAX_ENTRIES}), ${name}`,
       memory,
       () => Promise.resolve(memory.size),
       budget,

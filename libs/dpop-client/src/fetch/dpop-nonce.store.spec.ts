@@ -43,3 +43,28 @@ describe('DPoPNonceStore', () => {
     expect(store.get('not a url')).toBeUndefined();
   });
 });
+
+describe('DPoPNonceStore: newest wins (RFC 9449 §8.2)', () => {
+  it('keeps the nonce received last, whatever order the writes arrive in', () => {
+    const store = new DPoPNonceStore();
+    store.set('https://api.example.com', 'newer', 2_000);
+    // A slow worker's write of an older nonce must not bring it back.
+    store.set('https://api.example.com/other/path', 'older', 1_000);
+    expect(store.get('https://api.example.com/x')).toBe('newer');
+    store.set('https://api.example.com', 'newest', 3_000);
+    expect(store.get('https://api.example.com')).toBe('newest');
+  });
+
+  it('is bounded: the least recently updated origin goes first', () => {
+    const store = new DPoPNonceStore(2);
+    store.set('https://a.example', 'na');
+    store.set('https://b.example', 'nb');
+    store.set('https://a.example', 'na2');
+    store.set('https://c.example', 'nc');
+    expect([store.get('https://a.example'), store.get('https://b.example')]).toEqual([
+      'na2',
+      undefined,
+    ]);
+    expect(store.get('https://c.example')).toBe('nc');
+  });
+});

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DPoPAlgorithm } from 'nest-dpop';
 import { benchBodyLimits } from './app/body-limits.bench.js';
+import { benchClient } from './client/client.bench.js';
 import { benchHttp, deleteBenchKeys } from './http/http.bench.js';
 import { describeMachine } from './lib/machine.js';
 import { benchStores } from './stores/store.bench.js';
@@ -99,6 +100,9 @@ const resource = await benchResource({
   log,
 });
 
+log('+ the client: browser bundle of the WebCrypto core, proof cost WebCrypto vs node:crypto');
+const client = await benchClient(QUICK, log);
+
 log(
   '+ sizing inputs: Redis bytes per jti, CPU per proof, history checks (one Redis, 3-master Cluster)',
 );
@@ -122,11 +126,12 @@ const results: BenchResults = {
 log('');
 log(renderTables(results));
 log(renderResourceMarkdown(resource));
+log(client);
 if (!QUICK) {
   writeFileSync(
     OUTPUT,
     `${renderMarkdown(results).trimEnd()}\n\n${renderResourceMarkdown(resource)}\n\n` +
-      `## Sizing inputs (the model: docs/sizing.md)\n\n${renderSizingTable(sizing)}\n`,
+      `## Sizing inputs (the model: docs/sizing.md)\n\n${renderSizingTable(sizing)}\n\n${client}\n`,
   );
   log(`\nwrote ${OUTPUT}`);
 }

@@ -82,7 +82,10 @@ describe.each(STORES)('key rotation (%s store)', (store: StoreKind) => {
 
     // A's access token is still unexpired; with fresh proofs from A's own key it is refused.
     expect(claimsOf(a.access).exp).toBeGreaterThan(Date.now() / 1000);
-    for (const res of [await heartbeat(agentId, a.access, keyA), await record(agentId, a.access, keyA)]) {
+    for (const res of [
+      await heartbeat(agentId, a.access, keyA),
+      await record(agentId, a.access, keyA),
+    ]) {
       expectProblem(res, 401, 'token-invalid');
       expect(res.body).toMatchObject({ agent_id: agentId, error_code: 'REGISTRATION_SUPERSEDED' });
       expect(JSON.stringify(res.body)).not.toContain(keyB.jkt);

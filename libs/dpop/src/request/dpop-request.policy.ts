@@ -31,7 +31,7 @@ import {
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
 import { RouteVerifiers } from './dpop-route.options.js';
 import { ProofBudget } from './proof-budget.limiter.js';
-import { checkScopes } from './required-scopes.util.js';
+import { checkResourceAudience, checkScopes } from './access-token-rules.util.js';
 import type {
   DPoPRequestInput,
   DPoPRequestResult,
@@ -155,6 +155,9 @@ export class DPoPRequestPolicy {
       token === undefined || this.tokens === undefined
         ? undefined
         : await this.tokens.verify(token.token);
+    if (accessToken !== undefined) {
+      checkResourceAudience(accessToken, this.options.resourceAudience(pathOf(request)));
+    }
     const binding =
       token === undefined
         ? undefined

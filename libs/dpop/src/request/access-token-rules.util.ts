@@ -22,3 +22,22 @@ export function checkScopes(
     );
   }
 }
+
+/**
+ * RFC 8707: a server that publishes several protected resources accepts at each only tokens
+ * issued for it, so that one resource cannot replay a token it received against its neighbour.
+ * `resource` is the identifier of the resource the request is for (`undefined`: the module-wide
+ * `audience` check was all there is to do).
+ */
+export function checkResourceAudience(
+  token: VerifiedAccessToken,
+  resource: string | undefined,
+): void {
+  if (resource === undefined) return;
+  const aud = token.claims.aud;
+  if (aud === resource || (Array.isArray(aud) && aud.includes(resource))) return;
+  throw new DPoPError(
+    'ERR_DPOP_TOKEN_INVALID',
+    'The access token is invalid: it was issued for another resource (aud)',
+  );
+}

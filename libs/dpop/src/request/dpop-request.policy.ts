@@ -85,7 +85,7 @@ export class DPoPRequestPolicy {
    * New proofs per client and key, for proofs without a token the library verified (the
    * `proofBudget` option); `undefined` when it is off.
    */
-  readonly budget: ProofBudget | undefined;
+  private readonly budget: ProofBudget | undefined;
   /** The one verification of each request, shared by every check of it (see {@link check}). */
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 

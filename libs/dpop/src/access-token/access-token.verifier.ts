@@ -72,6 +72,19 @@ export class AccessTokenVerifier {
     return pending;
   }
 
+  /**
+   * Whether {@link verify} would ask the introspection endpoint about `token` (not a JWT this
+   * verifier checks itself, and not remembered), so that the caller can check what it can first.
+   */
+  wouldIntrospect(token: string): boolean {
+    return (
+      this.introspection !== undefined &&
+      !(this.jwt !== undefined && JWT_SHAPE.test(token)) &&
+      this.cache.get(token, this.clock()) === undefined &&
+      !this.pending.has(token)
+    );
+  }
+
   private async verifyNow(token: string): Promise<VerifiedAccessToken> {
     const tolerance = this.options.jwt.clockTolerance * 1000;
     if (this.jwt !== undefined && JWT_SHAPE.test(token)) {

@@ -4,13 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
+import type { INestApplication } from '@nestjs/common';
+import { dpopCors } from 'nest-dpop/cors';
 import { chromium, type BrowserContext } from 'playwright-core';
-import type { PageRequest, PageResult } from './page/arcp-page.js';
+import { startGuardApp, type TestPlatform } from '../dpop-guard/guard-test.app.js';
+import type { FetchResult, PageRequest, PageResult } from './page/arcp-page.js';
 import {
   bundlePageScript,
   headerNames,
   servePage,
   startApp,
+  startPlainApp,
   type App,
   type Exchange,
   type PageServer,
@@ -24,6 +28,8 @@ import {
  * answer is use_dpop_nonce, which the page can answer only if CORS (dpopCors, through
  * ARCP_CORS_ORIGINS) lets it send DPoP and Authorization and read DPoP-Nonce. Then the negative
  * cases: a page on an origin the app does not list, and an app whose CORS exposes nothing.
+ * Last, docs/library.md's four CORS lines (Nest's enableCors on Express and on Fastify, the
+ * `cors` package and `@fastify/cors` without Nest), each with a nonce retry from the page.
  *
  * `.ci/run` installs Debian's `chromium`; without it this suite fails in CI and is skipped,
  * loudly, elsewhere. CHROMIUM_PATH names another binary.
@@ -42,6 +48,7 @@ if (!haveChromium) {
 const describeIfChromium = haveChromium ? describe : describe.skip;
 
 const AGENT_KEY = 'browser-agent-key-0123456789';
+const NONCE_SECRET = 'browser-test-nonce-secret-0123456789abcdef';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -93,24 +100,29 @@ describeIfChromium('a page in Chromium, across origins, against the sample app',
     if (profile !== undefined) await rm(profile, { recursive: true, force: true });
   }, 60_000);
 
-  /** Opens the page at `page.origin` and runs the ARCP flow against `api`. */
-  async function runFrom(page: PageServer, api: App): Promise<PageResult & PageRequest> {
+  /** Opens the page at `page.origin` and calls one of its script's functions with `arg`. */
+  async function callIn<T>(page: PageServer, fn: 'runArcp' | 'runFetch', arg: unknown): Promise<T> {
     const tab = await browser.newPage();
     const errors: string[] = [];
     tab.on('pageerror', (error) => errors.push(error.message));
     try {
       await tab.goto(`${page.origin}/`);
-      await tab.waitForFunction('typeof globalThis.runArcp === "function"', undefined, {
+      await tab.waitForFunction(`typeof globalThis.${fn} === "function"`, undefined, {
         timeout: 20_000,
       });
-      const request: PageRequest = { baseUrl: api.url, agentKey: AGENT_KEY, agentId: newAgentId() };
       // A string, not a function: nothing of this file's transpiled code goes into the page.
-      const result = await tab.evaluate<PageResult>(`runArcp(${JSON.stringify(request)})`);
+      const result = await tab.evaluate<T>(`${fn}(${JSON.stringify(arg)})`);
       expect(errors).toEqual([]);
-      return { ...request, ...result };
+      return result;
     } finally {
       await tab.close();
     }
+  }
+
+  /** Runs the ARCP flow from the page at `page.origin` against `api`. */
+  async function runFrom(page: PageServer, api: App): Promise<PageResult & PageRequest> {
+    const request: PageRequest = { baseUrl: api.url, agentKey: AGENT_KEY, agentId: newAgentId() };
+    return { ...request, ...(await callIn<PageResult>(page, 'runArcp', request)) };
   }
 
   const fromOrigin = (api: App, origin: string): Exchange[] =>
@@ -219,4 +231,79 @@ describeIfChromium('a page in Chromium, across origins, against the sample app',
     expect(post[0]!.responseHeaders['dpop-nonce']).toEqual(expect.any(String));
     expect(post[0]!.responseHeaders['access-control-expose-headers']).toBeUndefined();
   });
+
+  // The library's documented line, `app.enableCors(dpopCors([...]))`, on both Nest adapters: the
+  // Express one hands the settings to the `cors` package, the Fastify one to `@fastify/cors`.
+  describe.each<TestPlatform>(['express', 'fastify'])(
+    'a Nest app on %s with app.enableCors(dpopCors([origin])), nonces required',
+    (platform) => {
+      let api: { app: INestApplication; base: string };
+      beforeAll(async () => {
+        api = await startGuardApp({ nonce: { secret: NONCE_SECRET } }, platform, (app) =>
+          app.enableCors(dpopCors([listed.origin])),
+        );
+      });
+      afterAll(async () => {
+        await api?.app.close();
+      });
+
+      it('lets a page on the listed origin read the nonce, retry, and get through', async () => {
+        const run = await callIn<FetchResult>(listed, 'runFetch', { url: `${api.base}/items` });
+        expect(run.failure).toBeUndefined();
+        expect(run.key.extractable).toBe(false);
+        expect(run.seen.map((s) => [s.status, s.error])).toEqual([
+          [401, 'use_dpop_nonce'],
+          [200, undefined],
+        ]);
+        expect(run.seen[0]!.dpopNonce).toMatch(/^\S+$/);
+        expect(run.seen[0]!.wwwAuthenticate).toMatch(/^DPoP error="use_dpop_nonce"/);
+        expect(run.answer).toEqual({
+          status: 200,
+          body: { jkt: run.key.jkt, property: expect.any(String) },
+        });
+      });
+
+      it('keeps a page on another origin out', async () => {
+        const run = await callIn<FetchResult>(unlisted, 'runFetch', { url: `${api.base}/items` });
+        expect(run.failure).toMatchObject({ name: 'TypeError', message: 'Failed to fetch' });
+        expect(run.seen).toEqual([
+          { method: 'POST', path: '/items', rejected: 'TypeError: Failed to fetch' },
+        ]);
+      });
+    },
+  );
+
+  // docs/library.md's lines without Nest: `app.use(cors(dpopCors([...])))` in Express and
+  // `fastify.register(fastifyCors, dpopCors([...]))`, before docs/without-nest.md's middleware
+  // and hook (after them, the page's requests fail: a preflight carries no proof).
+  describe.each(['express', 'fastify'] as const)(
+    'a plain %s app with dpopCors and the without-Nest DPoP check, nonces required',
+    (platform) => {
+      let api: { base: string; close(): Promise<void> };
+      beforeAll(async () => {
+        api = await startPlainApp(platform, listed.origin, NONCE_SECRET);
+      });
+      afterAll(async () => {
+        await api?.close();
+      });
+
+      it('lets a page on the listed origin read the nonce, retry, and get through', async () => {
+        const run = await callIn<FetchResult>(listed, 'runFetch', { url: `${api.base}/items` });
+        expect(run.failure).toBeUndefined();
+        expect(run.seen.map((s) => [s.status, s.error])).toEqual([
+          [401, 'use_dpop_nonce'],
+          [200, undefined],
+        ]);
+        expect(run.seen[0]!.dpopNonce).toMatch(/^\S+$/);
+        expect(run.answer).toEqual({ status: 200, body: { jkt: run.key.jkt } });
+      });
+
+      it('keeps a page on another origin out', async () => {
+        const run = await callIn<FetchResult>(unlisted, 'runFetch', { url: `${api.base}/items` });
+        expect(run.seen).toEqual([
+          { method: 'POST', path: '/items', rejected: 'TypeError: Failed to fetch' },
+        ]);
+      });
+    },
+  );
 });

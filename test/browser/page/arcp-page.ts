@@ -5,8 +5,9 @@ import { ARCPClient } from 'nest-dpop-client/arcp';
  * The script of the browser test's page (test/browser/browser.e2e-spec.ts), bundled by esbuild
  * for the browser: it imports the WebCrypto core and the ARCP client, never
  * `nest-dpop-client/node`, so the bundle cannot build if either reaches for a `node:` module.
- * It runs the ARCP flow from its own origin against the sample app on another, with a key it
- * generates as non-extractable, and reports what the page itself could see.
+ * It runs the ARCP flow (`runArcp`), or one request (`runFetch`), from its own origin against an
+ * API on another, with a key it generates as non-extractable, and reports what the page itself
+ * could see.
  */
 
 /** What the test asks the page to do. */
@@ -93,10 +94,11 @@ function failureOf(error: unknown): NonNullable<PageResult['failure']> {
   };
 }
 
-/** Registers an agent in three phases from this page, then calls its bound heartbeat. */
-async function runArcp(request: PageRequest): Promise<PageResult> {
-  // The key is made here with the browser's own WebCrypto, not extractable: no script (this
-  // one included) can read the private key; the generator can only ask the browser to sign.
+/**
+ * A generator for a key made here with the browser's own WebCrypto, not extractable: no script
+ * (this one included) can read the private key; the generator can only ask the browser to sign.
+ */
+async function pageKey(): Promise<{ generator: DPoPGenerator; key: PageResult['key'] }> {
   const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
     'sign',
     'verify',
@@ -106,15 +108,45 @@ async function runArcp(request: PageRequest): Promise<PageResult> {
     (error: Error) => `${error.name}: ${error.message}`,
   );
   const generator = await DPoPGenerator.fromKeyPair(pair);
-  const result: PageResult = {
-    key: {
-      algorithm: generator.algorithm,
-      jkt: generator.jkt,
-      extractable: pair.privateKey.extractable,
-      exportRefused,
-    },
-    seen: [],
+  const key = {
+    algorithm: generator.algorithm,
+    jkt: generator.jkt,
+    extractable: pair.privateKey.extractable,
+    exportRefused,
   };
+  return { generator, key };
+}
+
+/** What {@link runFetch} reports: one POST through the core's fetch wrapper. */
+export interface FetchResult {
+  key: PageResult['key'];
+  seen: SeenResponse[];
+  answer?: { status: number; body: unknown };
+  failure?: PageResult['failure'];
+}
+
+/** One `POST url` with a proof from a new key, through `createDPoPFetch` (no nonce known yet). */
+async function runFetch(request: { url: string }): Promise<FetchResult> {
+  const { generator, key } = await pageKey();
+  const result: FetchResult = { key, seen: [] };
+  try {
+    const dpopFetch = createDPoPFetch(generator, { fetch: recordingFetch(result.seen) });
+    const res = await dpopFetch(request.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    result.answer = { status: res.status, body: await res.json() };
+  } catch (error) {
+    result.failure = failureOf(error);
+  }
+  return result;
+}
+
+/** Registers an agent in three phases from this page, then calls its bound heartbeat. */
+async function runArcp(request: PageRequest): Promise<PageResult> {
+  const { generator, key } = await pageKey();
+  const result: PageResult = { key, seen: [] };
   const recording = recordingFetch(result.seen);
   try {
     const client = new ARCPClient({
@@ -165,4 +197,4 @@ async function runArcp(request: PageRequest): Promise<PageResult> {
   return result;
 }
 
-(globalThis as unknown as { runArcp: typeof runArcp }).runArcp = runArcp;
+Object.assign(globalThis, { runArcp, runFetch });

@@ -188,11 +188,15 @@ export interface DPoPRefusalSettings {
   resourceMetadataUrl?: (path: string | undefined) => string | undefined;
 }
 
-/** Turns a refusal into its HTTP form; `instance` is the request path, without query. */
+/**
+ * Turns a refusal into its HTTP form; `instance` is the request path, without query; `bearer`:
+ * plain Bearer tokens are accepted there too (no proof and no binding required).
+ */
 export type DPoPRefusalMapper = (
   error: DPoPError,
   instance?: string,
   tokenEndpoint?: boolean,
+  bearer?: boolean,
 ) => DPoPRefusal;
 
 /** `Retry-After` in whole seconds, at least 1: the error's own wait, else one second. */
@@ -213,7 +217,7 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
   const algs = `algs=${quoted(options.algorithms.join(' '))}`;
   const base = options.problemTypeBase;
   const clock = options.clock ?? Date.now;
-  return (error, instance, tokenEndpoint = false) => {
+  return (error, instance, tokenEndpoint = false, bearer = false) => {
     const info = DPOP_ERROR_INFO[error.code];
     // The error's own nonce (a replay store recovering from a loss) or the module's current one.
     const nonce =
@@ -255,6 +259,12 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
       if (error.scope !== undefined) challenge += `, scope=${quoted(error.scope)}`;
       const metadata = options.resourceMetadataUrl?.(instance);
       if (metadata !== undefined) challenge += `, resource_metadata=${quoted(metadata)}`;
+      // RFC 9728 §5.1: where plain Bearer tokens are accepted too, a client that only speaks
+      // Bearer reads its own scheme's challenge (RFC 6750 §3) to find the metadata, so it gets
+      // one. Without published metadata, Bearer challenges stay the application's own.
+      if (bearer && metadata !== undefined && !tokenEndpoint) {
+        challenge += `, ${bearerChallenge(error, info, metadata)}`;
+      }
       headers['WWW-Authenticate'] = challenge;
     }
     return { status: info.status, headers, body: problem, problem };
@@ -274,6 +284,24 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
       code: error.code,
     };
   }
+}
+
+/** RFC 6750 §3.1's error codes: a proof's errors (`invalid_dpop_proof`, `use_dpop_nonce`) are not. */
+const BEARER_ERRORS: ReadonlySet<CodeInfo['challenge']> = new Set([
+  'invalid_token',
+  'invalid_request',
+  'insufficient_scope',
+]);
+
+/** The `Bearer` challenge beside the `DPoP` one (RFC 6750 §3), naming the metadata. */
+function bearerChallenge(error: DPoPError, info: CodeInfo, metadata: string): string {
+  const params: string[] = [];
+  if (BEARER_ERRORS.has(info.challenge)) {
+    params.push(`error=${quoted(info.challenge!)}`, `error_description=${quoted(error.message)}`);
+  }
+  if (error.scope !== undefined) params.push(`scope=${quoted(error.scope)}`);
+  params.push(`resource_metadata=${quoted(metadata)}`);
+  return `Bearer ${params.join(', ')}`;
 }
 
 /**

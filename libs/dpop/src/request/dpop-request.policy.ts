@@ -183,13 +183,18 @@ export class DPoPRequestPolicy {
    * (an RFC 7807 problem; at a token endpoint asking for a nonce, RFC 9449 §8's OAuth error).
    * @param request the refused request: its path (without query) becomes the problem's `instance`
    * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
+   * @param route the route's demands, as for {@link check}: where it takes plain Bearer tokens
+   *   (no binding, no proof required), a published resource's challenge names it to them too
    */
-  refusal(error: DPoPError, request?: DPoPRequestInput, tokenEndpoint = false): DPoPRefusal {
-    return this.toRefusal(
-      error,
-      request === undefined ? undefined : pathOf(request),
-      tokenEndpoint,
-    );
+  refusal(
+    error: DPoPError,
+    request?: DPoPRequestInput,
+    tokenEndpoint = false,
+    route: DPoPRequestRoute = {},
+  ): DPoPRefusal {
+    const bearer = route.bound !== true && !(route.required ?? this.options.required);
+    const path = request === undefined ? undefined : pathOf(request);
+    return this.toRefusal(error, path, tokenEndpoint, bearer);
   }
 
   /** The scheme and binding rules (RFC 9449 §7), then the proof. */

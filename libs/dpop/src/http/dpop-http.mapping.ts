@@ -188,15 +188,24 @@ export interface DPoPRefusalSettings {
   resourceMetadataUrl?: (path: string | undefined) => string | undefined;
 }
 
-/**
- * Turns a refusal into its HTTP form; `instance` is the request path, without query; `bearer`:
- * plain Bearer tokens are accepted there too (no proof and no binding required).
- */
+/** What the mapping needs to know about the refused request and its route. */
+export interface DPoPRefusalContext {
+  /** Answer `use_dpop_nonce` as an authorization server does (RFC 9449 §8: 400). */
+  readonly tokenEndpoint?: boolean;
+  /** Plain Bearer tokens are accepted there too (no proof and no binding required). */
+  readonly bearer?: boolean;
+  /**
+   * The request carried no credentials at all (no `Authorization`, no `DPoP`): a 401 challenge
+   * then has no error code (RFC 6750 §3.1, RFC 9449 §7.1), since nothing was invalid.
+   */
+  readonly anonymous?: boolean;
+}
+
+/** Turns a refusal into its HTTP form; `instance` is the request path, without query. */
 export type DPoPRefusalMapper = (
   error: DPoPError,
   instance?: string,
-  tokenEndpoint?: boolean,
-  bearer?: boolean,
+  context?: DPoPRefusalContext,
 ) => DPoPRefusal;
 
 /** `Retry-After` in whole seconds, at least 1: the error's own wait, else one second. */
@@ -217,8 +226,15 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
   const algs = `algs=${quoted(options.algorithms.join(' '))}`;
   const base = options.problemTypeBase;
   const clock = options.clock ?? Date.now;
-  return (error, instance, tokenEndpoint = false, bearer = false) => {
-    const info = DPOP_ERROR_INFO[error.code];
+  return (error, instance, { tokenEndpoint = false, bearer = false, anonymous = false } = {}) => {
+    const known = DPOP_ERROR_INFO[error.code];
+    // RFC 6750 §3.1: "If the request lacks any authentication information (e.g., the client was
+    // unaware that authentication is necessary […]), the resource server SHOULD NOT include an
+    // error code": a client that sent nothing is told what to send, not that it sent it wrong.
+    const info =
+      anonymous && known.status === 401 && known.challenge !== undefined
+        ? { ...known, challenge: undefined }
+        : known;
     // The error's own nonce (a replay store recovering from a loss) or the module's current one.
     const nonce =
       error.code === 'ERR_DPOP_USE_NONCE'

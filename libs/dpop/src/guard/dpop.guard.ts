@@ -171,8 +171,8 @@ export class DPoPGuard implements CanActivate {
     const type = context.getType<string>();
     // rpc, ws: no HTTP answer to shape; the transport's own refusal says it.
     if (type !== 'http' && type !== 'graphql') return false;
-    const tokenEndpoint = this.routes.of(context).tokenEndpoint;
-    const refusal = this.policy.refusal(error, this.getRequest(context), tokenEndpoint);
+    // The route's own algorithms go into the challenge; a token endpoint answers nonces its way.
+    const refusal = this.policy.refusal(error, this.getRequest(context), this.routes.of(context));
     const exception = DPoPException.of(refusal, error);
     if (type === 'graphql') {
       const { headers, ...shape } = graphqlRefusal(refusal);

@@ -173,7 +173,7 @@ export class DPoPRequestPolicy {
       token,
       binding,
       accessToken,
-      nonce: proof === undefined ? undefined : this.nextNonce(proof),
+      nonce: proof === undefined ? undefined : this.nextNonce(proof, route),
     };
   }
 
@@ -182,13 +182,22 @@ export class DPoPRequestPolicy {
    * `Content-Type`, `Cache-Control`, `DPoP-Nonce`, `Retry-After`) and the body to send as JSON
    * (an RFC 7807 problem; at a token endpoint asking for a nonce, RFC 9449 §8's OAuth error).
    * @param request the refused request: its path (without query) becomes the problem's `instance`
-   * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
+   * @param route the route given to {@link check}: its `algorithms` setting goes into the
+   *   challenge's `algs` (RFC 9449 §7.1), and `tokenEndpoint` answers `use_dpop_nonce` as an
+   *   authorization server does (400); `true` is `{ tokenEndpoint: true }`
    */
-  refusal(error: DPoPError, request?: DPoPRequestInput, tokenEndpoint = false): DPoPRefusal {
+  refusal(
+    error: DPoPError,
+    request?: DPoPRequestInput,
+    route: DPoPRequestRoute | boolean = {},
+  ): DPoPRefusal {
+    const { tokenEndpoint = false, options } =
+      typeof route === 'boolean' ? { tokenEndpoint: route, options: undefined } : route;
     return this.toRefusal(
       error,
       request === undefined ? undefined : pathOf(request),
       tokenEndpoint,
+      options?.algorithms,
     );
   }
 
@@ -341,10 +350,11 @@ export class DPoPRequestPolicy {
 
   /**
    * RFC 9449 §8: when the nonce a valid proof used is no longer the current one, hand out the
-   * current one with the response, so the client switches before the old one expires.
+   * current one with the response, so the client switches before the old one expires. Only
+   * where the route requires nonces: elsewhere a nonce would ride along on every response.
    */
-  private nextNonce(proof: VerifiedDPoPProof): string | undefined {
-    const nonces = this.options.nonces;
+  private nextNonce(proof: VerifiedDPoPProof, route: DPoPRequestRoute): string | undefined {
+    const nonces = this.routeVerifiers.for(route.options).nonceIssuer;
     if (nonces === undefined) return undefined;
     const current = nonces.current(this.options.clock());
     return proof.nonce === current ? undefined : current;

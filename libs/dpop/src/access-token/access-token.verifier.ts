@@ -30,20 +30,22 @@ export class AccessTokenVerifier {
   constructor(private readonly options: ResolvedAccessTokenOptions) {
     this.clock = options.jwt.clock;
     const metadata =
-      options.issuer === undefined
+      options.issuer === undefined || !options.discovery
         ? undefined
         : new IssuerMetadataClient(options.issuer, {
             timeoutMs: options.jwt.timeoutMs,
             maxAgeMs: options.jwt.cacheMaxAgeMs,
             clock: this.clock,
           });
+    // The issuer's metadata gives the jwks_uri only when neither keys nor jwksUri is configured.
+    const keysFromMetadata =
+      options.jwt.keys === undefined && options.jwt.jwksUri === undefined ? metadata : undefined;
     const jwtKeys =
       options.jwt.keys !== undefined ||
       options.jwt.jwksUri !== undefined ||
       options.jwt.secret !== undefined ||
-      // The issuer's metadata gives a jwks_uri.
-      metadata !== undefined;
-    this.jwt = jwtKeys ? new JwtAccessTokenVerifier(options.jwt, metadata) : undefined;
+      keysFromMetadata !== undefined;
+    this.jwt = jwtKeys ? new JwtAccessTokenVerifier(options.jwt, keysFromMetadata) : undefined;
     this.introspection =
       options.introspection === undefined
         ? undefined
@@ -138,7 +140,13 @@ export class AccessTokenVerifier {
     }
     const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
     if (!audiences.some((a) => this.options.audience.includes(a as string))) {
-      throw invalid('aud check failed');
+      throw new DPoPError(
+        'ERR_DPOP_TOKEN_INVALID',
+        'The access token is invalid: aud check failed',
+        {
+          claim: 'aud',
+        },
+      );
     }
     if (
       tokenType !== undefined &&

@@ -171,8 +171,13 @@ export class DPoPGuard implements CanActivate {
     const type = context.getType<string>();
     // rpc, ws: no HTTP answer to shape; the transport's own refusal says it.
     if (type !== 'http' && type !== 'graphql') return false;
-    // The route's own algorithms go into the challenge; a token endpoint answers nonces its way.
-    const refusal = this.policy.refusal(error, this.getRequest(context), this.routes.of(context));
+    const route = this.routes.of(context);
+    const refusal = this.policy.refusal(
+      error,
+      this.getRequest(context),
+      route.tokenEndpoint,
+      route,
+    );
     const exception = DPoPException.of(refusal, error);
     if (type === 'graphql') {
       const { headers, ...shape } = graphqlRefusal(refusal);

@@ -179,12 +179,8 @@ export interface DPoPRefusal {
 export interface DPoPRefusalSettings {
   problemTypeBase: string;
   algorithms: readonly string[];
-  /** The issuer of the `DPoP-Nonce` a `use_dpop_nonce` refusal hands out (module-wide nonces). */
+  /** The issuers of a `use_dpop_nonce` refusal's `DPoP-Nonce`: module-wide, else per route. */
   nonces?: DPoPNonceIssuer | undefined;
-  /**
-   * The issuer routes that require nonces on their own (`nonce: true`) use, when nonces are not
-   * required module-wide; wins over `nonces` for the `DPoP-Nonce` of a refusal.
-   */
   routeNonces?: DPoPNonceIssuer | undefined;
   clock?: () => number;
   /**
@@ -195,13 +191,15 @@ export interface DPoPRefusalSettings {
 }
 
 /**
- * Turns a refusal into its HTTP form; `instance` is the request path, without query;
- * `algorithms`: the route's own, for the challenge's `algs` (default: the module's).
+ * Turns a refusal into its HTTP form; `instance` is the request path, without query; `bearer`:
+ * plain Bearer tokens are accepted there too (no proof and no binding required); `algorithms`:
+ * the route's own, for the challenge's `algs` (default: the module's).
  */
 export type DPoPRefusalMapper = (
   error: DPoPError,
   instance?: string,
   tokenEndpoint?: boolean,
+  bearer?: boolean,
   algorithms?: readonly string[],
 ) => DPoPRefusal;
 
@@ -216,9 +214,7 @@ function quoted(value: string): string {
 }
 
 /** The challenge's `algs` parameter (RFC 9449 §7.1): each algorithm once, in order. */
-function algsParameter(algorithms: readonly string[]): string {
-  return `algs=${quoted([...new Set(algorithms)].join(' '))}`;
-}
+const algsParameter = (algs: readonly string[]) => `algs=${quoted([...new Set(algs)].join(' '))}`;
 
 /**
  * Makes the one mapping from domain error to HTTP, with what can be computed at start-up (the
@@ -237,7 +233,7 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
   const base = options.problemTypeBase;
   const clock = options.clock ?? Date.now;
   const nonces = options.nonces ?? options.routeNonces;
-  return (error, instance, tokenEndpoint = false, algorithms) => {
+  return (error, instance, tokenEndpoint = false, bearer = false, algorithms) => {
     const info = DPOP_ERROR_INFO[error.code];
     // The error's own nonce (a replay store recovering from a loss) or the module's current one.
     const nonce =
@@ -278,6 +274,12 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
       if (error.scope !== undefined) challenge += `, scope=${quoted(error.scope)}`;
       const metadata = options.resourceMetadataUrl?.(instance);
       if (metadata !== undefined) challenge += `, resource_metadata=${quoted(metadata)}`;
+      // RFC 9728 §5.1: where plain Bearer tokens are accepted too, a client that only speaks
+      // Bearer reads its own scheme's challenge (RFC 6750 §3) to find the metadata, so it gets
+      // one. Without published metadata, Bearer challenges stay the application's own.
+      if (bearer && metadata !== undefined && !tokenEndpoint) {
+        challenge += `, ${bearerChallenge(error, info, metadata)}`;
+      }
       headers['WWW-Authenticate'] = challenge;
     }
     return { status: info.status, headers, body: problem, problem };
@@ -297,6 +299,24 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
       code: error.code,
     };
   }
+}
+
+/** RFC 6750 §3.1's error codes: a proof's errors (`invalid_dpop_proof`, `use_dpop_nonce`) are not. */
+const BEARER_ERRORS: ReadonlySet<CodeInfo['challenge']> = new Set([
+  'invalid_token',
+  'invalid_request',
+  'insufficient_scope',
+]);
+
+/** The `Bearer` challenge beside the `DPoP` one (RFC 6750 §3), naming the metadata. */
+function bearerChallenge(error: DPoPError, info: CodeInfo, metadata: string): string {
+  const params: string[] = [];
+  if (BEARER_ERRORS.has(info.challenge)) {
+    params.push(`error=${quoted(info.challenge!)}`, `error_description=${quoted(error.message)}`);
+  }
+  if (error.scope !== undefined) params.push(`scope=${quoted(error.scope)}`);
+  params.push(`resource_metadata=${quoted(metadata)}`);
+  return `Bearer ${params.join(', ')}`;
 }
 
 /**

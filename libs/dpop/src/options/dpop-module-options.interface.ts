@@ -218,9 +218,15 @@ export interface ResolvedDPoPOptions {
   readonly proofBudget: DPoPProofBudgetOptions | false | undefined;
   /** `allowedOrigins` as `URL.origin` spells them; empty when none is set. */
   readonly allowedOrigins: readonly string[];
-  /** Access-token verification, when configured. */
+  /**
+   * Access-token verification, when configured.
+   * @internal The library's own compiled form of `accessToken` (its shape may change).
+   */
   readonly accessToken: ResolvedAccessTokenOptions | undefined;
-  /** The RFC 9728 documents to publish (empty when none). */
+  /**
+   * The RFC 9728 documents to publish (empty when none).
+   * @internal The library's own compiled form of `protectedResource` (its shape may change).
+   */
   readonly protectedResources: readonly PublishedResourceMetadata[];
   /** The metadata URL to name in a challenge for a request path, if any. */
   readonly resourceMetadataUrl: (path: string | undefined) => string | undefined;

@@ -214,11 +214,8 @@ function nonceRequiredSetting(raw: string): boolean {
   }
 }
 
-/** The options {@link dpopOptionsFromEnv} can set. */
-export type DPoPEnvOptions = Pick<
-  DPoPModuleOptions,
-  'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms' | 'nonce'
->;
+/** The options {@link dpopOptionsFromEnv} can set (spelled out in its signature, as public types). */
+type DPoPEnvOptions = ReturnType<typeof dpopOptionsFromEnv>;
 
 /**
  * Reads `DPOP_ENABLED`, `DPOP_REQUIRED`, `DPOP_PROOF_TTL`, `DPOP_CLOCK_SKEW`,
@@ -236,7 +233,10 @@ export type DPoPEnvOptions = Pick<
  */
 export function dpopOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
-): DPoPEnvOptions {
+): Pick<
+  DPoPModuleOptions,
+  'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms' | 'nonce'
+> {
   const options: DPoPEnvOptions = {};
   const read = (name: string): string | undefined => {
     const value = env[name];

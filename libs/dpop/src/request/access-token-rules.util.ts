@@ -39,5 +39,6 @@ export function checkResourceAudience(
   throw new DPoPError(
     'ERR_DPOP_TOKEN_INVALID',
     'The access token is invalid: it was issued for another resource (aud)',
+    { claim: 'aud' },
   );
 }

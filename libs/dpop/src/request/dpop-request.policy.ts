@@ -85,7 +85,7 @@ export class DPoPRequestPolicy {
    * New proofs per client and key, for proofs without a token the library verified (the
    * `proofBudget` option); `undefined` when it is off.
    */
-  readonly budget: ProofBudget | undefined;
+  private readonly budget: ProofBudget | undefined;
   /** The one verification of each request, shared by every check of it (see {@link check}). */
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 
@@ -182,23 +182,20 @@ export class DPoPRequestPolicy {
    * `Content-Type`, `Cache-Control`, `DPoP-Nonce`, `Retry-After`) and the body to send as JSON
    * (an RFC 7807 problem; at a token endpoint asking for a nonce, RFC 9449 §8's OAuth error).
    * @param request the refused request: its path (without query) becomes the problem's `instance`
-   * @param route the route given to {@link check}: its `algorithms` setting goes into the
-   *   challenge's `algs` (RFC 9449 §7.1), and `tokenEndpoint` answers `use_dpop_nonce` as an
-   *   authorization server does (400); `true` is `{ tokenEndpoint: true }`
+   * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
+   * @param route the route's demands, as for {@link check}: where it takes plain Bearer tokens
+   *   (no binding, no proof required), a published resource's challenge names it to them too;
+   *   its own `algorithms` setting goes into the challenge's `algs` (RFC 9449 §7.1)
    */
   refusal(
     error: DPoPError,
     request?: DPoPRequestInput,
-    route: DPoPRequestRoute | boolean = {},
+    tokenEndpoint = false,
+    route: DPoPRequestRoute = {},
   ): DPoPRefusal {
-    const { tokenEndpoint = false, options } =
-      typeof route === 'boolean' ? { tokenEndpoint: route, options: undefined } : route;
-    return this.toRefusal(
-      error,
-      request === undefined ? undefined : pathOf(request),
-      tokenEndpoint,
-      options?.algorithms,
-    );
+    const bearer = route.bound !== true && !(route.required ?? this.options.required);
+    const path = request === undefined ? undefined : pathOf(request);
+    return this.toRefusal(error, path, tokenEndpoint, bearer, route.options?.algorithms);
   }
 
   /** The scheme and binding rules (RFC 9449 §7), then the proof. */

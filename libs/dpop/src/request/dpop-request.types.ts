@@ -41,11 +41,6 @@ export interface DPoPRequestRoute {
    * `accessToken` option): none sent is a 401, too few a 403 `insufficient_scope`.
    */
   readonly scopes?: readonly string[] | undefined;
-  /**
-   * The route issues tokens (`@DPoPTokenEndpoint()` in Nest): read by `refusal()`, which answers
-   * `use_dpop_nonce` there as RFC 9449 §8 says for authorization servers (400).
-   */
-  readonly tokenEndpoint?: boolean;
 }
 
 /** What {@link DPoPRequestPolicy.check} found in a request it lets through. */

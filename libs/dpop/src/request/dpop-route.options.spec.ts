@@ -49,7 +49,7 @@ describe('route option nonce', () => {
     const error = await rules.check(await request(), asking).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DPoPError);
     expect((error as DPoPError).code).toBe('ERR_DPOP_USE_NONCE');
-    const refusal = rules.refusal(error as DPoPError, undefined, asking);
+    const refusal = rules.refusal(error as DPoPError, undefined, false, asking);
     const nonce = refusal.headers['DPoP-Nonce']!;
     expect(refusal.status).toBe(401);
     expect(nonce).toEqual(expect.any(String));
@@ -84,22 +84,22 @@ describe('refusal(): the challenge names the route’s algorithms', () => {
   it('the route’s algorithms, each once; the module’s without route settings', () => {
     const rules = policy({ algorithms: ['EdDSA', 'ES256', 'RS256'] });
     const narrowed = route({ algorithms: ['ES256', 'PS256', 'ES256'] });
-    expect(rules.refusal(missing, undefined, narrowed).headers['WWW-Authenticate']).toBe(
+    expect(rules.refusal(missing, undefined, false, narrowed).headers['WWW-Authenticate']).toBe(
       'DPoP algs="ES256 PS256"',
     );
-    for (const other of [undefined, {}, route({ proofTtl: 30 }), false]) {
-      expect(rules.refusal(missing, undefined, other).headers['WWW-Authenticate']).toBe(
+    for (const other of [undefined, {}, route({ proofTtl: 30 })]) {
+      expect(rules.refusal(missing, undefined, false, other).headers['WWW-Authenticate']).toBe(
         'DPoP algs="EdDSA ES256 RS256"',
       );
     }
   });
 
-  it('a token endpoint: the 400 nonce answer (no challenge) by route or by true', () => {
+  it('a token endpoint: the 400 nonce answer names no algorithms (no challenge)', () => {
     const rules = policy({ nonce: { secret: SECRET } });
     const useNonce = new DPoPError('ERR_DPOP_USE_NONCE', 'DPoP proof must carry the server nonce');
-    const tokenRoute = { ...route({ algorithms: ['ES256'] }), tokenEndpoint: true };
-    for (const asTokenEndpoint of [tokenRoute, true]) {
-      const refusal = rules.refusal(useNonce, undefined, asTokenEndpoint);
+    const tokenRoute = { required: true, ...route({ algorithms: ['ES256'] }) };
+    for (const given of [tokenRoute, undefined]) {
+      const refusal = rules.refusal(useNonce, undefined, true, given);
       expect(refusal.status).toBe(400);
       expect(refusal.headers['WWW-Authenticate']).toBeUndefined();
       expect(refusal.body).toEqual({
@@ -107,7 +107,7 @@ describe('refusal(): the challenge names the route’s algorithms', () => {
         error_description: 'DPoP proof must carry the server nonce',
       });
     }
-    expect(rules.refusal(missing, undefined, tokenRoute).headers['WWW-Authenticate']).toBe(
+    expect(rules.refusal(missing, undefined, true, tokenRoute).headers['WWW-Authenticate']).toBe(
       'DPoP algs="ES256"',
     );
   });

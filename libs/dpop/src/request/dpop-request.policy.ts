@@ -174,7 +174,7 @@ export class DPoPRequestPolicy {
       token,
       binding,
       accessToken,
-      nonce: proof === undefined ? undefined : this.nextNonce(proof),
+      nonce: proof === undefined ? undefined : this.nextNonce(proof, route),
     };
   }
 
@@ -185,7 +185,8 @@ export class DPoPRequestPolicy {
    * @param request the refused request: its path (without query) becomes the problem's `instance`
    * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
    * @param route the route's demands, as for {@link check}: where it takes plain Bearer tokens
-   *   (no binding, no proof required), a published resource's challenge names it to them too
+   *   (no binding, no proof required), a published resource's challenge names it to them too;
+   *   its own `algorithms` setting goes into the challenge's `algs` (RFC 9449 §7.1)
    */
   refusal(
     error: DPoPError,
@@ -194,11 +195,14 @@ export class DPoPRequestPolicy {
     route: DPoPRequestRoute = {},
   ): DPoPRefusal {
     const bearer = route.bound !== true && !(route.required ?? this.options.required);
-    if (request === undefined) return this.toRefusal(error, undefined, { tokenEndpoint, bearer });
+    const algorithms = route.options?.algorithms;
+    if (request === undefined) {
+      return this.toRefusal(error, undefined, { tokenEndpoint, bearer, algorithms });
+    }
     const { authorization, dpop } = request.headers;
     // No credentials of any kind: RFC 6750 §3.1's challenge without an error code.
     const anonymous = !authorization && !dpop;
-    return this.toRefusal(error, pathOf(request), { tokenEndpoint, bearer, anonymous });
+    return this.toRefusal(error, pathOf(request), { tokenEndpoint, bearer, anonymous, algorithms });
   }
 
   /** The scheme and binding rules (RFC 9449 §7), then the proof. */
@@ -360,10 +364,11 @@ export class DPoPRequestPolicy {
 
   /**
    * RFC 9449 §8: when the nonce a valid proof used is no longer the current one, hand out the
-   * current one with the response, so the client switches before the old one expires.
+   * current one with the response, so the client switches before the old one expires. Only
+   * where the route requires nonces: elsewhere a nonce would ride along on every response.
    */
-  private nextNonce(proof: VerifiedDPoPProof): string | undefined {
-    const nonces = this.options.nonces;
+  private nextNonce(proof: VerifiedDPoPProof, route: DPoPRequestRoute): string | undefined {
+    const nonces = this.routeVerifiers.for(route.options).nonceIssuer;
     if (nonces === undefined) return undefined;
     const current = nonces.current(this.options.clock());
     return proof.nonce === current ? undefined : current;

@@ -173,7 +173,7 @@ export class DPoPRequestPolicy {
       token,
       binding,
       accessToken,
-      nonce: proof === undefined ? undefined : this.nextNonce(proof),
+      nonce: proof === undefined ? undefined : this.nextNonce(proof, route),
     };
   }
 
@@ -184,7 +184,8 @@ export class DPoPRequestPolicy {
    * @param request the refused request: its path (without query) becomes the problem's `instance`
    * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
    * @param route the route's demands, as for {@link check}: where it takes plain Bearer tokens
-   *   (no binding, no proof required), a published resource's challenge names it to them too
+   *   (no binding, no proof required), a published resource's challenge names it to them too;
+   *   its own `algorithms` setting goes into the challenge's `algs` (RFC 9449 §7.1)
    */
   refusal(
     error: DPoPError,
@@ -194,7 +195,7 @@ export class DPoPRequestPolicy {
   ): DPoPRefusal {
     const bearer = route.bound !== true && !(route.required ?? this.options.required);
     const path = request === undefined ? undefined : pathOf(request);
-    return this.toRefusal(error, path, tokenEndpoint, bearer);
+    return this.toRefusal(error, path, tokenEndpoint, bearer, route.options?.algorithms);
   }
 
   /** The scheme and binding rules (RFC 9449 §7), then the proof. */
@@ -346,10 +347,11 @@ export class DPoPRequestPolicy {
 
   /**
    * RFC 9449 §8: when the nonce a valid proof used is no longer the current one, hand out the
-   * current one with the response, so the client switches before the old one expires.
+   * current one with the response, so the client switches before the old one expires. Only
+   * where the route requires nonces: elsewhere a nonce would ride along on every response.
    */
-  private nextNonce(proof: VerifiedDPoPProof): string | undefined {
-    const nonces = this.options.nonces;
+  private nextNonce(proof: VerifiedDPoPProof, route: DPoPRequestRoute): string | undefined {
+    const nonces = this.routeVerifiers.for(route.options).nonceIssuer;
     if (nonces === undefined) return undefined;
     const current = nonces.current(this.options.clock());
     return proof.nonce === current ? undefined : current;

@@ -186,6 +186,27 @@ describe('DPoPGenerator.fromSigner: a key held elsewhere (KMS, HSM)', () => {
     });
   });
 
+  it('takes a WebCrypto JsonWebKey as its publicJwk (typed), checked as strictly', async () => {
+    const subtle = globalThis.crypto.subtle;
+    const pair = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    // The type a KMS recipe gets from exportKey: no index signature, unlike Record<string, …>.
+    const publicJwk: JsonWebKey = await subtle.exportKey('jwk', pair.publicKey);
+    const signer: DPoPSigner = {
+      alg: 'ES256',
+      publicJwk,
+      sign: (input) =>
+        subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, Uint8Array.from(input)),
+    };
+    await accepted(await DPoPGenerator.fromSigner(signer));
+    const privateJwk: JsonWebKey = await subtle.exportKey('jwk', pair.privateKey);
+    await expect(
+      DPoPGenerator.fromSigner({ ...signer, publicJwk: privateJwk }),
+    ).rejects.toMatchObject({ code: 'ERR_DPOP_CLIENT_INVALID_KEY' });
+  });
+
   it('reports a failing signer as ERR_DPOP_CLIENT_SIGNER', async () => {
     const signer: DPoPSigner = {
       ...derSigner('ES256'),

@@ -24,16 +24,17 @@ const MARKER = /^<!--\s*doc-snippets:\s*(fragment|given)\b:?\s*(.*?)\s*-->$/;
 
 /**
  * Packages some snippets import that this repository does not install (`@nestjs/jwt`,
- * passport): typed as `any`, so that the rest of the snippet, its use of nest-dpop above all,
- * is still checked. Kept short on purpose.
+ * passport, the AWS SDK, Vitest): declared loosely here (`any`, or a class where a snippet uses
+ * one as a type), so that the rest of the snippet, its use of nest-dpop above all, is still
+ * checked. Kept short on purpose.
  */
-export const UNINSTALLED_PACKAGES = [
-  '@nestjs/jwt',
-  '@nestjs/passport',
-  'passport-jwt',
-  '@aws-sdk/client-kms',
-  'vitest',
-];
+export const UNINSTALLED_PACKAGES: Readonly<Record<string, string | undefined>> = {
+  '@nestjs/jwt': 'export class JwtService { signAsync(payload: object): Promise<string>; }',
+  '@nestjs/passport': undefined,
+  'passport-jwt': undefined,
+  '@aws-sdk/client-kms': undefined,
+  vitest: undefined,
+};
 
 /** A ```ts block: the markdown file (relative to the root), the line of its opening fence. */
 export interface Snippet {
@@ -111,7 +112,11 @@ export function checkSnippets(snippets: Snippet[]): string[] {
   const config = ts.getParsedCommandLineOfConfigFile(
     join(ROOT, 'tsconfig.json'),
     { noEmit: true, incremental: false, declaration: false, sourceMap: false },
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => ts.sys.write(String(d.messageText)) },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) =>
+        ts.sys.write(ts.flattenDiagnosticMessageText(d.messageText, '\n')),
+    },
   );
   if (config === undefined) throw new Error('tsconfig.json could not be read');
   const virtual = new Map<string, { snippet: Snippet; text: string }>();
@@ -123,10 +128,14 @@ export function checkSnippets(snippets: Snippet[]): string[] {
     virtual.set(virtualName(snippet, index), { snippet, text });
   });
   const ambient = join(ROOT, '.doc-snippets', 'uninstalled-packages.d.ts');
-  const ambientText = UNINSTALLED_PACKAGES.map((name) => `declare module '${name}';`).join('\n');
+  const ambientText = Object.entries(UNINSTALLED_PACKAGES)
+    .map(([name, body]) =>
+      body === undefined ? `declare module '${name}';` : `declare module '${name}' { ${body} }`,
+    )
+    .join('\n');
   const host = ts.createCompilerHost(config.options, true);
   const read = (name: string) =>
-    name === ambient ? ambientText : virtual.get(name)?.text ?? undefined;
+    name === ambient ? ambientText : (virtual.get(name)?.text ?? undefined);
   const { fileExists, readFile, getSourceFile } = host;
   host.fileExists = (name) => read(name) !== undefined || fileExists.call(host, name);
   host.readFile = (name) => read(name) ?? readFile.call(host, name);

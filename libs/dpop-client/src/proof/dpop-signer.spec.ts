@@ -17,6 +17,8 @@ import { spkiPem } from './spki.util.js';
 import { keyObjectSigner } from '../keys/node-generator.js';
 
 type CryptoKeyPair = import('node:crypto').webcrypto.CryptoKeyPair;
+// An interface without an index signature, as the DOM's JsonWebKey is.
+type JsonWebKey = import('node:crypto').webcrypto.JsonWebKey;
 
 const URL_ = 'https://api.example.com/agents/a1/heartbeat';
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhMSJ9.c2ln';

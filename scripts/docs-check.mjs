@@ -247,6 +247,10 @@ async function main() {
       // The Node 24 that scripts/node24.sh fetched stays where it is (no second download).
       NODE24_HOME:
         process.env.NODE24_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache/nest-dpop/node24'),
+      // So do Bun and Deno (scripts/runtime.sh, ~100 MB each).
+      RUNTIMES_HOME:
+        process.env.RUNTIMES_HOME ??
+        join(process.env.HOME ?? tmpdir(), '.cache/nest-dpop/runtimes'),
       DOCS_CHECK_BASELINE: baseline,
       npm_config_update_notifier: 'false',
     };

@@ -2,14 +2,22 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
-import { DPoPGuard, DPoPModule, RedisJtiStore, type DPoPModuleOptions } from 'nest-dpop';
+import {
+  DPoPModule,
+  RedisJtiStore,
+  type DPoPAccessTokenOptions,
+  type DPoPModuleOptions,
+} from 'nest-dpop';
 import { AgentsModule } from './agents/agents.module.js';
+import { ArcpDPoPGuard } from './auth/arcp-dpop.guard.js';
 import { AuthModule } from './auth/auth.module.js';
+import { TOKEN_AUDIENCE } from './auth/token.types.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { PROBLEM_TYPE_BASE } from './common/problem.exception.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/app-config.module.js';
+import { publicSigningJwk } from './config/signing-key.config.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import {
@@ -20,8 +28,24 @@ import {
 import { StorageModule } from './storage/storage.module.js';
 import { WellKnownModule } from './well-known/well-known.module.js';
 
+/**
+ * The app's own tokens, verified by the DPoP guard (once per token string, then cached until its
+ * `exp`): signed by the server key (the local key set, so nothing is fetched), by its issuer,
+ * for one of ARCP's three audiences. Which one a route takes, and the single use of validated
+ * tokens, are ARCP's rules: `AgentTokenGuard`.
+ */
+async function accessTokenOptions(config: AppConfig): Promise<DPoPAccessTokenOptions> {
+  return {
+    audience: Object.values(TOKEN_AUDIENCE),
+    issuer: config.issuer,
+    keys: [await publicSigningJwk(config.signing)],
+    algorithms: [config.signing.alg],
+    clockTolerance: config.tokenLeeway,
+  };
+}
+
 /** The DPoP options of the app's configuration (`ConfigService.get('arcp')`). */
-function dpopOptions(config: AppConfig): DPoPModuleOptions {
+async function dpopOptions(config: AppConfig): Promise<DPoPModuleOptions> {
   return {
     // The spec's clients send `Authorization: Bearer <token>` with a DPoP proof; DPoP is preferred.
     allowBearerBoundTokens: true,
@@ -33,6 +57,7 @@ function dpopOptions(config: AppConfig): DPoPModuleOptions {
       publicUrl: config.publicUrl,
       allowedOrigins: [new URL(config.publicUrl).origin],
     }),
+    accessToken: await accessTokenOptions(config),
   };
 }
 
@@ -55,7 +80,7 @@ function dpopModule(config: AppConfig): DynamicModule {
       configService: ConfigService,
       client: AppRedisClient,
     ): Promise<DPoPModuleOptions> => {
-      const base = dpopOptions(configService.getOrThrow<AppConfig>('arcp'));
+      const base = await dpopOptions(configService.getOrThrow<AppConfig>('arcp'));
       // RedisJtiStore refuses (503) while its client is not ready: be ready before serving.
       await ensureRedisReady(client, redis.setting);
       const store = new RedisJtiStore(client, {
@@ -97,11 +122,12 @@ export class AppModule {
         MetricsModule,
       ],
       providers: [
-        // DPoP first, on every route (but those marked @SkipDPoP()); then each route's own
-        // token guard (@AgentToken), which runs after the global guards.
-        // useExisting: the guard is DPoPModule's own instance, so that a test's
-        // overrideProvider(DPoPGuard) replaces the global guard too.
-        { provide: APP_GUARD, useExisting: DPoPGuard },
+        // DPoP first, on every route (but those marked @SkipDPoP()): the proof, and the app's
+        // token verified once (the accessToken option); then each route's own token guard
+        // (@AgentToken, ARCP's rules), which runs after the global guards. ArcpDPoPGuard is
+        // DPoPGuard with ARCP's answers to a refused token.
+        ArcpDPoPGuard,
+        { provide: APP_GUARD, useExisting: ArcpDPoPGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],

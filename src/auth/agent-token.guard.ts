@@ -5,11 +5,13 @@ import {
   DPoPExceptionFactory,
   DPOP_RESOLVED_OPTIONS,
   type ResolvedDPoPOptions,
+  type VerifiedAccessToken,
   type VerifiedDPoPProof,
 } from 'nest-dpop';
 import { Problems } from '../common/problems.js';
 import { parseAuthorization, type PresentedAccessToken } from './authorization-header.js';
 import { authChallenge } from './challenge.util.js';
+import { tokenRejectedProblem, wrongKindProblem } from './token-problems.js';
 import { TokenRejectedError, TokenService } from './token.service.js';
 import { TOKEN_AUDIENCE, type AgentTokenClaims, type TokenKind } from './token.types.js';
 
@@ -19,34 +21,18 @@ export const AGENT_TOKEN_KIND = 'arcp:token-kind';
 /** Where the verified claims are put on the request. */
 export const AUTHENTICATED_TOKEN = Symbol('arcp.token');
 
-/** What a token of the wrong kind is told, per route kind (ARCP's titles and details). */
-const WRONG_KIND: Record<TokenKind, { title: string; detail: string }> = {
-  temp: {
-    title: 'Invalid Token for Validation',
-    detail:
-      "Validation requires a temp token with audience 'arcp:validate' (from /auth/agent/request_temp_token)",
-  },
-  validated: {
-    title: 'Invalid Token for Registration',
-    detail:
-      "Registration requires validated token with audience 'arcp:register'. " +
-      'Please complete validation first via /auth/agent/validate_compliance',
-  },
-  access: {
-    title: 'Invalid Token for Agent Operations',
-    detail:
-      "Agent operations require an access token with audience 'arcp:operations' (from /agents/register)",
-  },
-};
-
 /**
- * Authenticates the server's own tokens; runs after the global `DPoPGuard`, which has already
- * checked any proof (signature, `htm`/`htu`, `ath`, replay, and the key against `cnf.jkt`).
+ * ARCP's rules for the server's own tokens; runs after the global DPoP guard, which has already
+ * verified the token (the module's `accessToken` option: signature, issuer, expiry, an audience
+ * of one of the three kinds, once per token string) and checked any proof (signature,
+ * `htm`/`htu`, `ath`, replay, and the key against the verified `cnf.jkt`). Its refusals of the
+ * token are ARCP's problems already (see `ArcpDPoPGuard`).
  *
- * Order: credentials present (401) → signature, issuer, expiry (401) → audience and type
- * (403: a genuine token used at the wrong step) → key binding. The binding is checked here too,
- * not only by the DPoP guard, so that a bound token is never honoured without a verified proof
- * of its key, even with `DPOP_ENABLED=false` (when the DPoP guard does nothing).
+ * Here: credentials present (401) → the claims ARCP's tokens carry (401) → kind: audience and
+ * `token_type` (403: a genuine token used at the wrong step) → key binding. With
+ * `DPOP_ENABLED=false` the DPoP guard does nothing, so the token is verified here instead, and
+ * the binding is checked here too, so that a bound token is never honoured without a verified
+ * proof of its key.
  */
 @Injectable()
 export class AgentTokenGuard implements CanActivate {
@@ -72,18 +58,14 @@ export class AgentTokenGuard implements CanActivate {
     const presented = this.presented(request.headers.authorization);
     let claims: AgentTokenClaims;
     try {
-      claims = await this.tokens.verify(presented.token);
+      claims = await this.claimsOf(request, presented.token);
     } catch (error) {
       if (!(error instanceof TokenRejectedError)) throw error;
-      throw Problems.tokenRejected(error.message, {
-        'WWW-Authenticate': authChallenge(this.dpop, 'invalid_token'),
-      });
+      throw tokenRejectedProblem(error.reason, this.dpop);
     }
 
     if (claims.aud !== TOKEN_AUDIENCE[kind] || claims.token_type !== kind) {
-      throw Problems.tokenWrongKind(WRONG_KIND[kind].title, WRONG_KIND[kind].detail, {
-        expected_audience: TOKEN_AUDIENCE[kind],
-      });
+      throw wrongKindProblem(kind);
     }
 
     const boundJkt = claims.cnf?.jkt;
@@ -110,6 +92,20 @@ export class AgentTokenGuard implements CanActivate {
 
     request[AUTHENTICATED_TOKEN] = claims;
     return true;
+  }
+
+  /**
+   * The claims of the token the DPoP guard verified for this request; verified here only when
+   * the guard did not (DPoP off), never taken unverified.
+   */
+  private async claimsOf(
+    request: Record<string | symbol, unknown>,
+    token: string,
+  ): Promise<AgentTokenClaims> {
+    const property = this.dpop.accessToken?.requestProperty;
+    const verified = property === undefined ? undefined : request[property];
+    if (verified === undefined) return this.tokens.verify(token);
+    return this.tokens.claimsOf((verified as VerifiedAccessToken).claims);
   }
 
   private presented(header: string | string[] | undefined): PresentedAccessToken {

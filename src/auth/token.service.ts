@@ -36,7 +36,7 @@ export class TokenRejectedError extends Error {
 
 const KINDS: readonly string[] = ['temp', 'validated', 'access'];
 
-function isClaims(payload: JWTPayload): payload is JWTPayload & AgentTokenClaims {
+function isClaims(payload: object): payload is AgentTokenClaims {
   const p = payload as Record<string, unknown>;
   const cnf = p.cnf as { jkt?: unknown } | undefined;
   return (
@@ -57,9 +57,12 @@ function isClaims(payload: JWTPayload): payload is JWTPayload & AgentTokenClaims
 }
 
 /**
- * Issues and verifies the server's JWTs with `jose`, signed by the server key. Verification
- * checks the signature, `alg`, `iss` and `exp`; audience and type are the caller's business,
- * because a genuine token of the wrong kind is a 403, not a 401.
+ * Issues the server's JWTs with `jose`, signed by the server key. Verification is the DPoP
+ * module's (its `accessToken` option, with this key as the local key set: signature, `alg`, `iss`,
+ * `exp`, and an `aud` of one of the three kinds), once per token; {@link claimsOf} then checks
+ * the shape ARCP needs. {@link verify} does it all here, for when the DPoP guard is off
+ * (`DPOP_ENABLED=false`). Which kind a route takes is the caller's business, because a genuine
+ * token of the wrong kind is a 403, not a 401.
  */
 @Injectable()
 export class TokenService {
@@ -107,7 +110,10 @@ export class TokenService {
     };
   }
 
-  /** @throws {TokenRejectedError} when the token is not ours, was altered or has expired. */
+  /**
+   * Verifies a token here, signature and all (only with the DPoP guard off).
+   * @throws {TokenRejectedError} when the token is not ours, was altered or has expired.
+   */
   async verify(token: string): Promise<AgentTokenClaims> {
     let payload: JWTPayload;
     try {
@@ -123,6 +129,15 @@ export class TokenService {
       }
       throw new TokenRejectedError('invalid', 'Token is invalid or expired');
     }
+    return this.claimsOf(payload);
+  }
+
+  /**
+   * The claims of a token whose signature, issuer and expiry were verified, if it has the shape
+   * of the tokens this server issues.
+   * @throws {TokenRejectedError} when it does not
+   */
+  claimsOf(payload: object): AgentTokenClaims {
     if (!isClaims(payload)) throw new TokenRejectedError('invalid', 'Token is invalid or expired');
     return payload;
   }

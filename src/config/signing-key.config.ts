@@ -1,5 +1,11 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import { readEnv, type Env } from './env.util.js';
 
 /** Algorithms the server signs its own tokens with. */
@@ -31,6 +37,21 @@ function algorithmOf(key: KeyObject): ServerSigningAlg | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * The public half of the signing key as a JWK with `kid` (its RFC 7638 thumbprint, stable across
+ * restarts for one key), `alg` and `use`: what `/.well-known/jwks.json` publishes, and the local
+ * key set the DPoP module verifies the app's tokens with.
+ */
+export async function publicSigningJwk(
+  signing: SigningKeyConfig,
+): Promise<JWK & { kty: string; kid: string }> {
+  const jwk = createPublicKey(signing.privateKey).export({ format: 'jwk' }) as JWK & {
+    kty: string;
+  };
+  const kid = await calculateJwkThumbprint(jwk, 'sha256');
+  return { ...jwk, kid, alg: signing.alg, use: 'sig' };
 }
 
 function generate(alg: ServerSigningAlg): KeyObject {

@@ -252,6 +252,48 @@ describe.each(['express', 'fastify'] as const)('verified access tokens (%s)', (p
     expect([refresh.status, refresh.body?.code]).toEqual([401, 'ERR_DPOP_TOKEN_INVALID']);
   });
 
+  it('asks the introspection endpoint nothing for an opaque token without a good proof', async () => {
+    // Anyone can send random opaque tokens: each would cost the authorization server one
+    // introspection request. The proof is checked first (its signature, claims and ath), so an
+    // unauthenticated flood reaches the issuer only as fast as the proof budget lets proofs in.
+    const before = issuer.hits.introspection;
+    const url = `${base}/api/me`;
+    const refused = async (headers: Record<string, string>) => {
+      const response = await fetch(url, { headers });
+      return [response.status, ((await response.json()) as { code?: string }).code];
+    };
+    const token = `random-${platform}-${Date.now()}`;
+    // The DPoP scheme without a proof.
+    expect(await refused({ authorization: `DPoP ${token}-a` })).toEqual([
+      401,
+      'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+    ]);
+    // A proof whose signature does not verify.
+    const good = agent.proof({ method: 'GET', url, accessToken: `${token}-b` });
+    const forged = good.slice(0, -4) + (good.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    expect(await refused({ authorization: `DPoP ${token}-b`, dpop: forged })).toEqual([
+      401,
+      'ERR_DPOP_INVALID_SIGNATURE',
+    ]);
+    // A proof for another token (ath), another URL (htu) and another method (htm).
+    const cases: [string, string][] = [
+      [agent.proof({ method: 'GET', url, accessToken: 'another' }), 'ERR_DPOP_ATH_MISMATCH'],
+      [
+        agent.proof({ method: 'GET', url: `${base}/api/open`, accessToken: `${token}-c` }),
+        'ERR_DPOP_HTU_MISMATCH',
+      ],
+      [agent.proof({ method: 'POST', url, accessToken: `${token}-c` }), 'ERR_DPOP_HTM_MISMATCH'],
+    ];
+    for (const [dpop, code] of cases) {
+      expect(await refused({ authorization: `DPoP ${token}-c`, dpop })).toEqual([401, code]);
+    }
+    expect(issuer.hits.introspection).toBe(before);
+    // With a good proof the token is introspected (and found inactive).
+    const res = await call('/api/me', `${token}-d`);
+    expect([res.status, res.body?.code]).toEqual([401, 'ERR_DPOP_TOKEN_INVALID']);
+    expect(issuer.hits.introspection).toBe(before + 1);
+  });
+
   it('verifies a token on an open route too, and refuses a bad one', async () => {
     const ok = await call('/api/open', await bound());
     expect(ok.body).toEqual({ sub: 'user-1' });

@@ -36,6 +36,16 @@ export class ResourceController {
   }
 }
 
+/** A second protected resource of the same server, for per-resource audiences. */
+@Controller('tools')
+export class ToolsController {
+  @DPoPBound()
+  @Get('me')
+  me(@AccessTokenClaims() token: VerifiedAccessToken) {
+    return { sub: token.sub ?? null };
+  }
+}
+
 /** A free loopback port (so that publicUrl can be known before the app listens). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,7 +66,7 @@ export async function startResourceServer(
 ): Promise<INestApplication> {
   @Module({
     imports: [DPoPModule.forRoot(options)],
-    controllers: [ResourceController],
+    controllers: [ResourceController, ToolsController],
     providers: [{ provide: APP_GUARD, useExisting: DPoPGuard }],
   })
   class ResourceServerModule {}

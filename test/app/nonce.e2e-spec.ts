@@ -41,9 +41,15 @@ describe('DPOP_NONCE_REQUIRED=true in the sample app', () => {
   });
 
   it('answers resource routes with a 401 use_dpop_nonce problem', async () => {
+    // A genuine temp token (the guard verifies the token before it looks at the proof).
+    const first = await send(h, 'POST', path, { key, body: tempTokenBody(newAgentId()) });
+    const nonce = first.headers['dpop-nonce'] as string;
+    const proof = await makeProof(key, { htm: 'POST', htu: PUBLIC_URL + path, claims: { nonce } });
+    const issued = await send(h, 'POST', path, { proof, body: tempTokenBody(newAgentId()) });
+    expect(issued.status).toBe(200);
     const res = await send(h, 'POST', '/auth/agent/validate_compliance', {
       key,
-      token: 'a.b.c',
+      token: issued.body.temp_token as string,
       body: {},
     });
     expectProblem(res, 401, 'dpop-nonce-required', 'ERR_DPOP_USE_NONCE');

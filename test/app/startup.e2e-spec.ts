@@ -150,6 +150,17 @@ describe('start-up refusals (node dist/src/main.js)', () => {
       expect(lines(run.output).filter((line) => /ERROR/.test(line))).toHaveLength(1);
     });
 
+    it('a plain start warns of no @DPoPBound() route reading unverified tokens', async () => {
+      const run = await start(
+        { AGENT_KEYS: 'a-valid-agent-key', PORT: '0' },
+        15_000,
+        /ARCP listening/,
+      );
+      expect(run.output).toMatch(/ARCP listening/);
+      // The DPoP module verifies the app's tokens (its accessToken option): nothing to warn of.
+      expect(run.output).not.toMatch(/DPoPBound|does not verify|unverified/);
+    });
+
     it('DPOP_PROOF_TTL=600 starts, with one warning line naming proofTtl', async () => {
       const run = await start(
         { AGENT_KEYS: 'a-valid-agent-key', PORT: '0', DPOP_PROOF_TTL: '600' },

@@ -63,10 +63,14 @@ export function guardTestModule(dpop: DynamicModule): DynamicModule {
 /** The HTTP platforms the guard must behave the same on. */
 export type TestPlatform = 'express' | 'fastify';
 
-/** Boots the app on an ephemeral loopback port, on Express (default) or Fastify. */
+/**
+ * Boots the app on an ephemeral loopback port, on Express (default) or Fastify; `configure`
+ * runs before `listen` (e.g. `app.enableCors(…)`, which Fastify accepts only then).
+ */
 export async function startGuardApp(
   options: DPoPModuleOptions | DynamicModule,
   platform: TestPlatform = 'express',
+  configure?: (app: INestApplication) => void,
 ): Promise<{ app: INestApplication; base: string }> {
   const dpop = 'module' in options ? options : DPoPModule.forRoot(options);
   const module = guardTestModule(dpop);
@@ -77,6 +81,7 @@ export async function startGuardApp(
           abortOnError: false,
         })
       : await NestFactory.create(module, { logger: false, abortOnError: false });
+  configure?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   return { app, base: `http://127.0.0.1:${port}` };

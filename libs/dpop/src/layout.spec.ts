@@ -11,6 +11,8 @@ const MAX_LINES = 350;
 const NATURAL_UNITS: Record<string, string> = {
   'verifier/dpop-proof.verifier.ts':
     'RFC 9449 §4.3 checks in their order (cheap, crypto, claims, store) in one class',
+  'request/dpop-request.policy.ts':
+    'the request rules (§7 schemes and binding, token, introspection guard, proof) in their order, in one class',
 };
 
 const root = fileURLToPath(new URL('.', import.meta.url));

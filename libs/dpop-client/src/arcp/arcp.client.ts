@@ -25,6 +25,11 @@ import { createDPoPFetch, type DPoPFetch } from '../fetch/dpop-fetch.js';
 import { DPoPGenerator, type DPoPClientAlgorithm } from '../proof/dpop-generator.js';
 import { DPoPNonceStore } from '../fetch/dpop-nonce.store.js';
 import {
+  rotateAgentKey,
+  type KeyRotationResult,
+  type RotateKeyOptions,
+} from './arcp-key-rotation.js';
+import {
   asToken,
   DEFAULTS,
   isObject,
@@ -62,6 +67,7 @@ export class ARCPClient {
   readonly nonces: DPoPNonceStore;
 
   readonly #base: URL;
+  readonly #init: ARCPClientOptions;
   readonly #fetch: DPoPFetch;
   readonly #options: Required<
     Pick<ARCPClientOptions, 'requestTimeoutMs' | 'validationTimeoutMs' | 'maxPollIntervalMs'>
@@ -82,6 +88,7 @@ export class ARCPClient {
     // A trailing slash makes `new URL('auth/…', base)` keep a path prefix such as /arcp.
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     this.#base = base;
+    this.#init = options;
     this.generator = options.generator;
     this.nonces = options.nonces ?? new DPoPNonceStore();
     this.#fetch = createDPoPFetch(options.generator, { fetch: options.fetch, nonces: this.nonces });
@@ -250,6 +257,36 @@ export class ARCPClient {
     const registration = await this.registerAgent(validation.token, reg, { signal });
     onStep?.({ phase: 'registered', response: registration });
     return { temp, validation, registration, accessToken: registration.token };
+  }
+
+  /**
+   * Moves the agent to a new key through the normal flow, under ARCP's re-registration rule (a
+   * live agent_id is never registered again): with this client's key and access token it reads
+   * the agent's record and waits until the server no longer counts the agent alive (the agent
+   * must have stopped its heartbeats: the server's heartbeat timeout, 60 s by default, after the
+   * last one), then runs the three phases with `generator`, so the new access token is bound to
+   * the new key, and checks that the server now refuses the old token.
+   *
+   * This client is left as it was; the returned `client` (same server, `fetch` and nonce store,
+   * the new key and its access token) is the agent's from now on. Deleting the old private key
+   * is the caller's business.
+   *
+   * @example
+   * ```ts
+   * const next = await DPoPGenerator.generate('ES256');
+   * const { client: rotated, oldTokenRefusal } = await client.rotateKey(next, {
+   *   agent_id: 'my-agent',
+   *   agent_key: process.env.ARCP_AGENT_KEY!,
+   * });
+   * await rotated.heartbeat('my-agent');
+   * ```
+   * @throws {ARCPClientError} `ERR_ARCP_AGENT_STILL_ALIVE` when the agent kept heartbeating for
+   *   `lapseTimeoutMs`; `ERR_ARCP_ROTATION_SAME_KEY`; or the server's refusal of any step (e.g.
+   *   `ERR_ARCP_TOKEN_INVALID` when the old token no longer speaks for the agent)
+   */
+  rotateKey(generator: DPoPGenerator, options: RotateKeyOptions): Promise<KeyRotationResult> {
+    const next = new ARCPClient({ ...this.#init, generator, nonces: this.nonces });
+    return rotateAgentKey(this, next, options);
   }
 
   /** `POST /agents/:agent_id/heartbeat`, with the agent's access token and a proof. */

@@ -11,7 +11,10 @@ export type ARCPClientErrorCode =
   | 'ERR_ARCP_HTTP'
   | 'ERR_ARCP_VALIDATION_FAILED'
   | 'ERR_ARCP_VALIDATION_TIMEOUT'
-  | 'ERR_ARCP_NO_ACCESS_TOKEN';
+  | 'ERR_ARCP_NO_ACCESS_TOKEN'
+  | 'ERR_ARCP_AGENT_STILL_ALIVE'
+  | 'ERR_ARCP_ROTATION_SAME_KEY'
+  | 'ERR_ARCP_ROTATION_AGENT_ID';
 
 /**
  * An ARCP server refused a request (`status` and `problem` say how and why), could not be

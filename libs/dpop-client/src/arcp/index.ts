@@ -31,3 +31,4 @@ export type {
   WithToken,
 } from './arcp.types.js';
 export { ARCPClientError, type ARCPClientErrorCode } from './arcp.errors.js';
+export type { KeyRotationResult, RotateKeyOptions } from './arcp-key-rotation.js';

@@ -22,6 +22,7 @@ import {
   type CliIo,
 } from './cli-keys.util.js';
 import { request } from './request.command.js';
+import { rotate, ROTATE_USAGE } from './rotate.command.js';
 import { DPoPClientError } from '../errors/client.errors.js';
 import { generateKeyFile } from '../keys/node-generator.js';
 import { DPOP_CLIENT_ALGORITHMS, DPoPGenerator } from '../proof/dpop-generator.js';
@@ -56,7 +57,7 @@ Commands:
       The agent key may also come from the ARCP_AGENT_KEY environment variable.
   heartbeat --url BASE --agent-id ID --key FILE --token TOKEN [--token-type DPoP|Bearer]
       Send one heartbeat with an access token and a proof from its key.
-  request METHOD URL --key FILE [--token TOKEN] [--data DATA] [options]
+${ROTATE_USAGE}  request METHOD URL --key FILE [--token TOKEN] [--data DATA] [options]
       Send one request with a fresh proof (with ath when --token is given) and answer a
       use_dpop_nonce challenge itself: the server's nonce, a new proof, one retry. The answer's
       body goes to stdout, its status line to stderr; exit 1 when it is not 2xx. Options:
@@ -261,6 +262,7 @@ const COMMANDS: Record<string, Command> = {
   proof,
   register,
   heartbeat,
+  rotate,
   request,
 };
 

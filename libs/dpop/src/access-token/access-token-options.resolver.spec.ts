@@ -50,6 +50,25 @@ describe('resolveAccessTokenOptions', () => {
     ).toThrow(/introspection needs an endpoint/);
   });
 
+  it('discovers from the issuer only without keys or jwksUri (or for an introspection endpoint)', () => {
+    expect(resolve({}).discovery).toBe(true);
+    expect(resolve({ secret: 's'.repeat(32) }).discovery).toBe(true);
+    expect(resolve({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x' }] }).discovery).toBe(false);
+    expect(resolve({ jwksUri: 'https://as.example.com/jwks' }).discovery).toBe(false);
+    const introspection = { clientId: 'rs', clientSecret: 'secret' };
+    expect(resolve({ jwksUri: 'https://as.example.com/jwks', introspection }).discovery).toBe(true);
+    expect(resolve({ issuer: undefined, jwksUri: 'https://as.example.com/jwks' }).discovery).toBe(
+      false,
+    );
+  });
+
+  it('takes any issuer string when it is not discovered, a URL when it is', () => {
+    const keys = [{ kty: 'OKP', crv: 'Ed25519', x: 'x' }];
+    expect(resolve({ issuer: 'arcp', keys }).issuer).toBe('arcp');
+    expect(() => resolve({ issuer: 'arcp' })).toThrow(/issuer must be an absolute http/);
+    expect(() => resolve({ issuer: '', keys })).toThrow(/issuer must be a non-empty string/);
+  });
+
   it('refuses URLs that are not http(s)', () => {
     expect(() => resolve({ issuer: 'ftp://as.example.com' })).toThrow(/issuer must be an http/);
     expect(() => resolve({ jwksUri: 'not a url' })).toThrow(/jwksUri must be an absolute/);

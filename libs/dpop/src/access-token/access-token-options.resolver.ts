@@ -27,6 +27,12 @@ const KNOWN_ALGORITHMS = new Set([
 export interface ResolvedAccessTokenOptions {
   readonly audience: readonly string[];
   readonly issuer: string | undefined;
+  /**
+   * Whether the issuer's metadata is read: for the JWK Set when neither `keys` nor `jwksUri` is
+   * given, for the introspection endpoint when none is given. Otherwise the issuer is only the
+   * `iss` tokens must carry.
+   */
+  readonly discovery: boolean;
   readonly jwt: JwtAccessTokenVerifierSettings;
   readonly introspection:
     (IntrospectionClientSettings & { cacheTtlMs: number; negativeCacheTtlMs: number }) | undefined;
@@ -49,6 +55,11 @@ function httpUrl(name: string, value: unknown): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     fail(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
   }
+  return value;
+}
+
+function nonEmpty(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') fail(`${name} must be a non-empty string`);
   return value;
 }
 
@@ -79,9 +90,21 @@ export function resolveAccessTokenOptions(
   ) {
     fail("audience must be this resource server's identifier (a non-empty string or list)");
   }
-  const issuer = given.issuer === undefined ? undefined : httpUrl('issuer', given.issuer);
   const jwksUri = given.jwksUri === undefined ? undefined : httpUrl('jwksUri', given.jwksUri);
   const keys = resolveKeys(given.keys);
+  // Local keys or a jwks_uri are the whole key set: an unknown kid is refused (401), not looked
+  // up at the issuer, so an app that verifies its own tokens never fetches from itself. Then
+  // the issuer is only the `iss` to match, any string (RFC 7519 §4.1.1: a StringOrURI).
+  const discovery =
+    given.issuer !== undefined &&
+    ((keys === undefined && jwksUri === undefined) ||
+      (given.introspection !== undefined && given.introspection.endpoint === undefined));
+  const issuer =
+    given.issuer === undefined
+      ? undefined
+      : discovery
+        ? httpUrl('issuer', given.issuer)
+        : nonEmpty('issuer', given.issuer);
   const secret =
     given.secret === undefined
       ? undefined
@@ -139,6 +162,7 @@ export function resolveAccessTokenOptions(
   return {
     audience,
     issuer,
+    discovery,
     jwt: {
       audience,
       issuer,

@@ -30,20 +30,22 @@ export class AccessTokenVerifier {
   constructor(private readonly options: ResolvedAccessTokenOptions) {
     this.clock = options.jwt.clock;
     const metadata =
-      options.issuer === undefined
+      options.issuer === undefined || !options.discovery
         ? undefined
         : new IssuerMetadataClient(options.issuer, {
             timeoutMs: options.jwt.timeoutMs,
             maxAgeMs: options.jwt.cacheMaxAgeMs,
             clock: this.clock,
           });
+    // The issuer's metadata gives the jwks_uri only when neither keys nor jwksUri is configured.
+    const keysFromMetadata =
+      options.jwt.keys === undefined && options.jwt.jwksUri === undefined ? metadata : undefined;
     const jwtKeys =
       options.jwt.keys !== undefined ||
       options.jwt.jwksUri !== undefined ||
       options.jwt.secret !== undefined ||
-      // The issuer's metadata gives a jwks_uri.
-      metadata !== undefined;
-    this.jwt = jwtKeys ? new JwtAccessTokenVerifier(options.jwt, metadata) : undefined;
+      keysFromMetadata !== undefined;
+    this.jwt = jwtKeys ? new JwtAccessTokenVerifier(options.jwt, keysFromMetadata) : undefined;
     this.introspection =
       options.introspection === undefined
         ? undefined
@@ -74,6 +76,19 @@ export class AccessTokenVerifier {
       this.pending.set(token, pending);
     }
     return pending;
+  }
+
+  /**
+   * Whether {@link verify} would ask the introspection endpoint about `token` (not a JWT this
+   * verifier checks itself, and not remembered), so that the caller can check what it can first.
+   */
+  wouldIntrospect(token: string): boolean {
+    return (
+      this.introspection !== undefined &&
+      !(this.jwt !== undefined && JWT_SHAPE.test(token)) &&
+      this.cache.get(token, this.clock()) === undefined &&
+      !this.pending.has(token)
+    );
   }
 
   private async verifyNow(token: string): Promise<VerifiedAccessToken> {
@@ -131,7 +146,13 @@ export class AccessTokenVerifier {
     }
     const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
     if (!audiences.some((a) => this.options.audience.includes(a as string))) {
-      throw invalid('aud check failed');
+      throw new DPoPError(
+        'ERR_DPOP_TOKEN_INVALID',
+        'The access token is invalid: aud check failed',
+        {
+          claim: 'aud',
+        },
+      );
     }
     if (
       tokenType !== undefined &&

@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { AccessTokenVerifier } from './access-token.verifier.js';
 import { JwtAccessTokenVerifier } from './jwt-access-token.verifier.js';
 import { resolveAccessTokenOptions } from './access-token-options.resolver.js';
 import type { AccessTokenJwk, DPoPAccessTokenOptions } from './access-token-options.interface.js';
-import type { DPoPError } from '../errors/dpop.errors.js';
+import { DPoPError } from '../errors/dpop.errors.js';
 
 const AUDIENCE = 'https://api.example.com';
 const ISSUER = 'https://as.example.com';
@@ -86,5 +89,61 @@ describe('JwtAccessTokenVerifier', () => {
       'ERR_DPOP_TOKEN_INVALID',
     );
     expect(await codeOf(v.verify(await sign({ exp: undefined })))).toBe('ERR_DPOP_TOKEN_INVALID');
+  });
+
+  it("names claim 'aud' only for a genuine, current token meant for another audience", async () => {
+    const v = verifier({ issuer: ISSUER, keys: [jwk] });
+    const refusal = (token: string) =>
+      v.verify(token).then(
+        () => undefined,
+        (error: unknown) => error as DPoPError,
+      );
+    const other = await refusal(await sign({ aud: 'https://other.example' }));
+    expect(other).toBeInstanceOf(DPoPError);
+    expect(other).toMatchObject({ code: 'ERR_DPOP_TOKEN_INVALID', claim: 'aud' });
+    // Expired and for another audience: expired first (the token is no longer good anywhere).
+    const stale = await refusal(await sign({ aud: 'https://other.example', exp: now() - 60 }));
+    expect(stale).toMatchObject({ code: 'ERR_DPOP_TOKEN_EXPIRED' });
+    expect(stale?.claim).toBeUndefined();
+    // Another issuer, or a forged signature: no claim named, whatever the audience.
+    const foreign = await refusal(await sign({ aud: 'https://other.example', iss: 'https://x' }));
+    expect(foreign?.claim).toBeUndefined();
+    const [h, p] = (await sign({ aud: 'https://other.example' })).split('.');
+    const forged = await refusal(`${h}.${p}.${'A'.repeat(86)}`);
+    expect(forged).toMatchObject({ code: 'ERR_DPOP_TOKEN_INVALID' });
+    expect(forged?.claim).toBeUndefined();
+  });
+});
+
+describe('AccessTokenVerifier with local keys and an issuer', () => {
+  it('refuses a token of an unknown key (401) without asking the issuer for keys', async () => {
+    // A real issuer that would answer metadata: it must not be asked.
+    let asked = 0;
+    const server = createServer((_req, res) => {
+      asked += 1;
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const options = resolveAccessTokenOptions(
+        { audience: AUDIENCE, issuer, keys: [jwk] },
+        Date.now,
+      );
+      expect(options.discovery).toBe(false);
+      const v = new AccessTokenVerifier(options);
+      const other = await generateKeyPair('ES256');
+      const token = await new SignJWT({ iss: issuer, aud: AUDIENCE, exp: now() + 60 })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k2' })
+        .sign(other.privateKey);
+      expect(await codeOf(v.verify(token))).toBe('ERR_DPOP_TOKEN_INVALID');
+      const good = await new SignJWT({ iss: issuer, aud: AUDIENCE, exp: now() + 60 })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .sign(privateKey);
+      expect(await codeOf(v.verify(good))).toBe('accepted');
+      expect(asked).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -169,12 +169,19 @@ export class JwtAccessTokenVerifier {
     }
   }
 
-  /** RFC 7519 §4.1: `exp` (required), `nbf`, `iss`, `aud`, with the leeway. */
+  /**
+   * RFC 7519 §4.1: `exp` (required), `nbf`, `iss`, `aud`, with the leeway. The audience comes
+   * last: a refusal naming `claim: 'aud'` is of a genuine, current token of the issuer that is
+   * meant for another resource (an app with one audience per route may answer it with a 403).
+   */
   private checkClaims(payload: Record<string, unknown>): void {
     const s = this.settings;
     const now = s.clock() / 1000;
     const { exp, nbf, iat, iss, aud } = payload;
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('exp check failed');
+    if (now > exp + s.clockTolerance) {
+      throw new DPoPError('ERR_DPOP_TOKEN_EXPIRED', 'The access token has expired');
+    }
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + s.clockTolerance)) {
       throw invalid('nbf check failed');
     }
@@ -182,10 +189,13 @@ export class JwtAccessTokenVerifier {
     if (s.issuer !== undefined && iss !== s.issuer) throw invalid('iss check failed');
     const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
     if (!audiences.some((a) => typeof a === 'string' && s.audience.includes(a))) {
-      throw invalid('aud check failed');
-    }
-    if (now > exp + s.clockTolerance) {
-      throw new DPoPError('ERR_DPOP_TOKEN_EXPIRED', 'The access token has expired');
+      throw new DPoPError(
+        'ERR_DPOP_TOKEN_INVALID',
+        'The access token is invalid: aud check failed',
+        {
+          claim: 'aud',
+        },
+      );
     }
   }
 

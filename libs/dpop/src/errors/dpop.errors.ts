@@ -43,8 +43,11 @@ export type DPoPErrorCode =
   | 'ERR_DPOP_INSUFFICIENT_SCOPE'
   | 'ERR_DPOP_ISSUER_UNAVAILABLE';
 
-/** The proof claims a refusal can name (RFC 9449 §4.2), see {@link DPoPError.claim}. */
-export type DPoPClaim = 'jti' | 'htm' | 'htu' | 'iat' | 'ath' | 'nonce';
+/**
+ * The claims a refusal can name, see {@link DPoPError.claim}: the proof's (RFC 9449 §4.2), and
+ * an access token's `aud` (with the `accessToken` option).
+ */
+export type DPoPClaim = 'jti' | 'htm' | 'htu' | 'iat' | 'ath' | 'nonce' | 'aud';
 
 /**
  * A refused DPoP proof or token binding. `code` is stable; `message` is the human detail that
@@ -55,8 +58,10 @@ export class DPoPError extends Error {
   override readonly name: string = 'DPoPError';
   /**
    * Which proof claim failed, when the refusal is about one (`htm` for `ERR_DPOP_HTM_MISMATCH`,
-   * `iat` for `ERR_DPOP_EXPIRED`, the malformed one for `ERR_DPOP_INVALID_CLAIM`, …); `undefined`
-   * for refusals of the structure, the signature, the token or the request.
+   * `iat` for `ERR_DPOP_EXPIRED`, the malformed one for `ERR_DPOP_INVALID_CLAIM`, …); `aud`
+   * for `ERR_DPOP_TOKEN_INVALID` when a verified access token (signature, issuer and expiry good)
+   * is meant for another audience; `undefined` for refusals of the structure, the signature, the
+   * token or the request.
    */
   readonly claim?: DPoPClaim;
   /**

@@ -138,8 +138,27 @@ export function resolveProtectedResources(
 }
 
 /**
- * The metadata URL for a request path: that of the resource whose path is the longest prefix of
- * it (by whole segments), else of the first resource. `undefined` when none is published.
+ * The resource a request path is for: the one whose path is the longest prefix of it (by whole
+ * segments), `undefined` when none is.
+ */
+export function resourceForPath(
+  resources: readonly PublishedResourceMetadata[],
+): (path: string | undefined) => PublishedResourceMetadata | undefined {
+  const byLength = [...resources].sort((a, b) => b.routePath.length - a.routePath.length);
+  return (path) => {
+    if (path === undefined) return undefined;
+    for (const r of byLength) {
+      if (r.routePath === '/' || path === r.routePath || path.startsWith(`${r.routePath}/`)) {
+        return r;
+      }
+    }
+    return undefined;
+  };
+}
+
+/**
+ * The metadata URL for a request path: that of the resource {@link resourceForPath} finds, else
+ * of the first resource. `undefined` when none is published.
  */
 export function resourceMetadataUrlFor(
   resources: readonly PublishedResourceMetadata[],
@@ -147,14 +166,23 @@ export function resourceMetadataUrlFor(
   if (resources.length === 0) return () => undefined;
   const first = resources[0]!.url;
   if (resources.length === 1) return () => first;
-  const byLength = [...resources].sort((a, b) => b.routePath.length - a.routePath.length);
+  const resourceOf = resourceForPath(resources);
+  return (path) => resourceOf(path)?.url ?? first;
+}
+
+/**
+ * The audience a token must name at a request path: with several resources published, the
+ * identifier of the path's resource when it is one of `audience` (RFC 8707); otherwise
+ * `undefined` (the module-wide `audience` check is the whole rule).
+ */
+export function resourceAudienceFor(
+  resources: readonly PublishedResourceMetadata[],
+  audience: readonly string[] | undefined,
+): (path: string | undefined) => string | undefined {
+  if (resources.length < 2 || audience === undefined) return () => undefined;
+  const resourceOf = resourceForPath(resources);
   return (path) => {
-    if (path === undefined) return first;
-    for (const r of byLength) {
-      if (r.routePath === '/' || path === r.routePath || path.startsWith(`${r.routePath}/`)) {
-        return r.url;
-      }
-    }
-    return first;
+    const resource = resourceOf(path)?.resource;
+    return resource !== undefined && audience.includes(resource) ? resource : undefined;
   };
 }

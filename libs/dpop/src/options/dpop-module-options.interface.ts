@@ -216,4 +216,9 @@ export interface ResolvedDPoPOptions {
   readonly protectedResources: readonly PublishedResourceMetadata[];
   /** The metadata URL to name in a challenge for a request path, if any. */
   readonly resourceMetadataUrl: (path: string | undefined) => string | undefined;
+  /**
+   * The resource identifier a verified token's `aud` must name at a request path, when several
+   * resources are published; `undefined` when the module-wide `audience` is the rule.
+   */
+  readonly resourceAudience: (path: string | undefined) => string | undefined;
 }

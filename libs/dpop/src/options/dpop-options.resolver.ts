@@ -10,6 +10,7 @@ import { assertValidDPoPOptions } from './dpop-options.validator.js';
 import { resolveAccessTokenOptions } from '../access-token/access-token-options.resolver.js';
 import {
   resolveProtectedResources,
+  resourceAudienceFor,
   resourceMetadataUrlFor,
 } from '../metadata/protected-resource-metadata.js';
 import {
@@ -112,6 +113,10 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
   }
   const clock = options.clock ?? Date.now;
   const allowedOrigins = resolveAllowedOrigins(options.allowedOrigins, options.publicUrl);
+  const accessToken =
+    options.accessToken === undefined
+      ? undefined
+      : resolveAccessTokenOptions(options.accessToken, clock);
   const protectedResources = resolveProtectedResources(options.protectedResource, {
     publicUrl: options.publicUrl,
     allowedOrigins,
@@ -149,12 +154,10 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     logRefusals: options.logRefusals ?? true,
     publicRouteMetadata: options.publicRouteMetadata ?? [],
     allowedOrigins,
-    accessToken:
-      options.accessToken === undefined
-        ? undefined
-        : resolveAccessTokenOptions(options.accessToken, clock),
+    accessToken,
     protectedResources,
     resourceMetadataUrl: resourceMetadataUrlFor(protectedResources),
+    resourceAudience: resourceAudienceFor(protectedResources, accessToken?.audience),
   };
   // Checks publicUrl and trustedProxies now, with the other options, rather than when the guard
   // is first built.

@@ -2,7 +2,6 @@ import {
   accessTokenVerifierFor,
   type AccessTokenVerifier,
 } from '../access-token/access-token.verifier.js';
-import type { VerifiedAccessToken } from '../access-token/access-token.types.js';
 import { DPoPError } from '../errors/dpop.errors.js';
 import {
   createDPoPRefusalMapper,
@@ -32,6 +31,7 @@ import {
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
 import { RouteVerifiers } from './dpop-route.options.js';
 import { ProofBudget } from './proof-budget.limiter.js';
+import { checkResourceAudience, checkScopes } from './access-token-rules.util.js';
 import type {
   DPoPRequestInput,
   DPoPRequestResult,
@@ -153,6 +153,9 @@ export class DPoPRequestPolicy {
       throw new DPoPError('ERR_DPOP_INVALID_AUTHORIZATION', 'More than one Authorization header');
     }
     const token = parseAuthorization(request.headers.authorization);
+    if (token !== undefined && this.tokens?.wouldIntrospect(token.token) === true) {
+      this.checkBeforeIntrospection(request, route, token);
+    }
     // With the `accessToken` option the token is verified, and its binding read from it.
     // A token verified before is answered from the cache without a trip through the microtask
     // queue; any other (new, refused before, expired) goes through `verify`.
@@ -160,6 +163,9 @@ export class DPoPRequestPolicy {
       token === undefined || this.tokens === undefined
         ? undefined
         : (this.tokens.cached(token.token) ?? (await this.tokens.verify(token.token)));
+    if (accessToken !== undefined) {
+      checkResourceAudience(accessToken, this.options.resourceAudience(pathOf(request)));
+    }
     const binding =
       token === undefined
         ? undefined
@@ -293,6 +299,43 @@ export class DPoPRequestPolicy {
   }
 
   /**
+   * Anyone can send made-up opaque tokens, and each would cost the authorization server one
+   * introspection request: so the proof is checked first (signature, claims, `ath` for this
+   * token; the replay store and the binding come after introspection, which gives `cnf.jkt`)
+   * and counted against the proof budget. A flood then reaches the issuer only as fast as the
+   * budget lets new proofs in, and only with proofs made for each token. This costs a first-seen
+   * opaque token one more signature check, beside an HTTP round trip; a known token, none.
+   */
+  private checkBeforeIntrospection(
+    request: DPoPHttpRequest,
+    route: DPoPRequestRoute,
+    presented: PresentedAccessToken,
+  ): void {
+    const proof = request.headers.dpop;
+    if (proof === undefined || proof === '') {
+      // The DPoP scheme is refused without a proof whatever the token says (RFC 9449 §7.1).
+      // A Bearer token without a proof may be a plain bearer token: introspection decides.
+      if (presented.scheme !== 'DPoP') return;
+      throw new DPoPError(
+        'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+        'A DPoP-bound access token requires a DPoP proof header',
+      );
+    }
+    const url = this.resolveUrl(request);
+    if (url === undefined) {
+      throw new DPoPError(
+        'ERR_DPOP_HTU_MISMATCH',
+        'DPoP htu cannot be checked: request URI is not valid',
+        { claim: 'htu' },
+      );
+    }
+    const checked = this.routeVerifiers
+      .for(route.options)
+      .check({ proof, method: request.method ?? '', url, accessToken: presented.token });
+    this.budget?.take(request, checked.jkt);
+  }
+
+  /**
    * The token's `cnf.jkt` from the configured resolver. A `DPoPError` it throws passes through
    * (`TokenBindingUnavailableError`: 503); any other failure refuses the token (401
    * `invalid_token`), never a 500 and never a pass.
@@ -319,25 +362,6 @@ export class DPoPRequestPolicy {
     if (nonces === undefined) return undefined;
     const current = nonces.current(this.options.clock());
     return proof.nonce === current ? undefined : current;
-  }
-}
-
-/**
- * RFC 6750 §3.1: the verified token must grant every scope the route requires (403
- * `insufficient_scope` otherwise); no token at all is a 401.
- */
-function checkScopes(token: VerifiedAccessToken | undefined, scopes: readonly string[]): void {
-  if (token === undefined) {
-    throw new DPoPError('ERR_DPOP_TOKEN_REQUIRED', 'This endpoint requires an access token', {
-      scope: scopes.join(' '),
-    });
-  }
-  if (!scopes.every((scope) => token.scopes.includes(scope))) {
-    throw new DPoPError(
-      'ERR_DPOP_INSUFFICIENT_SCOPE',
-      'The access token does not grant the scope this endpoint requires',
-      { scope: scopes.join(' ') },
-    );
   }
 }
 

@@ -1,0 +1,299 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeJwt } from 'jose';
+import { DPoPGenerator } from 'nest-dpop-client';
+import { ARCPClient, ARCPClientError, type AgentRegistration } from 'nest-dpop-client/arcp';
+import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
+
+/**
+ * Key rotation from the agent's side (issue 22, item 5): `ARCPClient.rotateKey` and `dpop
+ * rotate` against the sample app, whose heartbeat timeout is 1 s here. The app's own rules are
+ * pinned by test/app/key-rotation.e2e-spec.ts; this shows the client follows them end to end.
+ */
+const AGENT_KEY = 'rotation-agent-key-0123456789';
+let server: SampleServer;
+let work: string;
+let cli: string;
+
+beforeAll(async () => {
+  server = await startSampleServer({ AGENT_KEYS: AGENT_KEY, AGENT_HEARTBEAT_TIMEOUT: '1' });
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+let serial = 0;
+const newAgentId = (): string => `rotating-${process.pid}-${++serial}`;
+
+function registration(agentId: string, generator: DPoPGenerator): AgentRegistration {
+  return {
+    agent_id: agentId,
+    name: 'Rotating Agent',
+    agent_type: 'automation',
+    endpoint: 'https://agent.example.com:8443',
+    capabilities: ['processing'],
+    context_brief: 'An agent that moves to a new DPoP key',
+    owner: 'rotation-test',
+    public_key: generator.publicKeyPem,
+    metadata: { suite: 'rotation' },
+    version: '1.0.0',
+    communication_mode: 'remote',
+  };
+}
+
+async function registered(agentId: string, alg: 'ES256' | 'EdDSA' = 'ES256') {
+  const generator = await DPoPGenerator.generate(alg);
+  const client = new ARCPClient({ baseUrl: server.url, generator, pollIntervalMs: 25 });
+  await client.register({ agent_key: AGENT_KEY, registration: registration(agentId, generator) });
+  return client;
+}
+
+async function refusal(promise: Promise<unknown>): Promise<ARCPClientError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ARCPClientError);
+  return error as ARCPClientError;
+}
+
+describe('ARCPClient.rotateKey', () => {
+  it('waits out the heartbeat timeout, registers with the new key; the old token is refused', async () => {
+    const agentId = newAgentId();
+    const client = await registered(agentId);
+    const oldToken = client.accessToken!;
+    await client.heartbeat(agentId);
+
+    const next = await DPoPGenerator.generate('EdDSA');
+    const waits: unknown[] = [];
+    const result = await client.rotateKey(next, {
+      agent_id: agentId,
+      agent_key: AGENT_KEY,
+      lapsePollIntervalMs: 100,
+      onWaiting: (agent) => waits.push(agent.status),
+    });
+    expect(waits.length).toBeGreaterThan(0);
+    expect(new Set(waits)).toEqual(new Set(['alive']));
+    expect(result).toMatchObject({ previousJkt: client.jkt, jkt: next.jkt });
+    expect(decodeJwt(result.accessToken.value).cnf).toEqual({ jkt: next.jkt });
+    expect(result.client.generator).toBe(next);
+    expect(result.client.accessToken).toEqual(result.accessToken);
+
+    // The new client works; the registry holds the new key, and the rest of the record as it was.
+    expect(await result.client.heartbeat(agentId)).toMatchObject({ status: 'alive' });
+    expect(await result.client.getAgent(agentId)).toMatchObject({
+      dpop_jkt: next.jkt,
+      public_key: next.publicKeyPem.trim(),
+      name: 'Rotating Agent',
+      metadata: { suite: 'rotation' },
+    });
+
+    // The old token, with fresh proofs from the old key, is refused; rotateKey saw that too.
+    expect(result.oldTokenRefusal).toMatchObject({
+      status: 401,
+      code: 'ERR_ARCP_TOKEN_INVALID',
+      problem: { error_code: 'REGISTRATION_SUPERSEDED' },
+    });
+    const beat = await refusal(client.heartbeat(agentId, { accessToken: oldToken }));
+    expect(beat).toMatchObject({ status: 401, problem: { error_code: 'REGISTRATION_SUPERSEDED' } });
+
+    // The old client cannot rotate again: its token no longer speaks for the agent.
+    const again = await refusal(
+      client.rotateKey(await DPoPGenerator.generate(), { agent_id: agentId, agent_key: AGENT_KEY }),
+    );
+    expect(again).toMatchObject({
+      status: 401,
+      problem: { error_code: 'REGISTRATION_SUPERSEDED' },
+    });
+    expect(await result.client.getAgent(agentId)).toMatchObject({ dpop_jkt: next.jkt });
+  });
+
+  it('gives up while the agent keeps heartbeating, and changes nothing', async () => {
+    const agentId = newAgentId();
+    const client = await registered(agentId);
+    const beats = setInterval(() => void client.heartbeat(agentId).catch(() => undefined), 250);
+    try {
+      const error = await refusal(
+        client.rotateKey(await DPoPGenerator.generate(), {
+          agent_id: agentId,
+          agent_key: AGENT_KEY,
+          lapseTimeoutMs: 1500,
+          lapsePollIntervalMs: 100,
+        }),
+      );
+      expect(error.code).toBe('ERR_ARCP_AGENT_STILL_ALIVE');
+      expect(error.message).toContain('stop its heartbeats');
+    } finally {
+      clearInterval(beats);
+    }
+    expect(await client.getAgent(agentId)).toMatchObject({ dpop_jkt: client.jkt });
+  });
+
+  it('refuses the same key, and a registration for another agent', async () => {
+    const agentId = newAgentId();
+    const client = await registered(agentId);
+    const same = await refusal(
+      client.rotateKey(client.generator, { agent_id: agentId, agent_key: AGENT_KEY }),
+    );
+    expect(same.code).toBe('ERR_ARCP_ROTATION_SAME_KEY');
+    const next = await DPoPGenerator.generate();
+    const other = await refusal(
+      client.rotateKey(next, {
+        agent_id: agentId,
+        agent_key: AGENT_KEY,
+        lapsePollIntervalMs: 100,
+        registration: (current) => ({ ...current, agent_id: 'someone-else' }),
+      }),
+    );
+    expect(other.code).toBe('ERR_ARCP_ROTATION_AGENT_ID');
+    expect(await client.getAgent(agentId)).toMatchObject({ dpop_jkt: client.jkt });
+  });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI (compiled from libs/dpop-client alone, as cli.e2e-spec.ts does). */
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd: work, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('dpop rotate', () => {
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'dpop-rotate-'));
+    const out = join(work, 'build');
+    execFileSync(
+      process.execPath,
+      ['node_modules/typescript/bin/tsc', '-p', 'test/client/tsconfig.cli.json', '--outDir', out],
+      { stdio: 'pipe' },
+    );
+    writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
+    cli = join(out, 'dpop-client', 'src', 'cli', 'dpop.cli.js');
+  }, 60_000);
+
+  const registerWithCli = async (agentId: string, keyFile: string) => {
+    expect((await run(['keygen', '--alg', 'ES256', '--out', keyFile])).code).toBe(0);
+    const reg = await run(
+      ['register', '--url', server.url, '--agent-id', agentId, '--key', keyFile],
+      { ARCP_AGENT_KEY: AGENT_KEY },
+    );
+    expect(reg.code).toBe(0);
+    return JSON.parse(reg.stdout) as { access_token: string; jkt: string };
+  };
+
+  it('moves the agent to a new key file; the old token is refused, the new one accepted', async () => {
+    const agentId = newAgentId();
+    const old = await registerWithCli(agentId, 'old.jwk');
+
+    const rotated = await run(
+      [
+        'rotate',
+        '--url',
+        server.url,
+        '--agent-id',
+        agentId,
+        '--key',
+        'old.jwk',
+        '--token',
+        old.access_token,
+        '--new-key',
+        'new.jwk',
+        '--heartbeat',
+      ],
+      { ARCP_AGENT_KEY: AGENT_KEY },
+    );
+    expect(rotated.stderr).toContain('waiting for its heartbeat timeout');
+    expect(rotated.stderr).toContain('now refused: 401 REGISTRATION_SUPERSEDED');
+    expect(rotated.stderr).toContain('The old key file old.jwk is no longer needed: delete it');
+    expect(rotated.code).toBe(0);
+    const answer = JSON.parse(rotated.stdout) as Record<string, string>;
+    const newJkt = (await run(['thumbprint', '--key', 'new.jwk'])).stdout.trim();
+    expect(answer).toMatchObject({
+      agent_id: agentId,
+      jkt: newJkt,
+      previous_jkt: old.jkt,
+      token_type: 'DPoP',
+    });
+    expect(decodeJwt(answer.access_token!).cnf).toEqual({ jkt: newJkt });
+    // The new key keeps the old one's algorithm, and is the owner's alone; the old file stays.
+    expect(JSON.parse((await run(['jwk', '--key', 'new.jwk'])).stdout)).toMatchObject({
+      kty: 'EC',
+      crv: 'P-256',
+    });
+    expect(statSync(join(work, 'new.jwk')).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(work, 'old.jwk'))).toBe(true);
+
+    const beat = (key: string, token: string) =>
+      run([
+        'heartbeat',
+        '--url',
+        server.url,
+        '--agent-id',
+        agentId,
+        '--key',
+        key,
+        '--token',
+        token,
+      ]);
+    const refused = await beat('old.jwk', old.access_token);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('401');
+    expect(refused.stderr).toContain('REGISTRATION_SUPERSEDED');
+    const accepted = await beat('new.jwk', answer.access_token!);
+    expect(accepted.code).toBe(0);
+    expect(JSON.parse(accepted.stdout)).toMatchObject({ agent_id: agentId, status: 'alive' });
+  });
+
+  it('never overwrites a key file, and then changes nothing', async () => {
+    const agentId = newAgentId();
+    const old = await registerWithCli(agentId, 'keep-old.jwk');
+    expect((await run(['keygen', '--out', 'taken.jwk'])).code).toBe(0);
+    const args = ['--url', server.url, '--agent-id', agentId, '--key', 'keep-old.jwk'];
+    const result = await run(
+      ['rotate', ...args, '--token', old.access_token, '--new-key', 'taken.jwk'],
+      { ARCP_AGENT_KEY: AGENT_KEY },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ERR_DPOP_CLIENT_KEY_FILE_EXISTS');
+    const beat = await run(['heartbeat', ...args, '--token', old.access_token]);
+    expect(beat.code).toBe(0);
+  });
+
+  it.each([
+    [['--new-key', 'x.jwk'], '--token is required'],
+    [['--token', 't'], '--new-key is required'],
+    [['--token', 't', '--new-key', 'k.jwk'], '--new-key must be another file'],
+    [['--token', 't', '--new-key', 'x.jwk', '--wait', '0'], '--wait must be'],
+    [['--token', 't', '--new-key', 'x.jwk', '--alg', 'HS256'], '--alg must be one of'],
+  ])('exits 2 on usage errors: %j', async (extra, message) => {
+    const result = await run(
+      ['rotate', '--url', 'http://x/', '--agent-id', 'a', '--key', 'k.jwk', ...extra],
+      { ARCP_AGENT_KEY: AGENT_KEY },
+    );
+    expect(result.stderr).toContain(message);
+    expect(result.code).toBe(2);
+  });
+
+  it('is in the usage text', async () => {
+    const help = await run(['help']);
+    expect(help.stdout).toContain('rotate --url BASE --agent-id ID --key OLD_FILE --token TOKEN');
+  });
+});

@@ -107,6 +107,32 @@ describe.each(['express', 'fastify'] as const)('verified access tokens (%s)', (p
     );
   });
 
+  it('names the metadata in a Bearer challenge too, where plain Bearer tokens are accepted', async () => {
+    const metadata = `resource_metadata="${base}/.well-known/oauth-protected-resource/api"`;
+    const forged = await issuer.token({ sub: 'user-1', aud: resource }, { key: forger });
+    // /api/open takes plain Bearer tokens: both challenges, the token's error in both.
+    const open = await call('/api/open', forged, null, 'Bearer');
+    expect([open.status, open.body?.code]).toEqual([401, 'ERR_DPOP_TOKEN_INVALID']);
+    expect(open.challenge).toMatch(/^DPoP error="invalid_token", /);
+    expect(open.challenge.endsWith(`, ${metadata}`)).toBe(true);
+    const bearer = open.challenge.slice(open.challenge.indexOf(', Bearer ') + 2);
+    expect(bearer).toMatch(
+      new RegExp(`^Bearer error="invalid_token", error_description="[^"]+", ${metadata}$`),
+    );
+    // A bad proof there: its error is DPoP's alone; the Bearer challenge still names the metadata.
+    const url = `${base}/api/open`;
+    const response = await fetch(url, { headers: { dpop: agent.proof({ method: 'POST', url }) } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(
+      new RegExp(`^DPoP error="invalid_dpop_proof", .*, Bearer ${metadata}$`),
+    );
+    // /api/me is @DPoPBound(): no Bearer token is accepted there, and no Bearer challenge offered.
+    const me = await call('/api/me', forged, null, 'Bearer');
+    expect(me.status).toBe(401);
+    expect(me.challenge).toContain(metadata);
+    expect(me.challenge).not.toContain('Bearer');
+  });
+
   it('refuses a token for another audience', async () => {
     const res = await call('/api/me', await bound({ aud: 'https://other.example/api' }));
     expect([res.status, res.body?.code]).toEqual([401, 'ERR_DPOP_TOKEN_INVALID']);

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 
-// The gates of `npm run lint` and `npm run typecheck` must gate: a probe with the fault each one
+// The gates of `npm run lint`, `npm run typecheck` and `npm run docs:api` must gate: a probe with the fault each one
 // claims to catch fails it. (Type-aware rules run only with `--type-aware` and oxlint-tsgolint;
 // without them a floating promise once passed as "Found 0 warnings".)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -62,5 +62,54 @@ describe('the lint and type gates', () => {
     );
     expect(result.output).toContain('TS2322');
     expect(result.status).not.toBe(0);
+  });
+
+  describe('npm run docs:api (TypeDoc with typedoc.config.mjs)', () => {
+    // A package of its own, as libs/dpop is. The message expected is the one of
+    // scripts/typedoc/not-exported.plugin.mjs: TypeDoc's own `notExported` check skips types of
+    // any package but the one whose package.json it read, the workspace's for `npm run docs:api`.
+    const pkg = join(dir, 'pkg');
+    mkdirSync(pkg);
+    writeFileSync(join(pkg, 'package.json'), '{ "name": "gates-probe", "type": "module" }\n');
+    writeFileSync(
+      join(pkg, 'tsconfig.json'),
+      JSON.stringify({ extends: '../../tsconfig.json', files: ['index.ts', 'hidden.ts'] }),
+    );
+    writeFileSync(
+      join(pkg, 'hidden.ts'),
+      '/** Hidden. */\nexport interface Hidden {\n  scheme: string;\n}\n',
+    );
+    // The repository's TypeDoc settings and plugins, on the probe's entry point and tsconfig.
+    writeFileSync(
+      join(pkg, 'typedoc.json'),
+      JSON.stringify({
+        extends: ['../../typedoc.config.mjs'],
+        entryPoints: ['index.ts'],
+        tsconfig: 'tsconfig.json',
+        emit: 'none',
+      }),
+    );
+    const typedoc = (): { status: number; output: string } =>
+      run(process.execPath, [join(ROOT, 'node_modules/typedoc/bin/typedoc')], pkg);
+
+    it('fails when a public signature names a type no entry point exports', () => {
+      writeFileSync(
+        join(pkg, 'index.ts'),
+        "import type { Hidden } from './hidden.js';\n/** A result. */\nexport interface Result {\n  /** The token. */\n  readonly token: Hidden;\n}\n",
+      );
+      const result = typedoc();
+      expect(result.output).toContain('Hidden, declared in gates-probe/hidden.ts');
+      expect(result.status).not.toBe(0);
+    });
+
+    it('passes once the type is exported too', () => {
+      writeFileSync(
+        join(pkg, 'index.ts'),
+        "import type { Hidden } from './hidden.js';\nexport type { Hidden };\n/** A result. */\nexport interface Result {\n  /** The token. */\n  readonly token: Hidden;\n}\n",
+      );
+      const result = typedoc();
+      expect(result.output).not.toContain('warning');
+      expect(result.status).toBe(0);
+    });
   });
 });

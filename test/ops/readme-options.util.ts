@@ -28,17 +28,18 @@ export function interfaceProperties(file: string, name: string): string[] {
   return declaration.members.filter(ts.isPropertySignature).map((m) => m.name.getText());
 }
 
-/** The options `DPoPEnvOptions` picks (`Pick<DPoPModuleOptions, 'a' | 'b'>`). */
+/** The options `dpopOptionsFromEnv` returns (`Pick<DPoPModuleOptions, 'a' | 'b'>`). */
 export function envOptionNames(): string[] {
-  const alias = parse(ENV_SOURCE).statements.find(
-    (s): s is ts.TypeAliasDeclaration =>
-      ts.isTypeAliasDeclaration(s) && s.name.text === 'DPoPEnvOptions',
+  const fn = parse(ENV_SOURCE).statements.find(
+    (s): s is ts.FunctionDeclaration =>
+      ts.isFunctionDeclaration(s) && s.name?.text === 'dpopOptionsFromEnv',
   );
   const picked =
-    alias !== undefined && ts.isTypeReferenceNode(alias.type)
-      ? alias.type.typeArguments?.[1]
+    fn?.type !== undefined && ts.isTypeReferenceNode(fn.type)
+      ? fn.type.typeArguments?.[1]
       : undefined;
-  if (picked === undefined) throw new Error('DPoPEnvOptions is not a Pick<…> any more');
+  if (picked === undefined)
+    throw new Error('dpopOptionsFromEnv does not return a Pick<…> any more');
   const literals = ts.isUnionTypeNode(picked) ? picked.types : [picked];
   return literals.map((t) => {
     if (!ts.isLiteralTypeNode(t) || !ts.isStringLiteral(t.literal))

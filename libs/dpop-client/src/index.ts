@@ -17,6 +17,8 @@ export {
   type DPoPSignerOptions,
   type CreateProofOptions,
   type DPoPGeneratorOptions,
+  type WebCryptoKey,
+  type WebCryptoKeyPair,
 } from './proof/dpop-generator.js';
 export {
   createDPoPFetch,

@@ -20,12 +20,14 @@ export {
 export { dpopOptionsFromEnv } from './options/dpop-options.resolver.js';
 export type { DPoPProofBudgetOptions } from './request/proof-budget.limiter.js';
 export { DPoPGuard, type DPoPVerifiedRequest } from './guard/dpop.guard.js';
+export type { DPoPHeaderWritable } from './http/response-headers.util.js';
 export {
   DPoPRequestPolicy,
   type DPoPRequestInput,
   type DPoPRequestRoute,
   type DPoPRequestResult,
 } from './request/dpop-request.policy.js';
+export type { PresentedAccessToken } from './request/access-token.util.js';
 export {
   DPoPBound,
   DPoPRequired,
@@ -64,12 +66,14 @@ export {
   JtiStoreNonceRequiredError,
   TokenBindingUnavailableError,
   type DPoPErrorCode,
+  type DPoPErrorOptions,
   type DPoPClaim,
 } from './errors/dpop.errors.js';
 export {
   DPoPException,
   DPoPExceptionFactory,
   type DPoPProblemDetails,
+  type DPoPOAuthErrorBody,
   type DPoPRefusal,
 } from './http/dpop.exception.js';
 export {
@@ -82,6 +86,7 @@ export { InMemoryJtiStore, type InMemoryJtiStoreOptions } from './stores/in-memo
 export {
   RedisJtiStore,
   type RedisJtiStoreClient,
+  type RedisJtiStoreNode,
   type RedisJtiStoreOptions,
 } from './stores/redis/redis-jti.store.js';
 export {
@@ -90,4 +95,8 @@ export {
 } from './http/problem-client-error.handler.js';
 export { type DPoPOptionsFactory, InjectDPoPOptions } from './options/dpop-options.factory.js';
 export { DPoPEvents } from './events/dpop-events.service.js';
-export type { DPoPEvent, DPoPEventListener } from './events/dpop-events.interface.js';
+export type {
+  DPoPEvent,
+  DPoPEventListener,
+  DPoPEventType,
+} from './events/dpop-events.interface.js';

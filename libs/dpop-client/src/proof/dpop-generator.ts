@@ -25,13 +25,13 @@ import type {
   WebCryptoSubtle,
 } from './webcrypto.types.js';
 
-export type { WebCryptoKeyPair } from './webcrypto.types.js';
+export type { WebCryptoKey, WebCryptoKeyPair } from './webcrypto.types.js';
 
 /** Proof signing algorithms the client can use: the ones the server library verifies. */
 export const DPOP_CLIENT_ALGORITHMS = DPOP_ALGORITHMS;
 
 /** One of {@link DPOP_CLIENT_ALGORITHMS}. */
-export type DPoPClientAlgorithm = DPoPAlgorithm;
+export type DPoPClientAlgorithm = (typeof DPOP_CLIENT_ALGORITHMS)[number];
 
 export type { DPoPPublicJwk } from './dpop-algorithms.table.js';
 

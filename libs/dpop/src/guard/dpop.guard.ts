@@ -175,8 +175,13 @@ export class DPoPGuard implements CanActivate {
     const type = context.getType<string>();
     // rpc, ws: no HTTP answer to shape; the transport's own refusal says it.
     if (type !== 'http' && type !== 'graphql') return false;
-    const tokenEndpoint = this.routes.of(context).tokenEndpoint;
-    const refusal = this.policy.refusal(error, this.getRequest(context), tokenEndpoint);
+    const route = this.routes.of(context);
+    const refusal = this.policy.refusal(
+      error,
+      this.getRequest(context),
+      route.tokenEndpoint,
+      route,
+    );
     const exception = DPoPException.of(refusal, error);
     if (type === 'graphql') {
       const { headers, ...shape } = graphqlRefusal(refusal);

@@ -179,7 +179,9 @@ export interface DPoPRefusal {
 export interface DPoPRefusalSettings {
   problemTypeBase: string;
   algorithms: readonly string[];
+  /** The issuers of a `use_dpop_nonce` refusal's `DPoP-Nonce`: module-wide, else per route. */
   nonces?: DPoPNonceIssuer | undefined;
+  routeNonces?: DPoPNonceIssuer | undefined;
   clock?: () => number;
   /**
    * The RFC 9728 metadata URL of the resource a request path belongs to, for the challenge's
@@ -188,11 +190,17 @@ export interface DPoPRefusalSettings {
   resourceMetadataUrl?: (path: string | undefined) => string | undefined;
 }
 
-/** Turns a refusal into its HTTP form; `instance` is the request path, without query. */
+/**
+ * Turns a refusal into its HTTP form; `instance` is the request path, without query; `bearer`:
+ * plain Bearer tokens are accepted there too (no proof and no binding required); `algorithms`:
+ * the route's own, for the challenge's `algs` (default: the module's).
+ */
 export type DPoPRefusalMapper = (
   error: DPoPError,
   instance?: string,
   tokenEndpoint?: boolean,
+  bearer?: boolean,
+  algorithms?: readonly string[],
 ) => DPoPRefusal;
 
 /** `Retry-After` in whole seconds, at least 1: the error's own wait, else one second. */
@@ -205,21 +213,31 @@ function quoted(value: string): string {
   return '"' + value.replace(/["\\]/g, '\\$&') + '"';
 }
 
+/** The challenge's `algs` parameter (RFC 9449 §7.1): each algorithm once, in order. */
+const algsParameter = (algs: readonly string[]) => `algs=${quoted([...new Set(algs)].join(' '))}`;
+
 /**
  * Makes the one mapping from domain error to HTTP, with what can be computed at start-up (the
- * `algs` parameter, the type base) computed once.
+ * module's `algs` parameter, the type base) computed once, and a route's own `algs` once per
+ * route (its settings hold one algorithm list for the life of the app).
  */
 export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefusalMapper {
-  const algs = `algs=${quoted(options.algorithms.join(' '))}`;
+  const moduleAlgs = algsParameter(options.algorithms);
+  const routeAlgs = new WeakMap<readonly string[], string>();
+  const algsOf = (algorithms: readonly string[] | undefined): string => {
+    if (algorithms === undefined) return moduleAlgs;
+    let algs = routeAlgs.get(algorithms);
+    if (algs === undefined) routeAlgs.set(algorithms, (algs = algsParameter(algorithms)));
+    return algs;
+  };
   const base = options.problemTypeBase;
   const clock = options.clock ?? Date.now;
-  return (error, instance, tokenEndpoint = false) => {
+  const nonces = options.nonces ?? options.routeNonces;
+  return (error, instance, tokenEndpoint = false, bearer = false, algorithms) => {
     const info = DPOP_ERROR_INFO[error.code];
     // The error's own nonce (a replay store recovering from a loss) or the module's current one.
     const nonce =
-      error.code === 'ERR_DPOP_USE_NONCE'
-        ? (error.nonce ?? options.nonces?.current(clock()))
-        : undefined;
+      error.code === 'ERR_DPOP_USE_NONCE' ? (error.nonce ?? nonces?.current(clock())) : undefined;
     if (nonce !== undefined && tokenEndpoint) {
       // RFC 9449 §8: an authorization server answers 400 with an OAuth error body.
       return {
@@ -247,7 +265,8 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
     }
     // Not a matter of credentials (503, 429): no challenge.
     if (info.status !== 503 && info.status !== 429) {
-      // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.
+      // RFC 9449 §7.1: the DPoP challenge, with the algorithms this route accepts.
+      const algs = algsOf(algorithms);
       let challenge = info.challenge
         ? `DPoP error=${quoted(info.challenge)}, error_description=${quoted(error.message)}, ${algs}`
         : `DPoP ${algs}`;
@@ -255,6 +274,12 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
       if (error.scope !== undefined) challenge += `, scope=${quoted(error.scope)}`;
       const metadata = options.resourceMetadataUrl?.(instance);
       if (metadata !== undefined) challenge += `, resource_metadata=${quoted(metadata)}`;
+      // RFC 9728 §5.1: where plain Bearer tokens are accepted too, a client that only speaks
+      // Bearer reads its own scheme's challenge (RFC 6750 §3) to find the metadata, so it gets
+      // one. Without published metadata, Bearer challenges stay the application's own.
+      if (bearer && metadata !== undefined && !tokenEndpoint) {
+        challenge += `, ${bearerChallenge(error, info, metadata)}`;
+      }
       headers['WWW-Authenticate'] = challenge;
     }
     return { status: info.status, headers, body: problem, problem };
@@ -274,6 +299,24 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
       code: error.code,
     };
   }
+}
+
+/** RFC 6750 §3.1's error codes: a proof's errors (`invalid_dpop_proof`, `use_dpop_nonce`) are not. */
+const BEARER_ERRORS: ReadonlySet<CodeInfo['challenge']> = new Set([
+  'invalid_token',
+  'invalid_request',
+  'insufficient_scope',
+]);
+
+/** The `Bearer` challenge beside the `DPoP` one (RFC 6750 §3), naming the metadata. */
+function bearerChallenge(error: DPoPError, info: CodeInfo, metadata: string): string {
+  const params: string[] = [];
+  if (BEARER_ERRORS.has(info.challenge)) {
+    params.push(`error=${quoted(info.challenge!)}`, `error_description=${quoted(error.message)}`);
+  }
+  if (error.scope !== undefined) params.push(`scope=${quoted(error.scope)}`);
+  params.push(`resource_metadata=${quoted(metadata)}`);
+  return `Bearer ${params.join(', ')}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type ConfigurableModuleAsyncOptions } from '@nestjs/common';
 import type { DPoPModuleOptions } from '../options/dpop-module-options.interface.js';
 
 /**
@@ -28,5 +28,17 @@ export const DPOP_MODULE_OPTIONS = MODULE_OPTIONS_TOKEN;
  */
 export type DPoPModuleForRootOptions = typeof OPTIONS_TYPE;
 
-/** What `DPoPModule.forRootAsync()` takes: `useFactory`/`inject`/`imports` plus `isGlobal`. */
-export type DPoPModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
+/**
+ * What `DPoPModule.forRootAsync()` takes: `useFactory`/`inject`/`imports` plus `isGlobal`.
+ * (The builder's `typeof ASYNC_OPTIONS_TYPE`, spelled out so that it names only public types;
+ * the check below fails the build if the two ever differ.)
+ */
+export type DPoPModuleAsyncOptions = ConfigurableModuleAsyncOptions<
+  DPoPModuleOptions,
+  'createDPoPOptions'
+> & { isGlobal?: boolean };
+
+// Both ways assignable: the spelled-out type is exactly the builder's (a type error if not).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type IsTrue<T extends true> = T;
+type _Check = IsTrue<Same<DPoPModuleAsyncOptions, typeof ASYNC_OPTIONS_TYPE>>;

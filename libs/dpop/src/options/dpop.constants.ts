@@ -1,16 +1,16 @@
-import {
-  DEFAULT_DPOP_ALGORITHMS,
-  DPOP_ALGORITHMS,
-  type DPoPAlgorithm,
-} from '../verifier/dpop-algorithms.table.js';
-
-export type { DPoPAlgorithm } from '../verifier/dpop-algorithms.table.js';
+import { DEFAULT_DPOP_ALGORITHMS, DPOP_ALGORITHMS } from '../verifier/dpop-algorithms.table.js';
 
 /**
  * Proof signing algorithms this library can verify: every asymmetric JWS algorithm of
  * `node:crypto` (RFC 9449 §5 asks for asymmetric only). Enable them with `algorithms`.
  */
 export const SUPPORTED_DPOP_ALGORITHMS = DPOP_ALGORITHMS;
+
+/**
+ * One of {@link SUPPORTED_DPOP_ALGORITHMS}. (Spelled from the exported list, not the internal
+ * table it comes from, so that a user's editor and the API reference name only public things.)
+ */
+export type DPoPAlgorithm = (typeof SUPPORTED_DPOP_ALGORITHMS)[number];
 
 /**
  * The defaults (seconds where a duration): the time window of RFC 9449's examples, and neutral

@@ -85,7 +85,7 @@ export class DPoPRequestPolicy {
    * New proofs per client and key, for proofs without a token the library verified (the
    * `proofBudget` option); `undefined` when it is off.
    */
-  readonly budget: ProofBudget | undefined;
+  private readonly budget: ProofBudget | undefined;
   /**
    * The one verification of each request, shared by every check of it (see {@link check}): kept
    * on the request under this policy's own symbol, which costs nothing measurable, where a
@@ -181,7 +181,7 @@ export class DPoPRequestPolicy {
       token,
       binding,
       accessToken,
-      nonce: proof === undefined ? undefined : this.nextNonce(proof),
+      nonce: proof === undefined ? undefined : this.nextNonce(proof, route),
     };
   }
 
@@ -191,13 +191,19 @@ export class DPoPRequestPolicy {
    * (an RFC 7807 problem; at a token endpoint asking for a nonce, RFC 9449 §8's OAuth error).
    * @param request the refused request: its path (without query) becomes the problem's `instance`
    * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
+   * @param route the route's demands, as for {@link check}: where it takes plain Bearer tokens
+   *   (no binding, no proof required), a published resource's challenge names it to them too;
+   *   its own `algorithms` setting goes into the challenge's `algs` (RFC 9449 §7.1)
    */
-  refusal(error: DPoPError, request?: DPoPRequestInput, tokenEndpoint = false): DPoPRefusal {
-    return this.toRefusal(
-      error,
-      request === undefined ? undefined : pathOf(request),
-      tokenEndpoint,
-    );
+  refusal(
+    error: DPoPError,
+    request?: DPoPRequestInput,
+    tokenEndpoint = false,
+    route: DPoPRequestRoute = {},
+  ): DPoPRefusal {
+    const bearer = route.bound !== true && !(route.required ?? this.options.required);
+    const path = request === undefined ? undefined : pathOf(request);
+    return this.toRefusal(error, path, tokenEndpoint, bearer, route.options?.algorithms);
   }
 
   /**
@@ -355,10 +361,11 @@ export class DPoPRequestPolicy {
 
   /**
    * RFC 9449 §8: when the nonce a valid proof used is no longer the current one, hand out the
-   * current one with the response, so the client switches before the old one expires.
+   * current one with the response, so the client switches before the old one expires. Only
+   * where the route requires nonces: elsewhere a nonce would ride along on every response.
    */
-  private nextNonce(proof: VerifiedDPoPProof): string | undefined {
-    const nonces = this.options.nonces;
+  private nextNonce(proof: VerifiedDPoPProof, route: DPoPRequestRoute): string | undefined {
+    const nonces = this.routeVerifiers.for(route.options).nonceIssuer;
     if (nonces === undefined) return undefined;
     const current = nonces.current(this.options.clock());
     return proof.nonce === current ? undefined : current;

@@ -19,6 +19,7 @@ import { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
 import type { VerifiedDPoPProof } from '../verifier/dpop-proof.types.js';
 import { stripQueryAndFragment } from '../verifier/http-uri.util.js';
 import {
+  isJwtShaped,
   jwtConfirmationJkt,
   parseAuthorization,
   type PresentedAccessToken,
@@ -86,7 +87,13 @@ export class DPoPRequestPolicy {
    * `proofBudget` option); `undefined` when it is off.
    */
   private readonly budget: ProofBudget | undefined;
-  /** The one verification of each request, shared by every check of it (see {@link check}). */
+  /**
+   * The one verification of each request, shared by every check of it (see {@link check}): kept
+   * on the request under this policy's own symbol, which costs nothing measurable, where a
+   * `WeakMap` entry per request cost about 1 µs (the guard's budget beyond its signature is a
+   * few dozen); in the `WeakMap` only for a request that cannot take a property (frozen).
+   */
+  private readonly verificationKey = Symbol('DPoPRequestPolicy verification');
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 
   /**
@@ -151,10 +158,12 @@ export class DPoPRequestPolicy {
       this.checkBeforeIntrospection(request, route, token);
     }
     // With the `accessToken` option the token is verified, and its binding read from it.
+    // A token verified before is answered from the cache without a trip through the microtask
+    // queue; any other (new, refused before, expired) goes through `verify`.
     const accessToken =
       token === undefined || this.tokens === undefined
         ? undefined
-        : await this.tokens.verify(token.token);
+        : (this.tokens.cached(token.token) ?? (await this.tokens.verify(token.token)));
     if (accessToken !== undefined) {
       checkResourceAudience(accessToken, this.options.resourceAudience(pathOf(request)));
     }
@@ -194,18 +203,28 @@ export class DPoPRequestPolicy {
     route: DPoPRequestRoute = {},
   ): DPoPRefusal {
     const bearer = route.bound !== true && !(route.required ?? this.options.required);
-    const path = request === undefined ? undefined : pathOf(request);
-    return this.toRefusal(error, path, tokenEndpoint, bearer, route.options?.algorithms);
+    const algorithms = route.options?.algorithms;
+    if (request === undefined) {
+      return this.toRefusal(error, undefined, { tokenEndpoint, bearer, algorithms });
+    }
+    const { authorization, dpop } = request.headers;
+    // No credentials of any kind: RFC 6750 §3.1's challenge without an error code.
+    const anonymous = !authorization && !dpop;
+    return this.toRefusal(error, pathOf(request), { tokenEndpoint, bearer, anonymous, algorithms });
   }
 
-  /** The scheme and binding rules (RFC 9449 §7), then the proof. */
-  private async proofOf(
+  /**
+   * The scheme and binding rules (RFC 9449 §7), then the proof. Not `async`: it hands back the
+   * verification's own promise (an async function would wrap it in another, two microtask trips
+   * more); its refusals are thrown into {@link check}, which rejects with them.
+   */
+  private proofOf(
     request: DPoPHttpRequest,
     route: DPoPRequestRoute,
     presented: PresentedAccessToken | undefined,
     boundJkt: string | undefined,
     counted: boolean,
-  ): Promise<VerifiedDPoPProof | undefined> {
+  ): Promise<VerifiedDPoPProof> | undefined {
     const token = presented?.token;
     if (
       this.options.strictAuthorizationScheme &&
@@ -224,12 +243,8 @@ export class DPoPRequestPolicy {
           'This endpoint requires a DPoP-bound access token',
         );
       }
-      if (boundJkt === undefined) {
-        throw new DPoPError(
-          'ERR_DPOP_TOKEN_NOT_BOUND',
-          'Access token does not have DPoP binding (missing cnf.jkt)',
-        );
-      }
+      if (boundJkt === undefined)
+        throw new DPoPError('ERR_DPOP_TOKEN_NOT_BOUND', this.unbound(token));
     }
     const proof = request.headers.dpop;
     if (proof === undefined || proof === '') {
@@ -251,7 +266,8 @@ export class DPoPRequestPolicy {
     // one GraphQL operation, which run concurrently): share that one verification, since a
     // second one would only find the jti the first recorded. The rules above run on every check,
     // since each caller's route may demand more.
-    const inFlight = this.verifications.get(request);
+    const memo = request as { [key: symbol]: Promise<VerifiedDPoPProof> | undefined };
+    const inFlight = memo[this.verificationKey] ?? this.verifications.get(request);
     if (inFlight !== undefined) return inFlight;
 
     // RFC 9449 §7.2: a bound token received as a bearer token is refused, proof or not (without
@@ -286,7 +302,8 @@ export class DPoPRequestPolicy {
       // After the signature and claims (a forged proof takes nothing), before the store.
       budget && ((checked) => budget.take(request, checked.jkt)),
     );
-    this.verifications.set(request, verification);
+    if (Object.isExtensible(request)) memo[this.verificationKey] = verification;
+    else this.verifications.set(request, verification);
     return verification;
   }
 
@@ -325,6 +342,20 @@ export class DPoPRequestPolicy {
       .for(route.options)
       .check({ proof, method: request.method ?? '', url, accessToken: presented.token });
     this.budget?.take(request, checked.jkt);
+  }
+
+  /** The detail for a token without a binding: why none was found, and where to look. */
+  private unbound(token: string): string {
+    if (this.tokens !== undefined || this.options.resolveTokenBinding !== undefined) {
+      return this.tokens === undefined
+        ? 'Access token does not have DPoP binding (resolveTokenBinding found none)'
+        : 'Access token does not have DPoP binding (missing cnf.jkt)';
+    }
+    // The default reader decodes JWTs only: an opaque token is "unbound" for want of a reader.
+    return isJwtShaped(token)
+      ? 'Access token does not have DPoP binding (missing cnf.jkt)'
+      : 'The access token is not a JWT, so it carries no cnf.jkt; use resolveTokenBinding or ' +
+          'accessToken for opaque tokens';
   }
 
   /**

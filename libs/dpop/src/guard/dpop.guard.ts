@@ -8,7 +8,7 @@ import {
 import { DPoPError } from '../errors/dpop.errors.js';
 import { DPoPEvents } from '../events/dpop-events.service.js';
 import { DPoPException } from '../http/dpop.exception.js';
-import { graphqlRefusal } from '../http/dpop-http.mapping.js';
+import { graphqlRefusal } from '../http/graphql-refusal.util.js';
 import { setDPoPHeaders, type DPoPHeaderWritable } from '../http/response-headers.util.js';
 import { httpRequestOf, httpResponseOf } from '../http/execution-context.util.js';
 import type {

@@ -82,3 +82,19 @@ function readConfirmationJkt(token: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Whether a token is a JWT as {@link jwtConfirmationJkt} reads one (three segments, a payload
+ * that is a JSON object): for the refusal's detail only, to tell "an opaque token the default
+ * reader cannot see into" from "a JWT without `cnf.jkt`".
+ */
+export function isJwtShaped(token: string): boolean {
+  const parts = token.split('.');
+  if (parts.length !== 3) return false;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    return typeof payload === 'object' && payload !== null && !Array.isArray(payload);
+  } catch {
+    return false;
+  }
+}

@@ -19,6 +19,7 @@ import { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
 import type { VerifiedDPoPProof } from '../verifier/dpop-proof.types.js';
 import { stripQueryAndFragment } from '../verifier/http-uri.util.js';
 import {
+  isJwtShaped,
   jwtConfirmationJkt,
   parseAuthorization,
   type PresentedAccessToken,
@@ -194,8 +195,14 @@ export class DPoPRequestPolicy {
     route: DPoPRequestRoute = {},
   ): DPoPRefusal {
     const bearer = route.bound !== true && !(route.required ?? this.options.required);
-    const path = request === undefined ? undefined : pathOf(request);
-    return this.toRefusal(error, path, tokenEndpoint, bearer, route.options?.algorithms);
+    const algorithms = route.options?.algorithms;
+    if (request === undefined) {
+      return this.toRefusal(error, undefined, { tokenEndpoint, bearer, algorithms });
+    }
+    const { authorization, dpop } = request.headers;
+    // No credentials of any kind: RFC 6750 §3.1's challenge without an error code.
+    const anonymous = !authorization && !dpop;
+    return this.toRefusal(error, pathOf(request), { tokenEndpoint, bearer, anonymous, algorithms });
   }
 
   /** The scheme and binding rules (RFC 9449 §7), then the proof. */
@@ -224,12 +231,8 @@ export class DPoPRequestPolicy {
           'This endpoint requires a DPoP-bound access token',
         );
       }
-      if (boundJkt === undefined) {
-        throw new DPoPError(
-          'ERR_DPOP_TOKEN_NOT_BOUND',
-          'Access token does not have DPoP binding (missing cnf.jkt)',
-        );
-      }
+      if (boundJkt === undefined)
+        throw new DPoPError('ERR_DPOP_TOKEN_NOT_BOUND', this.unbound(token));
     }
     const proof = request.headers.dpop;
     if (proof === undefined || proof === '') {
@@ -325,6 +328,20 @@ export class DPoPRequestPolicy {
       .for(route.options)
       .check({ proof, method: request.method ?? '', url, accessToken: presented.token });
     this.budget?.take(request, checked.jkt);
+  }
+
+  /** The detail for a token without a binding: why none was found, and where to look. */
+  private unbound(token: string): string {
+    if (this.tokens !== undefined || this.options.resolveTokenBinding !== undefined) {
+      return this.tokens === undefined
+        ? 'Access token does not have DPoP binding (resolveTokenBinding found none)'
+        : 'Access token does not have DPoP binding (missing cnf.jkt)';
+    }
+    // The default reader decodes JWTs only: an opaque token is "unbound" for want of a reader.
+    return isJwtShaped(token)
+      ? 'Access token does not have DPoP binding (missing cnf.jkt)'
+      : 'The access token is not a JWT, so it carries no cnf.jkt; use resolveTokenBinding or ' +
+          'accessToken for opaque tokens';
   }
 
   /**

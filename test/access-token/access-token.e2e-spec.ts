@@ -344,8 +344,10 @@ describe.each(['express', 'fastify'] as const)('verified access tokens (%s)', (p
   it('names the metadata in the challenge of a request without credentials', async () => {
     const res = await call('/api/me', undefined, null);
     expect(res.status).toBe(401);
-    expect(res.challenge).toContain(
-      `resource_metadata="${base}/.well-known/oauth-protected-resource/api"`,
+    // RFC 9728 §5.1 and RFC 6750 §3.1: nothing was sent, so nothing was invalid: no error code.
+    expect(res.challenge).toBe(
+      'DPoP algs="EdDSA Ed25519 ES256 RS256", ' +
+        `resource_metadata="${base}/.well-known/oauth-protected-resource/api"`,
     );
   });
 

@@ -9,14 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { createRequire } from 'node:module';
-import fastifyCors from '@fastify/cors';
 import { build } from 'esbuild';
-import Fastify from 'fastify';
-import { DPoPRequestPolicy, type VerifiedDPoPProof } from 'nest-dpop';
-import { dpopCors, type DPoPCorsSettings } from 'nest-dpop/cors';
-import { dpopMiddleware } from '../../examples/without-nest/dpop.express-middleware.js';
-import { dpopHook } from '../../examples/without-nest/dpop.fastify-hook.js';
+import { DPoPRequestPolicy } from 'nest-dpop';
+import { startPlainApp as startPlainAppWith, type PlainApp } from '../support/plain-apps.js';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { loadAppConfig } from '../../src/config/app-config.js';
@@ -25,7 +20,6 @@ import { loadAppConfig } from '../../src/config/app-config.js';
 
 const PAGE_SCRIPT = fileURLToPath(new URL('./page/arcp-page.ts', import.meta.url));
 const TSCONFIG = fileURLToPath(new URL('../../tsconfig.json', import.meta.url));
-const require = createRequire(import.meta.url);
 
 /** The page script bundled as a browser would load it (esbuild, ESM, platform browser). */
 export async function bundlePageScript(): Promise<{ code: string; inputs: string[] }> {
@@ -134,53 +128,16 @@ export function headerNames(value: string | number | string[] | undefined): stri
     .filter((name) => name !== '');
 }
 
-interface ExpressApp {
-  use(handler: unknown): void;
-  post(path: string, handler: (req: { dpop?: VerifiedDPoPProof }, res: JsonResponse) => void): void;
-  listen(port: number, host: string, callback: () => void): Server;
-}
-interface JsonResponse {
-  json(body: unknown): void;
-}
-
 /**
  * A plain Express or Fastify app (no Nest) with docs/library.md's CORS line for `origin` and
  * docs/without-nest.md's middleware or hook, nonces required, answering `POST /items` with the
  * proof's `jkt`.
  */
-export async function startPlainApp(
+export function startPlainApp(
   platform: 'express' | 'fastify',
   origin: string,
   nonceSecret: string,
-): Promise<{ base: string; close(): Promise<void> }> {
+): Promise<PlainApp> {
   const policy = DPoPRequestPolicy.create({ nonce: { secret: nonceSecret } });
-  if (platform === 'express') {
-    const app = (require('express') as () => ExpressApp)();
-    const cors = require('cors') as (settings: DPoPCorsSettings) => unknown;
-    app.use(cors(dpopCors([origin])));
-    app.use(dpopMiddleware(policy));
-    app.post('/items', (req, res) => res.json({ jkt: req.dpop?.jkt ?? null }));
-    const server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    return {
-      base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    };
-  }
-  const fastify = Fastify();
-  await fastify.register(fastifyCors, dpopCors([origin]));
-  fastify.addHook('onRequest', dpopHook(policy));
-  fastify.post('/items', async (request) => ({
-    jkt: (request as { dpop?: VerifiedDPoPProof }).dpop?.jkt ?? null,
-  }));
-  await fastify.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    base: `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}`,
-    close: () => fastify.close(),
-  };
+  return startPlainAppWith(platform, policy, { corsOrigin: origin });
 }

@@ -1,6 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DPoPProofVerifier, InMemoryJtiStore } from 'nest-dpop';
@@ -9,6 +7,7 @@ import { ARCPClient } from 'nest-dpop-client/arcp';
 import { loadGenerator } from 'nest-dpop-client/node';
 import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
 import { startFakeArcp, type FakeArcpServer } from './support/fake-arcp.server.js';
+import { buildCli, type BuiltCli } from './support/cli.js';
 
 /**
  * The `dpop` CLI as a child process. `libs/dpop-client` alone is compiled into a temporary
@@ -17,41 +16,14 @@ import { startFakeArcp, type FakeArcpServer } from './support/fake-arcp.server.j
  */
 
 let work: string;
-let cli: string;
+let cli: BuiltCli;
 let arcp: FakeArcpServer;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI without blocking the event loop (the fake ARCP server lives in this process). */
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { cwd: work, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const run = (args: string[], env?: Record<string, string>) => cli.run(args, env);
 
 beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), 'dpop-cli-'));
-  const out = join(work, 'build');
-  execFileSync(
-    process.execPath,
-    ['node_modules/typescript/bin/tsc', '-p', 'test/client/tsconfig.cli.json', '--outDir', out],
-    { stdio: 'pipe' },
-  );
-  // The compiled files are ES modules; outside the project they need their own package.json.
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  cli = join(out, 'dpop-client', 'src', 'cli', 'dpop.cli.js');
+  cli = buildCli('dpop-cli-');
+  work = cli.work;
 }, 60_000);
 
 beforeAll(async () => {
@@ -60,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await arcp?.close();
-  rmSync(work, { recursive: true, force: true });
+  cli?.remove();
 });
 
 describe.each([

@@ -1,12 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { DPoPGenerator } from 'nest-dpop-client';
 import { ARCPClient, ARCPClientError, type AgentRegistration } from 'nest-dpop-client/arcp';
 import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/sample-server.js';
+import { buildCli, type BuiltCli } from './support/cli.js';
 
 /**
  * Key rotation from the agent's side (issue 22, item 5): `ARCPClient.rotateKey` and `dpop
@@ -16,7 +15,7 @@ import { startSampleServer, type SampleServer } from '../../examples/arcp-demo/s
 const AGENT_KEY = 'rotation-agent-key-0123456789';
 let server: SampleServer;
 let work: string;
-let cli: string;
+let cli: BuiltCli;
 
 beforeAll(async () => {
   server = await startSampleServer({ AGENT_KEYS: AGENT_KEY, AGENT_HEARTBEAT_TIMEOUT: '1' });
@@ -24,7 +23,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  cli?.remove();
 });
 
 let serial = 0;
@@ -155,38 +154,13 @@ describe('ARCPClient.rotateKey', () => {
   });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI (compiled from libs/dpop-client alone, as cli.e2e-spec.ts does). */
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { cwd: work, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const run = (args: string[], env?: Record<string, string>) => cli.run(args, env);
 
 describe('dpop rotate', () => {
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'dpop-rotate-'));
-    const out = join(work, 'build');
-    execFileSync(
-      process.execPath,
-      ['node_modules/typescript/bin/tsc', '-p', 'test/client/tsconfig.cli.json', '--outDir', out],
-      { stdio: 'pipe' },
-    );
-    writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-    cli = join(out, 'dpop-client', 'src', 'cli', 'dpop.cli.js');
+    // Compiled from libs/dpop-client alone, as cli.e2e-spec.ts does.
+    cli = buildCli('dpop-rotate-', 30_000);
+    work = cli.work;
   }, 60_000);
 
   const registerWithCli = async (agentId: string, keyFile: string) => {

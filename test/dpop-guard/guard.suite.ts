@@ -234,17 +234,40 @@ export function defineGuardSuite(platform: TestPlatform): void {
 
         it('needs a bound token and a proof on @DPoPBound() routes', async () => {
           const proof = await proofFor(keys[alg], base, '/bound', { htm: 'GET' });
-          expectProblem(
-            await call(base, '/bound', { method: 'GET', proof }),
-            'token-not-dpop-bound',
-            'ERR_DPOP_TOKEN_NOT_BOUND',
-          );
+          const proofOnly = await call(base, '/bound', { method: 'GET', proof });
+          expectProblem(proofOnly, 'token-not-dpop-bound', 'ERR_DPOP_TOKEN_NOT_BOUND');
+          // A proof is credentials of a kind: the challenge says what was wrong with them.
+          expect(proofOnly.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
           const unbound = accessToken();
           const proof2 = await proofFor(keys[alg], base, '/bound', { htm: 'GET', token: unbound });
           expectProblem(
             await call(base, '/bound', { method: 'GET', proof: proof2, token: unbound }),
             'token-not-dpop-bound',
             'ERR_DPOP_TOKEN_NOT_BOUND',
+          );
+        });
+
+        it('answers a request with no credentials at all with a challenge without an error (RFC 6750 §3.1)', async () => {
+          const res = await call(base, '/bound', { method: 'GET' });
+          expectProblem(res, 'token-not-dpop-bound', 'ERR_DPOP_TOKEN_NOT_BOUND');
+          expect(res.body.detail).toBe('This endpoint requires a DPoP-bound access token');
+          expect(res.headers.get('www-authenticate')).toBe('DPoP algs="EdDSA Ed25519 ES256 RS256"');
+        });
+
+        it('says an opaque token is not a JWT when nothing reads its binding', async () => {
+          const proof = await proofFor(keys[alg], base, '/bound', { htm: 'GET', token: 'abc' });
+          const res = await call(base, '/bound', { method: 'GET', proof, token: 'abc' });
+          expectProblem(res, 'token-not-dpop-bound', 'ERR_DPOP_TOKEN_NOT_BOUND');
+          expect(res.body.detail).toBe(
+            'The access token is not a JWT, so it carries no cnf.jkt; use resolveTokenBinding ' +
+              'or accessToken for opaque tokens',
+          );
+          expect(res.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
+          const jwt = accessToken();
+          const proof2 = await proofFor(keys[alg], base, '/bound', { htm: 'GET', token: jwt });
+          const unbound = await call(base, '/bound', { method: 'GET', proof: proof2, token: jwt });
+          expect(unbound.body.detail).toBe(
+            'Access token does not have DPoP binding (missing cnf.jkt)',
           );
         });
 

@@ -266,14 +266,17 @@ class NoNonceController {
 }
 
 describe('route settings are checked when the decorator is applied', () => {
-  it('refuses an unknown setting, an unsupported algorithm, a window out of range, nonce: true', () => {
+  it('refuses an unknown setting, an unsupported algorithm, a window out of range, a nonce not true or false', () => {
     expect(() => DPoPRequired({ algorithm: ['ES256'] } as never)).toThrow(
       /@DPoPRequired\(\): DPoP route option algorithm is unknown/,
     );
     expect(() => DPoPRequired({ algorithms: ['HS256'] as never })).toThrow(/not a supported/);
     expect(() => DPoPRequired({ proofTtl: 0 })).toThrow(/proofTtl must be a number of seconds/);
     expect(() => DPoPTokenEndpoint({ clockSkew: 7200 })).toThrow(/at most 3600/);
-    expect(() => DPoPRequired({ nonce: true } as never)).toThrow(/nonce can only be false/);
+    // nonce: true (nonces on this route only) is tested in route-nonce.e2e-spec.ts.
+    expect(() => DPoPRequired({ nonce: 'yes' } as never)).toThrow(
+      /@DPoPRequired\(\): DPoP route option nonce must be true or false, got yes/,
+    );
     expect(() => dpopBinding('not-a-thumbprint')).toThrow(/needs the verified proof/);
   });
 });

@@ -1,27 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { DPoPRequestPolicy, type DPoPModuleOptions, type VerifiedDPoPProof } from 'nest-dpop';
-import { dpopMiddleware } from '../../examples/without-nest/dpop.express-middleware.js';
-import { dpopHook } from '../../examples/without-nest/dpop.fastify-hook.js';
+import { DPoPRequestPolicy, type DPoPModuleOptions } from 'nest-dpop';
+import { startPlainApp } from '../support/plain-apps.js';
 import { makeKey, makeProof, type TestKey } from '../support/proofs.js';
 import { accessToken } from '../dpop-guard/guard-test.app.js';
 
 // docs/without-nest.md, for real: the Express middleware and the Fastify hook it shows (the
 // files in examples/without-nest, which the page quotes verbatim) in real apps, with real proofs.
-
-const require = createRequire(import.meta.url);
-
-interface ExpressApp {
-  use(handler: unknown): void;
-  post(path: string, handler: (req: { dpop?: VerifiedDPoPProof }, res: JsonResponse) => void): void;
-  listen(port: number, host: string, callback: () => void): Server;
-}
-interface JsonResponse {
-  json(body: unknown): void;
-}
 
 /** Starts an app of each kind with one policy each, and returns their base URLs. */
 async function startApps(options: DPoPModuleOptions): Promise<{
@@ -29,28 +14,15 @@ async function startApps(options: DPoPModuleOptions): Promise<{
   fastify: string;
   close: () => Promise<void>;
 }> {
-  const express = require('express') as () => ExpressApp;
-  const expressApp = express();
-  expressApp.use(dpopMiddleware(DPoPRequestPolicy.create(options)));
-  expressApp.post('/items', (req, res) => res.json({ jkt: req.dpop?.jkt ?? null }));
-  const server = await new Promise<Server>((resolve) => {
-    const s = expressApp.listen(0, '127.0.0.1', () => resolve(s));
-  });
-
-  const fastify: FastifyInstance = Fastify();
-  fastify.addHook('onRequest', dpopHook(DPoPRequestPolicy.create(options)));
-  fastify.post('/items', async (request) => ({
-    jkt: (request as { dpop?: VerifiedDPoPProof }).dpop?.jkt ?? null,
-  }));
-  await fastify.listen({ port: 0, host: '127.0.0.1' });
-
-  const port = (s: { address(): unknown }) => (s.address() as { port: number }).port;
+  const [express, fastify] = await Promise.all([
+    startPlainApp('express', DPoPRequestPolicy.create(options)),
+    startPlainApp('fastify', DPoPRequestPolicy.create(options)),
+  ]);
   return {
-    express: `http://127.0.0.1:${port(server)}`,
-    fastify: `http://127.0.0.1:${port(fastify.server)}`,
+    express: express.base,
+    fastify: fastify.base,
     close: async () => {
-      await new Promise((resolve) => server.close(resolve));
-      await fastify.close();
+      await Promise.all([express.close(), fastify.close()]);
     },
   };
 }

@@ -1,4 +1,8 @@
-/** A real HTTP server for the library's own specs (not part of the package: *.fixture.ts files are not built). */
+/**
+ * A real HTTP server for the client package's specs and the repository's client tests
+ * (test/client/support/http.ts re-exports this file: one source). Not part of the package:
+ * `*.fixture.ts` files are not built.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

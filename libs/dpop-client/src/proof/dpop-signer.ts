@@ -11,6 +11,8 @@ import {
 import { asBytes, fromBase64url } from './encoding.util.js';
 import { derToJose } from './ecdsa-signature.util.js';
 import type { WebCryptoKey, WebCryptoParams } from './webcrypto.types.js';
+// Type-only (no cycle at run time): the public name of the algorithms, for the public interface.
+import type { DPoPClientAlgorithm } from './dpop-generator.js';
 
 /**
  * Who signs a proof. {@link DPoPGenerator} takes any of these: a WebCrypto `CryptoKeyPair`
@@ -19,7 +21,7 @@ import type { WebCryptoKey, WebCryptoParams } from './webcrypto.types.js';
  */
 export interface DPoPSigner {
   /** The proof `alg`; it must suit the public key. */
-  readonly alg: DPoPAlgorithm;
+  readonly alg: DPoPClientAlgorithm;
   /**
    * The public key as a JWK (`kty`, `crv`, `x`, `y` / `n`, `e`; other members are ignored and
    * left out of the proofs). A WebCrypto `JsonWebKey` (`crypto.subtle.exportKey('jwk', …)`) fits

@@ -1,8 +1,9 @@
 /**
  * The one mapping from a {@link DPoPError} to HTTP: status, RFC 7807 problem (slug, title),
- * `WWW-Authenticate` challenge, `DPoP-Nonce` / `Retry-After` / `Cache-Control`, the token
- * endpoint's OAuth form (RFC 9449 §8) and the GraphQL shape. No Nest here: `DPoPException` wraps
- * what this builds, and `DPoPRequestPolicy.refusal()` hands it to plain Express or Fastify code.
+ * `WWW-Authenticate` challenge, `DPoP-Nonce` / `Retry-After` / `Cache-Control` and the token
+ * endpoint's OAuth form (RFC 9449 §8); `graphql-refusal.util.ts` reshapes it for GraphQL. No
+ * Nest here: `DPoPException` wraps what this builds, and `DPoPRequestPolicy.refusal()` hands it
+ * to plain Express or Fastify code.
  */
 import type { DPoPError, DPoPErrorCode } from '../errors/dpop.errors.js';
 import type { DPoPNonceIssuer } from '../verifier/dpop-nonce.issuer.js';
@@ -179,7 +180,9 @@ export interface DPoPRefusal {
 export interface DPoPRefusalSettings {
   problemTypeBase: string;
   algorithms: readonly string[];
+  /** The issuers of a `use_dpop_nonce` refusal's `DPoP-Nonce`: module-wide, else per route. */
   nonces?: DPoPNonceIssuer | undefined;
+  routeNonces?: DPoPNonceIssuer | undefined;
   clock?: () => number;
   /**
    * The RFC 9728 metadata URL of the resource a request path belongs to, for the challenge's
@@ -188,15 +191,26 @@ export interface DPoPRefusalSettings {
   resourceMetadataUrl?: (path: string | undefined) => string | undefined;
 }
 
-/**
- * Turns a refusal into its HTTP form; `instance` is the request path, without query; `bearer`:
- * plain Bearer tokens are accepted there too (no proof and no binding required).
- */
+/** What the mapping needs to know about the refused request and its route. */
+export interface DPoPRefusalContext {
+  /** Answer `use_dpop_nonce` as an authorization server does (RFC 9449 §8: 400). */
+  readonly tokenEndpoint?: boolean;
+  /** Plain Bearer tokens are accepted there too (no proof and no binding required). */
+  readonly bearer?: boolean;
+  /**
+   * The request carried no credentials at all (no `Authorization`, no `DPoP`): a 401 challenge
+   * then has no error code (RFC 6750 §3.1, RFC 9449 §7.1), since nothing was invalid.
+   */
+  readonly anonymous?: boolean;
+  /** The route's own algorithms, for the challenge's `algs` (default: the module's). */
+  readonly algorithms?: readonly string[] | undefined;
+}
+
+/** Turns a refusal into its HTTP form; `instance` is the request path, without query. */
 export type DPoPRefusalMapper = (
   error: DPoPError,
   instance?: string,
-  tokenEndpoint?: boolean,
-  bearer?: boolean,
+  context?: DPoPRefusalContext,
 ) => DPoPRefusal;
 
 /** `Retry-After` in whole seconds, at least 1: the error's own wait, else one second. */
@@ -209,21 +223,39 @@ function quoted(value: string): string {
   return '"' + value.replace(/["\\]/g, '\\$&') + '"';
 }
 
+/** The challenge's `algs` parameter (RFC 9449 §7.1): each algorithm once, in order. */
+const algsParameter = (algs: readonly string[]) => `algs=${quoted([...new Set(algs)].join(' '))}`;
+
 /**
  * Makes the one mapping from domain error to HTTP, with what can be computed at start-up (the
- * `algs` parameter, the type base) computed once.
+ * module's `algs` parameter, the type base) computed once, and a route's own `algs` once per
+ * route (its settings hold one algorithm list for the life of the app).
  */
 export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefusalMapper {
-  const algs = `algs=${quoted(options.algorithms.join(' '))}`;
+  const moduleAlgs = algsParameter(options.algorithms);
+  const routeAlgs = new WeakMap<readonly string[], string>();
+  const algsOf = (algorithms: readonly string[] | undefined): string => {
+    if (algorithms === undefined) return moduleAlgs;
+    let algs = routeAlgs.get(algorithms);
+    if (algs === undefined) routeAlgs.set(algorithms, (algs = algsParameter(algorithms)));
+    return algs;
+  };
   const base = options.problemTypeBase;
   const clock = options.clock ?? Date.now;
-  return (error, instance, tokenEndpoint = false, bearer = false) => {
-    const info = DPOP_ERROR_INFO[error.code];
+  const nonces = options.nonces ?? options.routeNonces;
+  return (error, instance, context = {}) => {
+    const { tokenEndpoint = false, bearer = false, anonymous = false, algorithms } = context;
+    const known = DPOP_ERROR_INFO[error.code];
+    // RFC 6750 §3.1: "If the request lacks any authentication information (e.g., the client was
+    // unaware that authentication is necessary […]), the resource server SHOULD NOT include an
+    // error code": a client that sent nothing is told what to send, not that it sent it wrong.
+    const info =
+      anonymous && known.status === 401 && known.challenge !== undefined
+        ? { ...known, challenge: undefined }
+        : known;
     // The error's own nonce (a replay store recovering from a loss) or the module's current one.
     const nonce =
-      error.code === 'ERR_DPOP_USE_NONCE'
-        ? (error.nonce ?? options.nonces?.current(clock()))
-        : undefined;
+      error.code === 'ERR_DPOP_USE_NONCE' ? (error.nonce ?? nonces?.current(clock())) : undefined;
     if (nonce !== undefined && tokenEndpoint) {
       // RFC 9449 §8: an authorization server answers 400 with an OAuth error body.
       return {
@@ -251,7 +283,8 @@ export function createDPoPRefusalMapper(options: DPoPRefusalSettings): DPoPRefus
     }
     // Not a matter of credentials (503, 429): no challenge.
     if (info.status !== 503 && info.status !== 429) {
-      // RFC 9449 §7.1: the DPoP challenge, with the accepted algorithms.
+      // RFC 9449 §7.1: the DPoP challenge, with the algorithms this route accepts.
+      const algs = algsOf(algorithms);
       let challenge = info.challenge
         ? `DPoP error=${quoted(info.challenge)}, error_description=${quoted(error.message)}, ${algs}`
         : `DPoP ${algs}`;
@@ -302,34 +335,4 @@ function bearerChallenge(error: DPoPError, info: CodeInfo, metadata: string): st
   if (error.scope !== undefined) params.push(`scope=${quoted(error.scope)}`);
   params.push(`resource_metadata=${quoted(metadata)}`);
   return `Bearer ${params.join(', ')}`;
-}
-
-/**
- * A refusal in GraphQL over HTTP: the GraphQL server writes its own body and content type, so
- * the headers go without `Content-Type`, and the error graphql-js reports carries the problem in
- * its `extensions` (graphql-js copies an error's `extensions`), with Apollo's code names.
- */
-export function graphqlRefusal(refusal: DPoPRefusal): {
-  headers: Record<string, string>;
-  message: string;
-  extensions: { code: string; problem: DPoPProblemDetails };
-} {
-  const headers = Object.fromEntries(
-    Object.entries(refusal.headers).filter(([name]) => name !== 'Content-Type'),
-  );
-  const code =
-    refusal.status === 401
-      ? 'UNAUTHENTICATED'
-      : refusal.status === 403
-        ? 'FORBIDDEN'
-        : refusal.status === 503
-          ? 'SERVICE_UNAVAILABLE'
-          : refusal.status === 429
-            ? 'TOO_MANY_REQUESTS'
-            : 'BAD_REQUEST';
-  return {
-    headers,
-    message: refusal.problem.detail,
-    extensions: { code, problem: refusal.problem },
-  };
 }

@@ -56,7 +56,7 @@ export function createDPoPExceptionFactory(
 ): (error: DPoPError, instance?: string, tokenEndpoint?: boolean) => DPoPException {
   const map = createDPoPRefusalMapper(options);
   return (error, instance, tokenEndpoint) =>
-    DPoPException.of(map(error, instance, tokenEndpoint), error);
+    DPoPException.of(map(error, instance, { tokenEndpoint }), error);
 }
 
 /**

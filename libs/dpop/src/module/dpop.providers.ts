@@ -13,6 +13,7 @@ import { DPoPExceptionFactory } from '../http/dpop.exception.js';
 import { DPoPEvents } from '../events/dpop-events.service.js';
 import { DPoPGraphqlCheck } from './dpop-graphql.check.js';
 import { DPoPAccessTokenCheck } from './dpop-access-token.check.js';
+import { DPoPRouteNonceCheck } from './dpop-route-nonce.check.js';
 import { ProtectedResourceMetadataPublisher } from '../metadata/protected-resource-metadata.publisher.js';
 import { InMemoryJtiStore } from '../stores/in-memory-jti.store.js';
 import { JtiStore } from '../stores/jti-store.interface.js';
@@ -48,6 +49,8 @@ export const dpopProviders: Provider[] = [
   DPoPGraphqlCheck,
   // Refuses @RequiredScopes() without token verification; warns about unverified bindings.
   DPoPAccessTokenCheck,
+  // Refuses routes that require nonces (nonce: true) when no nonce issuer is configured.
+  DPoPRouteNonceCheck,
   // Serves the RFC 9728 documents of the protectedResource option.
   ProtectedResourceMetadataPublisher,
 ];

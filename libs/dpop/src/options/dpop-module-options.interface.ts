@@ -89,7 +89,10 @@ export interface DPoPModuleOptions {
    * Server-provided nonces (RFC 9449 §8, `DPOP_NONCE_REQUIRED`): `true` or nonce settings to
    * require one in every proof. A proof without the current nonce is refused with
    * `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a fresh `DPoP-Nonce` header (400
-   * `{"error":"use_dpop_nonce"}` on `@DPoPTokenEndpoint()` routes). Default: off.
+   * `{"error":"use_dpop_nonce"}` on `@DPoPTokenEndpoint()` routes). With `routesOnly: true`
+   * (`DPOP_NONCE_REQUIRED=routes`) nonces are required only on routes whose settings say
+   * `nonce: true`; routes may say `nonce: false` to lift a module-wide requirement. Default: off
+   * (and a route with `nonce: true` stops the start-up).
    */
   nonce?: boolean | DPoPNonceOptions;
   /**
@@ -194,8 +197,13 @@ export interface ResolvedDPoPOptions {
   readonly forwardedHeaders: 'x-forwarded' | 'forwarded';
   readonly strictAuthorizationScheme: boolean;
   readonly allowBearerBoundTokens: boolean;
-  /** The nonce issuer when nonces are required, else `undefined`. */
+  /** The nonce issuer when nonces are required module-wide, else `undefined`. */
   readonly nonces: DPoPNonceIssuer | undefined;
+  /**
+   * The nonce issuer of routes that require nonces on their own (`nonce: true`) when nonces are
+   * not required module-wide (`nonce: { routesOnly: true }`), else `undefined`.
+   */
+  readonly routeNonces: DPoPNonceIssuer | undefined;
   readonly resolveTokenBinding:
     ((accessToken: string) => string | undefined | Promise<string | undefined>) | undefined;
   readonly problemTypeBase: string;

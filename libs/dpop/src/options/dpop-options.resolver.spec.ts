@@ -74,6 +74,41 @@ describe('dpopOptionsFromEnv: server nonces', () => {
     ).toBe(true);
   });
 
+  it('DPOP_NONCE_REQUIRED=routes: an issuer for routes with nonce: true, none required module-wide', () => {
+    const options = dpopOptionsFromEnv({
+      DPOP_NONCE_REQUIRED: 'Routes',
+      DPOP_NONCE_SECRET: SECRET,
+      DPOP_NONCE_WINDOW: '30',
+    });
+    expect(options.nonce).toEqual({ routesOnly: true, secret: SECRET, windowSeconds: 30 });
+    const resolved = resolveDPoPOptions(options);
+    expect(resolved.nonces).toBeUndefined();
+    expect(resolved.routeNonces?.ephemeral).toBe(false);
+    expect(() => dpopOptionsFromEnv({ DPOP_NONCE_REQUIRED: 'route' })).toThrow(
+      'DPOP_NONCE_REQUIRED must be true, false or routes, got "route"',
+    );
+  });
+
+  it('nonce: { routesOnly } in code; the module-wide forms leave routeNonces unset', () => {
+    const routesOnly = resolveDPoPOptions({ nonce: { secret: SECRET, routesOnly: true } });
+    expect([routesOnly.nonces, routesOnly.routeNonces?.ephemeral]).toEqual([undefined, false]);
+    for (const nonce of [true, { secret: SECRET }, { secret: SECRET, routesOnly: false }]) {
+      const wide = resolveDPoPOptions({ nonce });
+      expect([wide.nonces === undefined, wide.routeNonces]).toEqual([false, undefined]);
+    }
+    expect(resolveDPoPOptions({ nonce: false })).toMatchObject({
+      nonces: undefined,
+      routeNonces: undefined,
+    });
+    expect(() => resolveDPoPOptions({ nonce: { routesOnly: 'yes' as never } })).toThrow(
+      /nonce.routesOnly must be true or false, got yes/,
+    );
+    // The random per-process secret warns in either form.
+    expect(dpopOptionsWarnings(resolveDPoPOptions({ nonce: { routesOnly: true } }))).toEqual([
+      expect.stringMatching(/random per-process secret/),
+    ]);
+  });
+
   it.each([
     ['DPOP_NONCE_SECRET', { DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_SECRET: 'short' }],
     ['DPOP_NONCE_WINDOW', { DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_WINDOW: 'soon' }],

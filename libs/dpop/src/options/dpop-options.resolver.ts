@@ -45,11 +45,28 @@ function shortWindow(name: string, value: number): number {
   return value;
 }
 
-/** The nonce options with their window capped like the proofs' (a nonce lives two windows). */
-function nonceOptions(nonce: true | DPoPNonceOptions): DPoPNonceOptions {
-  if (nonce === true) return {};
-  if (nonce.windowSeconds !== undefined) shortWindow('nonce.windowSeconds', nonce.windowSeconds);
-  return nonce;
+/**
+ * The nonce issuer (its window capped like the proofs': a nonce lives two windows), as the
+ * module-wide one or, with `routesOnly`, the one of routes that ask for nonces.
+ */
+function nonceIssuers(
+  nonce: boolean | DPoPNonceOptions | undefined,
+): Pick<ResolvedDPoPOptions, 'nonces' | 'routeNonces'> {
+  if (nonce === undefined || nonce === false) return { nonces: undefined, routeNonces: undefined };
+  if (nonce === true) return { nonces: new DPoPNonceIssuer(), routeNonces: undefined };
+  const { routesOnly = false, ...settings } = nonce;
+  if (typeof routesOnly !== 'boolean') {
+    throw new Error(
+      `DPoP option nonce.routesOnly must be true or false, got ${String(routesOnly)}`,
+    );
+  }
+  if (settings.windowSeconds !== undefined) {
+    shortWindow('nonce.windowSeconds', settings.windowSeconds);
+  }
+  const issuer = new DPoPNonceIssuer(settings);
+  return routesOnly
+    ? { nonces: undefined, routeNonces: issuer }
+    : { nonces: issuer, routeNonces: undefined };
 }
 
 /**
@@ -70,7 +87,7 @@ export function dpopOptionsWarnings(options: ResolvedDPoPOptions): string[] {
       'DPoP option resolveTokenBinding is not used: with accessToken, the binding is read from the verified token',
     );
   }
-  if (options.nonces?.ephemeral) {
+  if ((options.nonces ?? options.routeNonces)?.ephemeral) {
     warnings.push(
       'DPoP nonces use a random per-process secret: set a shared secret when several instances serve the same clients',
     );
@@ -137,10 +154,7 @@ export function resolveDPoPOptions(given: DPoPModuleOptions = {}): ResolvedDPoPO
     forwardedHeaders: options.forwardedHeaders ?? 'x-forwarded',
     strictAuthorizationScheme: options.strictAuthorizationScheme ?? false,
     allowBearerBoundTokens: options.allowBearerBoundTokens ?? false,
-    nonces:
-      options.nonce === undefined || options.nonce === false
-        ? undefined
-        : new DPoPNonceIssuer(nonceOptions(options.nonce)),
+    ...nonceIssuers(options.nonce),
     resolveTokenBinding: options.resolveTokenBinding,
     problemTypeBase: options.problemTypeBase ?? DPOP_DEFAULTS.problemTypeBase,
     requestProperty: options.requestProperty ?? DPOP_DEFAULTS.requestProperty,
@@ -191,12 +205,22 @@ function parseAlgorithms(name: string, raw: string): DPoPAlgorithm[] {
   return [...list];
 }
 
+/** `DPOP_NONCE_REQUIRED` other than `routes`: a boolean, or a message naming all three. */
+function nonceRequiredSetting(raw: string): boolean {
+  try {
+    return parseBoolean('DPOP_NONCE_REQUIRED', raw);
+  } catch {
+    throw new Error(`DPOP_NONCE_REQUIRED must be true, false or routes, got "${raw}"`);
+  }
+}
+
 /** The options {@link dpopOptionsFromEnv} can set (spelled out in its signature, as public types). */
 type DPoPEnvOptions = ReturnType<typeof dpopOptionsFromEnv>;
 
 /**
  * Reads `DPOP_ENABLED`, `DPOP_REQUIRED`, `DPOP_PROOF_TTL`, `DPOP_CLOCK_SKEW`,
- * `DPOP_ALGORITHMS`, and for server nonces `DPOP_NONCE_REQUIRED`, `DPOP_NONCE_SECRET` (shared by
+ * `DPOP_ALGORITHMS`, and for server nonces `DPOP_NONCE_REQUIRED` (`true`, or `routes`: only on
+ * routes whose settings say `nonce: true`), `DPOP_NONCE_SECRET` (shared by
  * all instances; at least 32 characters) and `DPOP_NONCE_WINDOW` (seconds). Unset variables are left out (so the defaults apply); a bad value throws at
  * start-up with a message naming the variable.
  *
@@ -234,14 +258,16 @@ export function dpopOptionsFromEnv(
       'DPOP_ENABLED=false contradicts DPOP_REQUIRED=true (DPoP off means no proof is ever required): unset one of them',
     );
   }
-  const noncesOn =
-    (raw = read('DPOP_NONCE_REQUIRED')) !== undefined && parseBoolean('DPOP_NONCE_REQUIRED', raw);
+  // `routes`: an issuer for the routes that say `nonce: true`, no nonce required elsewhere.
+  raw = read('DPOP_NONCE_REQUIRED');
+  const routesOnly = raw !== undefined && raw.trim().toLowerCase() === 'routes';
+  const noncesOn = raw !== undefined && (routesOnly || nonceRequiredSetting(raw));
   if (!noncesOn) {
     // A secret or window without nonces means the operator believes nonces are on: they are not.
     for (const name of ['DPOP_NONCE_SECRET', 'DPOP_NONCE_WINDOW']) {
       if (read(name) !== undefined) {
         throw new Error(
-          `${name} is set but nonces are off: set DPOP_NONCE_REQUIRED=true to use it, or unset ${name}`,
+          `${name} is set but nonces are off: set DPOP_NONCE_REQUIRED=true (or routes) to use it, or unset ${name}`,
         );
       }
     }
@@ -260,6 +286,7 @@ export function dpopOptionsFromEnv(
   if (weak !== undefined) throw new Error(`DPOP_NONCE_SECRET ${weak}`);
   const nonceWindow = read('DPOP_NONCE_WINDOW');
   options.nonce = {
+    ...(routesOnly && { routesOnly }),
     ...(secret !== undefined && { secret }),
     ...(nonceWindow !== undefined && {
       windowSeconds: parseSeconds('DPOP_NONCE_WINDOW', nonceWindow, MAX_DPOP_WINDOW_SECONDS),

@@ -328,6 +328,20 @@ describe('DPoPRequestPolicy.check', () => {
     );
   });
 
+  it('shares one verification of a frozen request too (kept aside, not on the request)', async () => {
+    const rules = policy();
+    const proof = await makeProof(key, { htm: 'POST', htu: `${ORIGIN}/items` });
+    const request = Object.freeze(
+      http1([
+        ['Host', 'api.example'],
+        ['DPoP', proof],
+      ]),
+    );
+    const [a, b] = await Promise.all([rules.check(request), rules.check(request)]);
+    expect(a.proof).toBe(b.proof);
+    expect(Object.getOwnPropertySymbols(request)).toEqual([]);
+  });
+
   it('hands out the current nonce when the proof used the previous one (RFC 9449 §8)', async () => {
     let now = 1_800_000_000_000;
     const rules = policy({
@@ -401,6 +415,94 @@ describe('DPoPRequestPolicy.refusal', () => {
       instance: '/items',
       code: 'ERR_DPOP_MISSING',
     });
+  });
+});
+
+describe('a request without any credentials (RFC 6750 §3.1)', () => {
+  const route = { bound: true } satisfies DPoPRequestRoute;
+  const options: DPoPModuleOptions = {
+    algorithms: ['EdDSA', 'ES256'],
+    publicUrl: ORIGIN,
+    protectedResource: { resource: '/', authorization_servers: ['https://as.example'] },
+  };
+  const metadata = `resource_metadata="${ORIGIN}/.well-known/oauth-protected-resource"`;
+
+  it('gets a challenge with no error code, naming the algorithms and the metadata', async () => {
+    const rules = policy(options);
+    const request = http1([['Host', 'api.example']]);
+    const error = await refusedWith(rules.check(request, route), 'ERR_DPOP_TOKEN_NOT_BOUND');
+    const refusal = rules.refusal(error, request, false, route);
+    expect(refusal.status).toBe(401);
+    expect(refusal.headers['WWW-Authenticate']).toBe(`DPoP algs="EdDSA ES256", ${metadata}`);
+    expect(refusal.body).toMatchObject({ code: 'ERR_DPOP_TOKEN_NOT_BOUND', status: 401 });
+    // An empty header is no credential either.
+    const empty = http1([
+      ['Host', 'api.example'],
+      ['Authorization', ''],
+      ['DPoP', ''],
+    ]);
+    expect(rules.refusal(error, empty, false, route).headers['WWW-Authenticate']).toBe(
+      `DPoP algs="EdDSA ES256", ${metadata}`,
+    );
+  });
+
+  it('keeps the error code once the request carries a proof or a token', async () => {
+    const rules = policy(options);
+    const proof = await makeProof(key, { htm: 'POST', htu: `${ORIGIN}/items` });
+    const error = new DPoPError('ERR_DPOP_TOKEN_NOT_BOUND', 'no binding');
+    for (const header of [
+      ['DPoP', proof],
+      ['Authorization', 'DPoP abc'],
+      ['Authorization', 'Basic dXNlcjpwYXNz'],
+    ] as [string, string][]) {
+      const request = http1([['Host', 'api.example'], header]);
+      expect(rules.refusal(error, request, false, route).headers['WWW-Authenticate']).toMatch(
+        /^DPoP error="invalid_token", error_description="no binding", algs="EdDSA ES256", /,
+      );
+    }
+    // Without the request the mapping cannot tell: the error's own challenge.
+    expect(rules.refusal(error).headers['WWW-Authenticate']).toMatch(/^DPoP error="invalid_token"/);
+  });
+
+  it('keeps invalid_request for a malformed request, credentials or not (400)', () => {
+    const refusal = policy(options).refusal(
+      new DPoPError('ERR_DPOP_MULTIPLE_HOSTS', 'two hosts'),
+      http1([['Host', 'api.example']]),
+    );
+    expect(refusal.status).toBe(400);
+    expect(refusal.headers['WWW-Authenticate']).toMatch(/^DPoP error="invalid_request"/);
+  });
+
+  it('says an opaque token is not a JWT only when the default binding reader read it', async () => {
+    const proofFor = (token: string) =>
+      makeProof(key, { htm: 'POST', htu: `${ORIGIN}/items`, accessToken: token });
+    const request = async (token: string) =>
+      http1([
+        ['Host', 'api.example'],
+        ['Authorization', `DPoP ${token}`],
+        ['DPoP', await proofFor(token)],
+      ]);
+    const opaque = await refusedWith(
+      policy().check(await request('abc'), route),
+      'ERR_DPOP_TOKEN_NOT_BOUND',
+    );
+    expect(opaque.message).toBe(
+      'The access token is not a JWT, so it carries no cnf.jkt; use resolveTokenBinding or ' +
+        'accessToken for opaque tokens',
+    );
+    const unbound = `${b64({ alg: 'EdDSA' })}.${b64({ sub: 'x' })}.c2ln`;
+    const jwt = await refusedWith(
+      policy().check(await request(unbound), route),
+      'ERR_DPOP_TOKEN_NOT_BOUND',
+    );
+    expect(jwt.message).toBe('Access token does not have DPoP binding (missing cnf.jkt)');
+    const resolved = await refusedWith(
+      policy({ resolveTokenBinding: () => undefined }).check(await request('abc'), route),
+      'ERR_DPOP_TOKEN_NOT_BOUND',
+    );
+    expect(resolved.message).toBe(
+      'Access token does not have DPoP binding (resolveTokenBinding found none)',
+    );
   });
 });
 

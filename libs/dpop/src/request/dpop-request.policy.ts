@@ -19,6 +19,7 @@ import { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
 import type { VerifiedDPoPProof } from '../verifier/dpop-proof.types.js';
 import { stripQueryAndFragment } from '../verifier/http-uri.util.js';
 import {
+  isJwtShaped,
   jwtConfirmationJkt,
   parseAuthorization,
   type PresentedAccessToken,
@@ -86,7 +87,13 @@ export class DPoPRequestPolicy {
    * `proofBudget` option); `undefined` when it is off.
    */
   private readonly budget: ProofBudget | undefined;
-  /** The one verification of each request, shared by every check of it (see {@link check}). */
+  /**
+   * The one verification of each request, shared by every check of it (see {@link check}): kept
+   * on the request under this policy's own symbol, which costs nothing measurable, where a
+   * `WeakMap` entry per request cost about 1 µs (the guard's budget beyond its signature is a
+   * few dozen); in the `WeakMap` only for a request that cannot take a property (frozen).
+   */
+  private readonly verificationKey = Symbol('DPoPRequestPolicy verification');
   private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
 
   /**
@@ -151,10 +158,12 @@ export class DPoPRequestPolicy {
       this.checkBeforeIntrospection(request, route, token);
     }
     // With the `accessToken` option the token is verified, and its binding read from it.
+    // A token verified before is answered from the cache without a trip through the microtask
+    // queue; any other (new, refused before, expired) goes through `verify`.
     const accessToken =
       token === undefined || this.tokens === undefined
         ? undefined
-        : await this.tokens.verify(token.token);
+        : (this.tokens.cached(token.token) ?? (await this.tokens.verify(token.token)));
     if (accessToken !== undefined) {
       checkResourceAudience(accessToken, this.options.resourceAudience(pathOf(request)));
     }
@@ -173,7 +182,7 @@ export class DPoPRequestPolicy {
       token,
       binding,
       accessToken,
-      nonce: proof === undefined ? undefined : this.nextNonce(proof),
+      nonce: proof === undefined ? undefined : this.nextNonce(proof, route),
     };
   }
 
@@ -184,7 +193,8 @@ export class DPoPRequestPolicy {
    * @param request the refused request: its path (without query) becomes the problem's `instance`
    * @param tokenEndpoint answer `use_dpop_nonce` as an authorization server does (400)
    * @param route the route's demands, as for {@link check}: where it takes plain Bearer tokens
-   *   (no binding, no proof required), a published resource's challenge names it to them too
+   *   (no binding, no proof required), a published resource's challenge names it to them too;
+   *   its own `algorithms` setting goes into the challenge's `algs` (RFC 9449 §7.1)
    */
   refusal(
     error: DPoPError,
@@ -193,18 +203,28 @@ export class DPoPRequestPolicy {
     route: DPoPRequestRoute = {},
   ): DPoPRefusal {
     const bearer = route.bound !== true && !(route.required ?? this.options.required);
-    const path = request === undefined ? undefined : pathOf(request);
-    return this.toRefusal(error, path, tokenEndpoint, bearer);
+    const algorithms = route.options?.algorithms;
+    if (request === undefined) {
+      return this.toRefusal(error, undefined, { tokenEndpoint, bearer, algorithms });
+    }
+    const { authorization, dpop } = request.headers;
+    // No credentials of any kind: RFC 6750 §3.1's challenge without an error code.
+    const anonymous = !authorization && !dpop;
+    return this.toRefusal(error, pathOf(request), { tokenEndpoint, bearer, anonymous, algorithms });
   }
 
-  /** The scheme and binding rules (RFC 9449 §7), then the proof. */
-  private async proofOf(
+  /**
+   * The scheme and binding rules (RFC 9449 §7), then the proof. Not `async`: it hands back the
+   * verification's own promise (an async function would wrap it in another, two microtask trips
+   * more); its refusals are thrown into {@link check}, which rejects with them.
+   */
+  private proofOf(
     request: DPoPHttpRequest,
     route: DPoPRequestRoute,
     presented: PresentedAccessToken | undefined,
     boundJkt: string | undefined,
     counted: boolean,
-  ): Promise<VerifiedDPoPProof | undefined> {
+  ): Promise<VerifiedDPoPProof> | undefined {
     const token = presented?.token;
     if (
       this.options.strictAuthorizationScheme &&
@@ -223,12 +243,8 @@ export class DPoPRequestPolicy {
           'This endpoint requires a DPoP-bound access token',
         );
       }
-      if (boundJkt === undefined) {
-        throw new DPoPError(
-          'ERR_DPOP_TOKEN_NOT_BOUND',
-          'Access token does not have DPoP binding (missing cnf.jkt)',
-        );
-      }
+      if (boundJkt === undefined)
+        throw new DPoPError('ERR_DPOP_TOKEN_NOT_BOUND', this.unbound(token));
     }
     const proof = request.headers.dpop;
     if (proof === undefined || proof === '') {
@@ -250,7 +266,8 @@ export class DPoPRequestPolicy {
     // one GraphQL operation, which run concurrently): share that one verification, since a
     // second one would only find the jti the first recorded. The rules above run on every check,
     // since each caller's route may demand more.
-    const inFlight = this.verifications.get(request);
+    const memo = request as { [key: symbol]: Promise<VerifiedDPoPProof> | undefined };
+    const inFlight = memo[this.verificationKey] ?? this.verifications.get(request);
     if (inFlight !== undefined) return inFlight;
 
     // RFC 9449 §7.2: a bound token received as a bearer token is refused, proof or not (without
@@ -285,7 +302,8 @@ export class DPoPRequestPolicy {
       // After the signature and claims (a forged proof takes nothing), before the store.
       budget && ((checked) => budget.take(request, checked.jkt)),
     );
-    this.verifications.set(request, verification);
+    if (Object.isExtensible(request)) memo[this.verificationKey] = verification;
+    else this.verifications.set(request, verification);
     return verification;
   }
 
@@ -326,6 +344,20 @@ export class DPoPRequestPolicy {
     this.budget?.take(request, checked.jkt);
   }
 
+  /** The detail for a token without a binding: why none was found, and where to look. */
+  private unbound(token: string): string {
+    if (this.tokens !== undefined || this.options.resolveTokenBinding !== undefined) {
+      return this.tokens === undefined
+        ? 'Access token does not have DPoP binding (resolveTokenBinding found none)'
+        : 'Access token does not have DPoP binding (missing cnf.jkt)';
+    }
+    // The default reader decodes JWTs only: an opaque token is "unbound" for want of a reader.
+    return isJwtShaped(token)
+      ? 'Access token does not have DPoP binding (missing cnf.jkt)'
+      : 'The access token is not a JWT, so it carries no cnf.jkt; use resolveTokenBinding or ' +
+          'accessToken for opaque tokens';
+  }
+
   /**
    * The token's `cnf.jkt` from the configured resolver. A `DPoPError` it throws passes through
    * (`TokenBindingUnavailableError`: 503); any other failure refuses the token (401
@@ -346,10 +378,11 @@ export class DPoPRequestPolicy {
 
   /**
    * RFC 9449 §8: when the nonce a valid proof used is no longer the current one, hand out the
-   * current one with the response, so the client switches before the old one expires.
+   * current one with the response, so the client switches before the old one expires. Only
+   * where the route requires nonces: elsewhere a nonce would ride along on every response.
    */
-  private nextNonce(proof: VerifiedDPoPProof): string | undefined {
-    const nonces = this.options.nonces;
+  private nextNonce(proof: VerifiedDPoPProof, route: DPoPRequestRoute): string | undefined {
+    const nonces = this.routeVerifiers.for(route.options).nonceIssuer;
     if (nonces === undefined) return undefined;
     const current = nonces.current(this.options.clock());
     return proof.nonce === current ? undefined : current;

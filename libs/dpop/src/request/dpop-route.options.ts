@@ -15,12 +15,15 @@ export interface DPoPRouteOptions {
   /** How far in the future `iat` may be on this route, instead of the module's `clockSkew`. */
   clockSkew?: number;
   /**
-   * `false`: no server nonce on this route although the module's `nonce` requires them (e.g. a
-   * route for clients that cannot do the round trip). Nonces are required module-wide (the
-   * `nonce` option, with the secret every instance shares) and lifted per route, never the
-   * other way round.
+   * Server nonces (RFC 9449 §8, §9) on this route, whatever the module requires elsewhere.
+   * `true`: every proof on this route must carry a current server nonce (e.g. only the token
+   * endpoint, or one sensitive route), answered with the same challenge as module-wide nonces.
+   * It needs the module's nonce issuer: `nonce: { secret, routesOnly: true }` (nonces on such
+   * routes only) or module-wide nonces; without one the start-up fails, naming the route.
+   * `false`: no server nonce on this route although the module requires them (e.g. a route for
+   * clients that cannot do the round trip).
    */
-  nonce?: false;
+  nonce?: boolean;
 }
 
 const ROUTE_OPTION_NAMES = new Set(['algorithms', 'proofTtl', 'clockSkew', 'nonce']);
@@ -58,10 +61,8 @@ export function checkedRouteOptions(
       );
     }
   }
-  if (options.nonce !== undefined && options.nonce !== false) {
-    throw new Error(
-      `${label} nonce can only be false (nonces are required module-wide with the nonce option)`,
-    );
+  if (options.nonce !== undefined && typeof options.nonce !== 'boolean') {
+    throw new Error(`${label} nonce must be true or false, got ${String(options.nonce)}`);
   }
   return Object.freeze({
     ...options,
@@ -72,7 +73,8 @@ export function checkedRouteOptions(
 /**
  * The module's verifier, or a route's own when the route has settings of its own: derived from
  * the module's (same store, clock, limits, nonce issuer) at the route's first request, then
- * kept, keyed by the route's settings object.
+ * kept, keyed by the route's settings object. A route with `nonce: true` and no nonce issuer
+ * throws (a plain `Error`, never a pass without the nonce); `DPoPModule` refuses to start then.
  */
 export class RouteVerifiers {
   private readonly byOptions = new WeakMap<object, DPoPProofVerifier>();

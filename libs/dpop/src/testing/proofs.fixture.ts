@@ -1,5 +1,6 @@
 /**
- * Proof fixtures for the library's own specs: real keys (made with `jose`, an independent
+ * Proof fixtures for the library's specs and the repository's tests (test/support/proofs.ts
+ * re-exports this file: one source): real keys (made with `jose`, an independent
  * implementation) and proofs signed exactly as RFC 9449 §4.2 describes, or broken on purpose.
  * Spec-only (`*.fixture.ts` is left out of the package builds, like `*.spec.ts`).
  */
@@ -23,10 +24,28 @@ import {
 import {
   DEFAULT_DPOP_ALGORITHMS,
   DPOP_ALGORITHMS,
-  DPOP_ALGORITHM_SPECS,
-  DPOP_HASH_LENGTHS,
   type DPoPAlgorithm,
 } from '../verifier/dpop-algorithms.table.js';
+
+// The signing parameters of each algorithm (RFC 7518 §3, RFC 8037, RFC 9864), written out here
+// rather than read from the library's table, so that these proofs are made independently of it
+// (a wrong hash or padding in the table must fail the specs, not be copied into the proofs).
+type Hash = 'sha256' | 'sha384' | 'sha512';
+const SIGNING: Record<DPoPAlgorithm, { kty: 'OKP' | 'EC' | 'RSA'; hash?: Hash; pss?: true }> = {
+  EdDSA: { kty: 'OKP' },
+  Ed25519: { kty: 'OKP' },
+  Ed448: { kty: 'OKP' },
+  ES256: { kty: 'EC', hash: 'sha256' },
+  ES384: { kty: 'EC', hash: 'sha384' },
+  ES512: { kty: 'EC', hash: 'sha512' },
+  RS256: { kty: 'RSA', hash: 'sha256' },
+  RS384: { kty: 'RSA', hash: 'sha384' },
+  RS512: { kty: 'RSA', hash: 'sha512' },
+  PS256: { kty: 'RSA', hash: 'sha256', pss: true },
+  PS384: { kty: 'RSA', hash: 'sha384', pss: true },
+  PS512: { kty: 'RSA', hash: 'sha512', pss: true },
+};
+const HASH_LENGTHS: Record<Hash, number> = { sha256: 32, sha384: 48, sha512: 64 };
 
 /** The proof algorithms the spec names, which most suites exercise. */
 export const ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const;
@@ -47,32 +66,26 @@ export interface TestKey {
   jkt: string;
 }
 
+/** A test key around a key pair `node:crypto` made (for keys `jose` will not make). */
+async function nodeKey(
+  alg: TestAlgorithm,
+  pair: { publicKey: KeyObject; privateKey: KeyObject },
+): Promise<TestKey> {
+  const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
+  const jkt = await calculateJwkThumbprint(publicJwk, 'sha256');
+  return { alg, privateKey: pair.privateKey, publicJwk, jkt };
+}
+
 export async function makeKey(alg: TestAlgorithm, modulusLength = 2048): Promise<TestKey> {
-  if (alg === 'Ed448') {
-    // jose 6 has no Ed448: node:crypto makes the key, and makeProof signs with signRaw.
-    const pair = generateKeyPairSync('ed448');
-    const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
-    return {
-      alg,
-      privateKey: pair.privateKey,
-      publicJwk,
-      jkt: await calculateJwkThumbprint(publicJwk, 'sha256'),
-    };
-  }
-  if (DPOP_ALGORITHM_SPECS[alg].kty === 'RSA' && modulusLength < 2048) {
+  // jose 6 has no Ed448: node:crypto makes the key, and makeProof signs with signRaw.
+  if (alg === 'Ed448') return nodeKey(alg, generateKeyPairSync('ed448'));
+  if (SIGNING[alg].kty === 'RSA' && modulusLength < 2048) {
     // jose refuses to make weak RSA keys; node:crypto makes the attacker's one for the tests.
-    const pair = generateKeyPairSync('rsa', { modulusLength });
-    const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
-    return {
-      alg,
-      privateKey: pair.privateKey,
-      publicJwk,
-      jkt: await calculateJwkThumbprint(publicJwk, 'sha256'),
-    };
+    return nodeKey(alg, generateKeyPairSync('rsa', { modulusLength }));
   }
   const { privateKey, publicKey } = await generateKeyPair(alg, {
     extractable: true,
-    ...(DPOP_ALGORITHM_SPECS[alg].kty === 'RSA' && { modulusLength }),
+    ...(SIGNING[alg].kty === 'RSA' && { modulusLength }),
     ...(alg === 'EdDSA' && { crv: 'Ed25519' }),
   });
   const publicJwk = await exportJWK(publicKey);
@@ -125,18 +138,18 @@ export function signRaw(key: TestKey, header: unknown, payload: unknown): string
   const input = `${b64(header)}.${b64(payload)}`;
   const privateKey =
     key.privateKey instanceof KeyObject ? key.privateKey : KeyObject.from(key.privateKey);
-  const spec = DPOP_ALGORITHM_SPECS[key.alg];
+  const spec = SIGNING[key.alg];
   const signingKey =
     spec.kty === 'EC'
       ? { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
-      : spec.padding === 'pss'
+      : spec.pss
         ? {
             key: privateKey,
             padding: constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: DPOP_HASH_LENGTHS[spec.hash!],
+            saltLength: HASH_LENGTHS[spec.hash ?? 'sha256'],
           }
         : privateKey;
-  const signature = sign(spec.hash, Buffer.from(input), signingKey);
+  const signature = sign(spec.hash ?? null, Buffer.from(input), signingKey);
   return `${input}.${signature.toString('base64url')}`;
 }
 

@@ -10,6 +10,12 @@ export interface DPoPNonceOptions {
   secret?: string | Uint8Array;
   /** How long one nonce is current, in seconds; the previous window's is accepted too. Default 60. */
   windowSeconds?: number;
+  /**
+   * In the module's `nonce` option only (the issuer ignores it): `true` requires nonces only on
+   * routes that ask for them (`nonce: true` in their route settings), not module-wide
+   * (`DPOP_NONCE_REQUIRED=routes`). Default `false`: every proof must carry one.
+   */
+  routesOnly?: boolean;
 }
 
 /** Fewest different characters (or bytes) a secret may have; random ones have far more. */

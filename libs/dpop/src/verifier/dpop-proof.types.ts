@@ -41,5 +41,10 @@ export interface DPoPProofVerifierOptions {
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   clock?: () => number;
   /** When given, every proof must carry a nonce this issuer accepts (RFC 9449 §8). */
-  nonces?: DPoPNonceIssuer;
+  nonces?: DPoPNonceIssuer | undefined;
+  /**
+   * The issuer of routes that require nonces on their own (`derive({ nonce: true })`) when
+   * `nonces` is not set; it requires nothing of this verifier's proofs.
+   */
+  routeNonces?: DPoPNonceIssuer | undefined;
 }

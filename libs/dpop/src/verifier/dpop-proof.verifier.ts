@@ -96,20 +96,32 @@ export class DPoPProofVerifier {
 
   /**
    * A verifier with the same store, clock, limits and nonce issuer, and the given settings
-   * changed: a route's own algorithms and window, or no nonce on that route (`nonce: false`).
+   * changed: a route's own algorithms and window, no nonce on that route (`nonce: false`), or
+   * nonces required there (`nonce: true`: the `nonces` issuer, else `routeNonces`).
+   * @throws {Error} for `nonce: true` when neither issuer is set (never a verifier without it)
    */
   derive(changes: {
     algorithms?: readonly DPoPAlgorithm[];
     proofTtl?: number;
     clockSkew?: number;
-    nonce?: false;
+    nonce?: boolean;
   }): DPoPProofVerifier {
     const { nonce, ...settings } = changes;
-    return new DPoPProofVerifier(this.store, {
-      ...this.settings,
-      ...settings,
-      nonces: nonce === false ? undefined : this.settings.nonces,
-    });
+    let nonces = nonce === false ? undefined : this.settings.nonces;
+    if (nonce === true) {
+      nonces ??= this.settings.routeNonces;
+      if (nonces === undefined) {
+        throw new Error(
+          'DPoP route option nonce: true needs a nonce issuer: set the nonce option (nonce: { secret, routesOnly: true } for such routes only)',
+        );
+      }
+    }
+    return new DPoPProofVerifier(this.store, { ...this.settings, ...settings, nonces });
+  }
+
+  /** The issuer whose nonce every proof must carry here, or `undefined` when none is required. */
+  get nonceIssuer(): DPoPNonceIssuer | undefined {
+    return this.nonces;
   }
 
   /** How long a jti is remembered, in milliseconds: the whole window in which its proof is valid. */

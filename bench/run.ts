@@ -21,6 +21,7 @@ import { renderMarkdown, renderTables, type BenchResults } from './report.js';
 import { benchVerifierAlgorithm, type VerifierResult } from './verifier/verifier.bench.js';
 import { benchPeersAlgorithm, type PeerResult } from './peers/peers.bench.js';
 import { benchResource, renderResourceMarkdown } from './resource/resource.bench.js';
+import { RESOURCE_SETTINGS } from './resource/resource-report.js';
 
 const ALGORITHMS: readonly DPoPAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
 /** The verifier section: every default algorithm, and one opt-in one per key family. */
@@ -92,13 +93,7 @@ const peers: PeerResult[] = [];
 for (const alg of ALGORITHMS) peers.push(await benchPeersAlgorithm(alg, QUICK ? 2 : 11));
 
 log('+ resource server: verified access tokens beside the DPoP-only guard and auth0 auth()');
-const resource = await benchResource({
-  rounds: QUICK ? 1 : 3,
-  requests: QUICK ? 600 : 2000,
-  connections: [1, 16, 64],
-  platforms: ['express', 'fastify'],
-  log,
-});
+const resource = await benchResource({ ...RESOURCE_SETTINGS(QUICK), log });
 
 log('+ the client: browser bundle of the WebCrypto core, proof cost WebCrypto vs node:crypto');
 const client = await benchClient(QUICK, log);

@@ -53,6 +53,12 @@ export class AccessTokenVerifier {
     this.cache = new AccessTokenClaimsCache(options.cacheSize);
   }
 
+  /** The verified token from the cache, if it holds one still valid now; else `undefined`. */
+  cached(token: string): VerifiedAccessToken | undefined {
+    const cached = this.cache.get(token, this.clock());
+    return cached instanceof DPoPError ? undefined : cached;
+  }
+
   /**
    * The verified token.
    * @throws {DPoPError} `ERR_DPOP_TOKEN_INVALID` / `ERR_DPOP_TOKEN_EXPIRED` (401),

@@ -77,7 +77,10 @@ export class DPoPGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (await this.shouldSkip(context)) return true;
+    // The hooks may answer synchronously (the defaults do): awaiting a plain value still costs a
+    // trip through the microtask queue, so only a promise is awaited.
+    const skip = this.shouldSkip(context);
+    if (skip === true || (skip !== false && (await skip))) return true;
     const route = this.routes.of(context);
     const request = this.getRequest(context);
     const started = this.events.start();
@@ -105,7 +108,8 @@ export class DPoPGuard implements CanActivate {
       }
       request[this.options.requestProperty] = proof;
       request[DPOP_REQUEST_RESULT] = proof;
-      await this.onVerified({ ...result, proof }, context);
+      const verified = this.onVerified({ ...result, proof }, context);
+      if (verified !== undefined) await verified;
       this.events.accepted(context, request, proof, started);
       if (result.nonce !== undefined) {
         // RFC 9449 §8: the client switches to the current nonce before its old one expires.

@@ -5,7 +5,7 @@ import {
   MAX_CACHED_TOKEN_LENGTH,
   accessTokenCache,
 } from './access-token.cache.js';
-import { accessTokenHash, jwtConfirmationJkt } from './access-token.util.js';
+import { accessTokenHash, jwtConfirmationJkt, parseAuthorization } from './access-token.util.js';
 import { DPoPProofVerifier } from '../verifier/dpop-proof.verifier.js';
 import { DPoPError } from '../errors/dpop.errors.js';
 
@@ -152,5 +152,28 @@ describe('the shared access-token cache behind jwtConfirmationJkt and ath', () =
     );
     expect(error).toBeInstanceOf(DPoPError);
     expect((error as DPoPError).code).toBe('ERR_DPOP_ATH_MISMATCH');
+  });
+
+  it('skips the token68 check only for the newest token that passed it, never for another', () => {
+    const token = jwt({ sub: 'agent-token68', cnf: { jkt: key.jkt } });
+    // Not token68 (a space inside), yet the newest entry: the verifier's ath of any string
+    // makes one. The header parser must still refuse it, every time.
+    const spaced = `${token.slice(0, 20)} ${token.slice(20)}`;
+    accessTokenHash(spaced);
+    expect(accessTokenCache.newestFactsOf(spaced)).toBeDefined();
+    for (let round = 0; round < 2; round++) {
+      expect(() => parseAuthorization(`DPoP ${spaced}`)).toThrow(DPoPError);
+    }
+    const comma = `${token},x`;
+    accessTokenHash(comma);
+    expect(() => parseAuthorization(`DPoP ${comma}`)).toThrow(DPoPError);
+    expect(accessTokenCache.newestFactsOf(comma)?.token68).toBeUndefined();
+    // A token68 token: marked once it passed, and parsed the same from then on.
+    accessTokenHash(token);
+    expect(parseAuthorization(`DPoP ${fresh(token)}`)).toEqual({ scheme: 'DPoP', token });
+    expect(accessTokenCache.newestFactsOf(token)?.token68).toBe(true);
+    expect(parseAuthorization(`DPoP ${fresh(token)}`)).toEqual({ scheme: 'DPoP', token });
+    // A longer token sharing its prefix is another string: checked in full, and refused.
+    expect(() => parseAuthorization(`DPoP ${token}%`)).toThrow(DPoPError);
   });
 });

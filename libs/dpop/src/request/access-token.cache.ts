@@ -9,6 +9,8 @@ export interface AccessTokenFacts {
   ath?: string;
   /** `cnf.jkt` of the JWT payload once read; `null` when the token is not bound. */
   jkt?: string | null;
+  /** `true` once the token passed `parseAuthorization`'s token68 check. */
+  token68?: true;
 }
 
 /** Limits of an {@link AccessTokenCache}. */
@@ -60,6 +62,15 @@ export class AccessTokenCache {
   /** Characters of token text held now. */
   get heldChars(): number {
     return this.chars;
+  }
+
+  /**
+   * The facts of `token` if it is the newest entry (one string comparison; nothing is added or
+   * moved), else `undefined`: for a check that may be skipped, never for a new entry.
+   */
+  newestFactsOf(token: string): AccessTokenFacts | undefined {
+    const newest = this.newest;
+    return newest !== undefined && token === newest.token ? newest.facts : undefined;
   }
 
   /**

@@ -328,6 +328,20 @@ describe('DPoPRequestPolicy.check', () => {
     );
   });
 
+  it('shares one verification of a frozen request too (kept aside, not on the request)', async () => {
+    const rules = policy();
+    const proof = await makeProof(key, { htm: 'POST', htu: `${ORIGIN}/items` });
+    const request = Object.freeze(
+      http1([
+        ['Host', 'api.example'],
+        ['DPoP', proof],
+      ]),
+    );
+    const [a, b] = await Promise.all([rules.check(request), rules.check(request)]);
+    expect(a.proof).toBe(b.proof);
+    expect(Object.getOwnPropertySymbols(request)).toEqual([]);
+  });
+
   it('hands out the current nonce when the proof used the previous one (RFC 9449 §8)', async () => {
     let now = 1_800_000_000_000;
     const rules = policy({

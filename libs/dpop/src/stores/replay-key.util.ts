@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The key a proof is recorded under in the replay store: base64url(SHA-256(jkt + "." + jti)),
@@ -10,5 +10,7 @@ import { createHash } from 'node:crypto';
  * fixed length bounds each entry's size whatever the jti's length (up to 256 characters).
  */
 export function replayKey(jkt: string, jti: string): string {
-  return createHash('sha256').update(`${jkt}.${jti}`, 'utf8').digest('base64url');
+  // The one-shot `crypto.hash` (UTF-8, as `createHash().update()` was): a Hash object per
+  // proof cost 1–2 µs more, a few % of the guard beyond its signature (issue 20 item 6).
+  return hash('sha256', `${jkt}.${jti}`, 'base64url');
 }

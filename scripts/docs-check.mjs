@@ -95,7 +95,16 @@ async function startServer(port, home) {
   const log = [];
   const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, HOME: home, PORT: String(port), AGENT_KEYS: AGENT_KEY, REDIS_URL: '' },
+    // HOST as the docs assume it (the default): a HOST in the caller's environment (some shells
+    // set one to the machine's name) would move the server off 127.0.0.1, where it is probed.
+    env: {
+      ...process.env,
+      HOME: home,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      AGENT_KEYS: AGENT_KEY,
+      REDIS_URL: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (d) => log.push(String(d)));

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import type { AppConfig } from './config/app-config.js';
@@ -26,6 +27,15 @@ function readConfig(): AppConfig {
 function dpopMode(config: AppConfig): string {
   if (config.dpop.enabled === false) return 'disabled';
   return config.dpop.required ? 'required' : 'optional';
+}
+
+/**
+ * Where the server really listens, as a URL (IPv6 in brackets); the wildcard addresses say that
+ * they mean every interface, which is the operator's choice (`HOST`), never the default.
+ */
+function listeningOn({ address, family, port }: AddressInfo): string {
+  const url = `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+  return address === '0.0.0.0' || address === '::' ? `${url} (every interface)` : url;
 }
 
 /**
@@ -61,16 +71,16 @@ async function bootstrap(config: AppConfig): Promise<void> {
   );
   app.enableShutdownHooks();
   try {
-    await app.listen(config.port);
+    await app.listen(config.port, config.host);
   } catch (error) {
     await app.close().catch(() => undefined);
     throw error;
   }
   nestLogger.starting = false;
 
-  const { port } = (app.getHttpServer() as { address(): { port: number } }).address();
+  const address = (app.getHttpServer() as { address(): AddressInfo }).address();
   const publicUrl = config.publicUrl ? ` (public URL ${config.publicUrl})` : '';
-  logger.log(`ARCP listening on http://localhost:${port}${publicUrl}`);
+  logger.log(`ARCP listening on ${listeningOn(address)}${publicUrl}`);
   logger.log(`DPoP ${dpopMode(config)}; storage: ${config.redis ? 'Redis' : 'memory'}`);
   if (config.signing.source === 'generated') {
     logger.warn(
@@ -85,7 +95,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
 
 const config = readConfig();
 void bootstrap(config).catch((error: unknown) => {
-  const known = describeStartupError(error, config.port);
+  const known = describeStartupError(error, config.port, config.host);
   if (known !== undefined) logger.error(`Cannot start: ${known}`);
   else logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);

@@ -8,6 +8,7 @@ import {
   readEnv,
   readInteger,
   readList,
+  readListenHost,
   type Env,
 } from './env.util.js';
 import { EndpointAllowList } from '../auth/endpoint-address.policy.js';
@@ -34,6 +35,12 @@ export interface TokenTtls {
 export interface AppConfig {
   /** `PORT`. Default 3000. */
   readonly port: number;
+  /**
+   * `HOST`: the address to listen on. Default `127.0.0.1`, this machine only: `/metrics`,
+   * `/docs` and registration with a logged development key are nobody else's business until the
+   * operator says so (`0.0.0.0` or `::` for every interface, e.g. in a container).
+   */
+  readonly host: string;
   /**
    * `ARCP_PUBLIC_URL`: the base URL clients use (e.g. behind a reverse proxy). Proof `htu`s are
    * checked against it, and it builds the links the app returns. Unset: taken from the request.
@@ -171,6 +178,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
   const { keys, devKey } = readAgentKeys(env);
   return {
     port: readInteger(env, 'PORT', 3000, 0, 65_535),
+    host: readListenHost(env, 'HOST', '127.0.0.1'),
     publicUrl,
     corsOrigins: readCorsOrigins(env),
     issuer: readEnv(env, 'ARCP_ISSUER') ?? publicUrl ?? 'arcp',

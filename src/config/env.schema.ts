@@ -16,6 +16,7 @@ const whole = (name: string) =>
  */
 export class EnvironmentVariables {
   @IsOptional() @whole('PORT') PORT?: string;
+  @IsOptional() @IsString() HOST?: string;
   @IsOptional() @IsString() ARCP_PUBLIC_URL?: string;
   @IsOptional() @IsString() ARCP_ISSUER?: string;
   @IsOptional() @IsString() ARCP_CORS_ORIGINS?: string;

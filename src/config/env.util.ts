@@ -2,6 +2,7 @@
  * Small, strict readers for environment variables. Each one names the variable in its error, so
  * a bad deployment fails at start-up with a message that says what to fix.
  */
+import { isIP } from 'node:net';
 
 /** The environment as a plain record (`process.env` or a test's own object). */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -100,4 +101,22 @@ export function readBaseUrl(env: Env, name: string): string | undefined {
   }
   const text = url.href;
   return text.endsWith('/') ? text.slice(0, -1) : text;
+}
+
+/** A DNS host name (RFC 1123): dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME =
+  /^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * An address to listen on: an IPv4 or IPv6 address (brackets allowed around IPv6, as in a URL),
+ * or a host name; `fallback` when unset. No scheme and no port: `PORT` says that.
+ */
+export function readListenHost(env: Env, name: string, fallback: string): string {
+  const raw = readEnv(env, name);
+  if (raw === undefined) return fallback;
+  const bare = /^\[(.*)\]$/.exec(raw)?.[1] ?? raw;
+  if (isIP(bare) !== 0 || HOST_NAME.test(bare)) return bare;
+  throw new Error(
+    `${name} must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::), got "${raw}"`,
+  );
 }

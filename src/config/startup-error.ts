@@ -7,10 +7,16 @@ export class StartupError extends Error {
 }
 
 /** The one line to print for an error thrown while starting, or `undefined` if unexpected. */
-export function describeStartupError(error: unknown, port: number): string | undefined {
+export function describeStartupError(
+  error: unknown,
+  port: number,
+  host: string,
+): string | undefined {
   if (error instanceof StartupError) return error.message;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'EADDRINUSE') return `PORT: port ${port} is already in use`;
   if (code === 'EACCES') return `PORT: not allowed to listen on port ${port}`;
+  if (code === 'EADDRNOTAVAIL') return `HOST: ${host} is not an address of this machine`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `HOST: ${host} does not resolve`;
   return undefined;
 }

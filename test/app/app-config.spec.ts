@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { getMetadataStorage } from 'class-validator';
 import { DEFAULT_AGENT_TYPES, loadAppConfig } from '../../src/config/app-config.js';
-import { validateEnvironment } from '../../src/config/env.schema.js';
+import { EnvironmentVariables, validateEnvironment } from '../../src/config/env.schema.js';
 
 const KEYS = { AGENT_KEYS: 'a-valid-agent-key' };
 
@@ -12,6 +13,8 @@ describe('loadAppConfig', () => {
   it('runs on embedded defaults, generating a development agent key and a signing key', () => {
     const config = loadAppConfig({});
     expect(config.port).toBe(3000);
+    // This machine only: /metrics, /docs and the logged development key stay off the network.
+    expect(config.host).toBe('127.0.0.1');
     expect(config.devAgentKey).toMatch(/^arcp-dev-/);
     expect(config.agentKeys).toEqual([config.devAgentKey]);
     expect(config.allowedAgentTypes).toEqual(DEFAULT_AGENT_TYPES);
@@ -173,5 +176,62 @@ describe('issue 15: settings that started without a word are refused, naming the
     [{ ARCP_ENDPOINT_ALLOW: '127.0.0.1,::1,10.0.0.0/8' }],
   ])('still accepts %j', (env) => {
     expect(() => validateEnvironment({ ...KEYS, ...env })).not.toThrow();
+  });
+});
+
+describe('HOST: the address the app listens on', () => {
+  it.each([
+    ['0.0.0.0', '0.0.0.0'],
+    ['::', '::'],
+    ['[::1]', '::1'],
+    [' 192.168.1.20 ', '192.168.1.20'],
+    ['arcp.internal', 'arcp.internal'],
+    ['localhost', 'localhost'],
+  ])('takes %j as %j', (raw, host) => {
+    expect(loadAppConfig({ ...KEYS, HOST: raw }).host).toBe(host);
+    expect(validateEnvironment({ ...KEYS, HOST: raw }).arcp.host).toBe(host);
+  });
+
+  it('takes an empty HOST as unset (127.0.0.1)', () => {
+    expect(loadAppConfig({ ...KEYS, HOST: '  ' }).host).toBe('127.0.0.1');
+  });
+
+  it.each(['http://0.0.0.0', '127.0.0.1:3000', 'two words', 'a..b', '-bad.example', '[::1'])(
+    'refuses %j, naming HOST',
+    (raw) => {
+      expect(() => loadAppConfig({ ...KEYS, HOST: raw })).toThrow(
+        /^HOST must be an IP address or a host name/,
+      );
+    },
+  );
+});
+
+describe('docs/sample-app.md lists every setting the schema reads, and no other', () => {
+  /** The variables named in the first column of the Settings table (`A` / `_B`: A's prefix + B). */
+  function documented(): string[] {
+    const markdown = readFileSync(new URL('../../docs/sample-app.md', import.meta.url), 'utf8');
+    const table = markdown.split('\n## Settings\n')[1]!.trimStart().split('\n\n')[0]!;
+    const names: string[] = [];
+    for (const row of table.split('\n').slice(2)) {
+      const cell = row.split('|')[1] ?? '';
+      let first: string | undefined;
+      for (const [, name] of cell.matchAll(/`([A-Z_][A-Z0-9_]*)`/g)) {
+        if (name!.startsWith('_') && first !== undefined) {
+          names.push(first.slice(0, first.lastIndexOf('_')) + name);
+        } else {
+          names.push(name!);
+          first ??= name;
+        }
+      }
+    }
+    return names.sort();
+  }
+
+  it('matches EnvironmentVariables', () => {
+    // The properties class-validator checks: every variable the schema declares.
+    const declared = getMetadataStorage()
+      .getTargetValidationMetadatas(EnvironmentVariables, '', false, false)
+      .map((rule) => rule.propertyName);
+    expect(documented()).toEqual([...new Set(declared)].sort());
   });
 });

@@ -16,11 +16,13 @@ import { bootApp, STORES, type Harness, type StoreKind } from './app-harness.js'
  * Key rotation (issue 22, item 5): an agent registered with key A moves to key B through the
  * normal three-phase flow, under the re-registration rules the app already has: a live agent_id
  * cannot be registered again (409 `duplicate-agent`), so the agent stops heartbeating with A,
- * waits out AGENT_HEARTBEAT_TIMEOUT (1 s here), and registers with tokens bound to B. Afterwards
+ * waits out AGENT_HEARTBEAT_TIMEOUT (3 s here: long enough for a three-phase flow on a loaded
+ * machine, since the tests below need an agent to stay alive across one; each also heartbeats just
+ * before the step that needs it alive), and registers with tokens bound to B. Afterwards
  * every token of A's registration is refused, whoever signs the proof, and A cannot take the
  * agent back while B is alive.
  */
-const HEARTBEAT_TIMEOUT_S = 1;
+const HEARTBEAT_TIMEOUT_S = 3;
 const lapse = (): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, HEARTBEAT_TIMEOUT_S * 1000 + 150));
 
@@ -55,6 +57,7 @@ describe.each(STORES)('key rotation (%s store)', (store: StoreKind) => {
     // to B, and registration is refused: a live agent_id is never registered again.
     const early = await validatedToken(h, agentId, keyB);
     expect(claimsOf(early.validated).cnf).toEqual({ jkt: keyB.jkt });
+    expect((await heartbeat(agentId, a.access, keyA)).status).toBe(200);
     const refused = await send(h, 'POST', '/agents/register', {
       token: early.validated,
       key: keyB,
@@ -141,6 +144,7 @@ describe.each(STORES)('key rotation (%s store)', (store: StoreKind) => {
 
     // With one, the flow again validates A, and registration is refused while B is alive.
     const back = await validatedToken(h, agentId, keyA);
+    expect((await heartbeat(agentId, b.access, keyB)).status).toBe(200);
     const refused = await send(h, 'POST', '/agents/register', {
       token: back.validated,
       key: keyA,

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
@@ -172,5 +173,105 @@ describe('start-up refusals (node dist/src/main.js)', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/WARN.*DPoP option proofTtl is 600 s/);
     });
+  });
+});
+
+describe('HOST: where the app listens (127.0.0.1 unless told)', () => {
+  /** Whether a TCP connection to host:port is accepted. */
+  const accepts = (host: string, port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = connect({ host, port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+  /** This machine's first non-loopback IPv4 address, if it has one. */
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+
+  /** Starts the app, and while it runs checks who can connect; returns the listening line. */
+  async function listening(
+    env: Record<string, string>,
+    probe: (port: number) => Promise<void>,
+  ): Promise<string> {
+    let line = '';
+    let probed: Promise<void> | undefined;
+    const run = await new Promise<Run>((resolve) => {
+      const began = Date.now();
+      const child = spawn(NODE24, ['node', 'dist/src/main.js'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      const collect = (chunk: Buffer): void => {
+        output += chunk.toString();
+        const found = /ARCP listening on (\S+)( \(every interface\))?/.exec(output);
+        if (found !== null && probed === undefined) {
+          line = found[0];
+          const port = Number(new URL(found[1]!).port);
+          probed = probe(port).finally(() => child.kill('SIGTERM'));
+        }
+      };
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
+      const timer = setTimeout(() => child.kill('SIGTERM'), 15_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, output, ms: Date.now() - began });
+      });
+    });
+    expect(probed).toBeDefined();
+    await probed;
+    expect(run.output).not.toMatch(/localhost/);
+    return line;
+  }
+
+  it('binds 127.0.0.1 by default, and says so (not localhost, not every interface)', async () => {
+    const line = await listening({ AGENT_KEYS: 'a-valid-agent-key', PORT: '0' }, async (port) => {
+      expect(await accepts('127.0.0.1', port)).toBe(true);
+      // Another address of this machine is refused: the app is not on the network.
+      if (external !== undefined) expect(await accepts(external, port)).toBe(false);
+    });
+    expect(line).toMatch(/^ARCP listening on http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('HOST=0.0.0.0 binds every interface, and the log says so', async () => {
+    const env = { AGENT_KEYS: 'a-valid-agent-key', PORT: '0', HOST: '0.0.0.0' };
+    const line = await listening(env, async (port) => {
+      expect(await accepts('127.0.0.1', port)).toBe(true);
+      if (external !== undefined) expect(await accepts(external, port)).toBe(true);
+    });
+    expect(line).toMatch(/^ARCP listening on http:\/\/0\.0\.0\.0:\d+ \(every interface\)$/);
+  });
+
+  it('HOST=::1 logs the IPv6 address in brackets', async () => {
+    const env = { AGENT_KEYS: 'a-valid-agent-key', PORT: '0', HOST: '::1' };
+    const line = await listening(env, async (port) => {
+      expect(await accepts('::1', port)).toBe(true);
+      expect(await accepts('127.0.0.1', port)).toBe(false);
+    });
+    expect(line).toMatch(/^ARCP listening on http:\/\/\[::1\]:\d+$/);
+  });
+
+  it.each([
+    [
+      { HOST: 'http://0.0.0.0' },
+      /Invalid configuration: HOST must be an IP address or a host name/,
+    ],
+    // TEST-NET-2 (RFC 5737): an address no machine here has.
+    [
+      { HOST: '198.51.100.1' },
+      /Cannot start: HOST: 198\.51\.100\.1 is not an address of this machine/,
+    ],
+  ])('%j: one line naming HOST, exit 1', async (env, message) => {
+    const run = await start({ AGENT_KEYS: 'a-valid-agent-key', PORT: '0', ...env });
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(message);
+    expect(run.output).not.toMatch(/listening on/);
+    expect(stackLines(run.output)).toEqual([]);
+    expect(lines(run.output).filter((line) => /ERROR/.test(line))).toHaveLength(1);
   });
 });

@@ -279,12 +279,13 @@ describe.each(STORES)('server tokens (%s store)', (store) => {
     });
 
     it('a route marked @DPoPBound() without any token: 401 token-not-dpop-bound', async () => {
-      expectProblem(
-        await send(h, 'POST', `/agents/${agentId}/heartbeat`, { key }),
-        401,
-        'token-not-dpop-bound',
-        'ERR_DPOP_TOKEN_NOT_BOUND',
-      );
+      const withProof = await send(h, 'POST', `/agents/${agentId}/heartbeat`, { key });
+      expectProblem(withProof, 401, 'token-not-dpop-bound', 'ERR_DPOP_TOKEN_NOT_BOUND');
+      expect(withProof.headers['www-authenticate']).toMatch(/^DPoP error="invalid_token"/);
+      // No credentials at all: the same problem, and a challenge without an error (RFC 6750 §3.1).
+      const bare = await send(h, 'POST', `/agents/${agentId}/heartbeat`);
+      expectProblem(bare, 401, 'token-not-dpop-bound', 'ERR_DPOP_TOKEN_NOT_BOUND');
+      expect(bare.headers['www-authenticate']).toBe('DPoP algs="EdDSA Ed25519 ES256 RS256"');
     });
 
     it('an unknown agent key: 401 authentication-failed', async () => {

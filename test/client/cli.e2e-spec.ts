@@ -201,6 +201,9 @@ describe('dpop CLI', () => {
     const again = await run(['keygen', '--out', 'keep.jwk']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('[ERR_DPOP_CLIENT_KEY_FILE_EXISTS]');
+    expect(again.stderr).toContain(
+      'keep.jwk already exists; not overwriting it (--force replaces it',
+    );
     expect(readFileSync(join(work, 'keep.jwk'), 'utf8')).toBe(before);
     expect((await run(['keygen', '--out', 'keep.jwk', '--force'])).code).toBe(0);
     expect(readFileSync(join(work, 'keep.jwk'), 'utf8')).not.toBe(before);

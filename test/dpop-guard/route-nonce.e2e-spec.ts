@@ -13,6 +13,7 @@ import {
   Controller,
   Get,
   HttpCode,
+  Injectable,
   Module,
   Post,
   type INestApplication,
@@ -113,16 +114,26 @@ class NarrowedAlgsController {
   }
 }
 
-/** A Nest app with these controllers, the global guard and these options. */
+/** A provider whose method carries route settings, as a GraphQL resolver's do. */
+@Injectable()
+class NonceResolver {
+  @DPoPRequired({ nonce: true })
+  agent() {
+    return { id: 'agent-1' };
+  }
+}
+
+/** A Nest app with these controllers (and providers), the global guard and these options. */
 async function createApp(
   dpop: DPoPModuleOptions,
   controllers: Type[],
   platform: TestPlatform,
+  providers: Type[] = [],
 ): Promise<INestApplication> {
   @Module({
     imports: [DPoPModule.forRoot({ logRefusals: false, ...dpop })],
     controllers,
-    providers: [{ provide: APP_GUARD, useExisting: DPoPGuard }],
+    providers: [{ provide: APP_GUARD, useExisting: DPoPGuard }, ...providers],
   })
   class RouteNonceModule {}
   return platform === 'fastify'
@@ -344,6 +355,15 @@ describe.each<TestPlatform>(['express', 'fastify'])('per-route settings on %s', 
           /RouteNonceController\.sensitive, RouteNonceController\.token, ClassNonceController\.all/,
         );
         await expect(started).rejects.toThrow(/nonce: \{ secret, routesOnly: true \}/);
+      } finally {
+        await broken.close().catch(() => undefined);
+      }
+    });
+
+    it('a provider’s method (as a GraphQL resolver’s) is named too', async () => {
+      const broken = await createApp({}, [], platform, [NonceResolver]);
+      try {
+        await expect(broken.init()).rejects.toThrow(/^DPoP: NonceResolver\.agent require/);
       } finally {
         await broken.close().catch(() => undefined);
       }

@@ -132,10 +132,17 @@ export class Load {
       const startedAt = Date.now();
       const pace = sleep(this.options.intervalMs ?? 0);
       let attempt = await this.send(seq, target);
-      // As a conforming client does (RFC 9449 §8): a use_dpop_nonce answer is retried once, at
-      // once, with a fresh proof carrying the nonce it handed out.
-      if ('reply' in attempt && isUseNonce(attempt.reply)) {
-        this.nonce = attempt.reply.headers.get('dpop-nonce') ?? undefined;
+      // As a conforming client does (RFC 9449 §8): a use_dpop_nonce answer is retried at once,
+      // with a fresh proof carrying the nonce it handed out. Again only for a nonce not tried
+      // yet: while a store recovers, a loss seen on another node starts a new epoch (and so a new
+      // recovery nonce) between an answer and its retry; a nonce refused twice is a failure.
+      const tried = new Set<string>();
+      for (let retries = 0; retries < 3 && 'reply' in attempt && isUseNonce(attempt.reply);) {
+        const nonce = attempt.reply.headers.get('dpop-nonce') ?? '';
+        if (tried.has(nonce)) break;
+        tried.add(nonce);
+        this.nonce = nonce;
+        retries++;
         attempt = { ...(await this.send(seq, target)), retried: true };
       }
       const { proof, jti, label } = attempt;

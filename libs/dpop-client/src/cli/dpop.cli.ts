@@ -87,6 +87,16 @@ async function keygen(argv: string[], io: CliIo): Promise<void> {
     algorithm: alg,
     overwrite: args.options.has('force'),
     passphrase: passphrase(args, io),
+  }).catch((error: unknown) => {
+    // Say how to replace it, and what replacing costs: the key in it is gone for good.
+    if (error instanceof DPoPClientError && error.code === 'ERR_DPOP_CLIENT_KEY_FILE_EXISTS') {
+      throw new DPoPClientError(
+        error.code,
+        `${error.message} (--force replaces it, and the key it holds is lost)`,
+        { cause: error },
+      );
+    }
+    throw error;
   });
   io.stderr(`Wrote the ${alg} private key to ${out} (mode 0600). Its thumbprint (jkt):\n`);
   io.stdout(`${generator.jkt}\n`);

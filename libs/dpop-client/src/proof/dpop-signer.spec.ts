@@ -17,6 +17,8 @@ import { spkiPem } from './spki.util.js';
 import { keyObjectSigner } from '../keys/node-generator.js';
 
 type CryptoKeyPair = import('node:crypto').webcrypto.CryptoKeyPair;
+// An interface without an index signature, as the DOM's JsonWebKey is.
+type JsonWebKey = import('node:crypto').webcrypto.JsonWebKey;
 
 const URL_ = 'https://api.example.com/agents/a1/heartbeat';
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhMSJ9.c2ln';
@@ -184,6 +186,27 @@ describe('DPoPGenerator.fromSigner: a key held elsewhere (KMS, HSM)', () => {
     await expect(DPoPGenerator.fromSigner(signer)).rejects.toMatchObject({
       code: 'ERR_DPOP_CLIENT_INVALID_KEY',
     });
+  });
+
+  it('takes a WebCrypto JsonWebKey as its publicJwk (typed), checked as strictly', async () => {
+    const subtle = globalThis.crypto.subtle;
+    const pair = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    // The type a KMS recipe gets from exportKey: no index signature, unlike Record<string, …>.
+    const publicJwk: JsonWebKey = await subtle.exportKey('jwk', pair.publicKey);
+    const signer: DPoPSigner = {
+      alg: 'ES256',
+      publicJwk,
+      sign: (input) =>
+        subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, Uint8Array.from(input)),
+    };
+    await accepted(await DPoPGenerator.fromSigner(signer));
+    const privateJwk: JsonWebKey = await subtle.exportKey('jwk', pair.privateKey);
+    await expect(
+      DPoPGenerator.fromSigner({ ...signer, publicJwk: privateJwk }),
+    ).rejects.toMatchObject({ code: 'ERR_DPOP_CLIENT_INVALID_KEY' });
   });
 
   it('reports a failing signer as ERR_DPOP_CLIENT_SIGNER', async () => {

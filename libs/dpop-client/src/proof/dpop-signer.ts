@@ -11,6 +11,8 @@ import {
 import { asBytes, fromBase64url } from './encoding.util.js';
 import { derToJose } from './ecdsa-signature.util.js';
 import type { WebCryptoKey, WebCryptoParams } from './webcrypto.types.js';
+// Type-only (no cycle at run time): the public name of the algorithms, for the public interface.
+import type { DPoPClientAlgorithm } from './dpop-generator.js';
 
 /**
  * Who signs a proof. {@link DPoPGenerator} takes any of these: a WebCrypto `CryptoKeyPair`
@@ -19,12 +21,22 @@ import type { WebCryptoKey, WebCryptoParams } from './webcrypto.types.js';
  */
 export interface DPoPSigner {
   /** The proof `alg`; it must suit the public key. */
-  readonly alg: DPoPAlgorithm;
+  readonly alg: DPoPClientAlgorithm;
   /**
    * The public key as a JWK (`kty`, `crv`, `x`, `y` / `n`, `e`; other members are ignored and
-   * left out of the proofs).
+   * left out of the proofs). A WebCrypto `JsonWebKey` (`crypto.subtle.exportKey('jwk', …)`) fits
+   * as it is: its members are checked at run time against the algorithm whatever the type says.
    */
-  readonly publicJwk: Readonly<Record<string, unknown>>;
+  readonly publicJwk:
+    | Readonly<Record<string, unknown>>
+    | {
+        readonly kty?: string;
+        readonly crv?: string;
+        readonly x?: string;
+        readonly y?: string;
+        readonly n?: string;
+        readonly e?: string;
+      };
   /**
    * Signs the JWS signing input (`base64url(header) + '.' + base64url(payload)`, as bytes) with
    * the private key: the algorithm's hash is the signer's job, as with a KMS `Sign` call on a
@@ -49,10 +61,9 @@ function invalidKey(message: string, cause?: unknown): DPoPClientError {
 }
 
 /** The RFC 7638 required members of a public JWK, checked against the algorithm. */
-export function publicJwkFor(
-  alg: DPoPAlgorithm,
-  jwk: Readonly<Record<string, unknown>>,
-): DPoPPublicJwk {
+export function publicJwkFor(alg: DPoPAlgorithm, key: DPoPSigner['publicJwk']): DPoPPublicJwk {
+  // Read member by member as unknown: a typed JsonWebKey is checked as strictly as anything else.
+  const jwk: Readonly<Record<string, unknown>> = key;
   const spec = DPOP_ALGORITHM_SPECS[alg];
   const text = (name: string): string => {
     const value = jwk[name];

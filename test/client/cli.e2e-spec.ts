@@ -195,6 +195,70 @@ describe('dpop CLI', () => {
     expect(result.stderr).toContain('[ERR_DPOP_CLIENT_KEY_FILE_PERMISSIONS]');
   });
 
+  it('takes the token from --token-file or DPOP_TOKEN, keeping it out of argv', async () => {
+    await run(['keygen', '--alg', 'ES256', '--out', 'tok.jwk']);
+    const reg = await run(
+      ['register', '--url', arcp.url, '--agent-id', 'cli-agent-tok', '--key', 'tok.jwk'],
+      { ARCP_AGENT_KEY: arcp.agentKey },
+    );
+    expect(reg.code).toBe(0);
+    const token = (JSON.parse(reg.stdout) as { access_token: string }).access_token;
+    const heartbeat = ['heartbeat', '--url', arcp.url, '--agent-id', 'cli-agent-tok'];
+    const beat = [...heartbeat, '--key', 'tok.jwk'];
+
+    // As `echo "$TOKEN" > FILE` leaves it: one trailing newline, not part of the token.
+    writeFileSync(join(work, 'token.txt'), `${token}\n`, { mode: 0o600 });
+    const fromFile = await run([...beat, '--token-file', 'token.txt']);
+    expect(fromFile.stderr).toBe('');
+    expect(fromFile.code).toBe(0);
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ agent_id: 'cli-agent-tok' });
+
+    const fromEnv = await run(beat, { DPOP_TOKEN: token });
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stderr).toContain('Using the access token in DPOP_TOKEN');
+    // The options win over the variable: a wrong one there is not used.
+    const both = await run([...beat, '--token-file', 'token.txt'], { DPOP_TOKEN: 'stale' });
+    expect(both.code).toBe(0);
+
+    // The proof made with a token file carries the hash of the token, newline dropped.
+    const url = `${arcp.url}/agents/cli-agent-tok`;
+    const proof = await run(['proof', '--key', 'tok.jwk', 'GET', url, '--token-file', 'token.txt']);
+    expect(proof.code).toBe(0);
+    const verifier = new DPoPProofVerifier(new InMemoryJtiStore(), { algorithms: ['ES256'] });
+    const proofArgs = { proof: proof.stdout.trim(), method: 'GET', url };
+    await expect(verifier.verify({ ...proofArgs, accessToken: token })).resolves.toBeDefined();
+
+    // A token file others can read is refused, as a key file is, and nothing is sent.
+    writeFileSync(join(work, 'loose-token.txt'), token);
+    chmodSync(join(work, 'loose-token.txt'), 0o640);
+    const loose = await run([...beat, '--token-file', 'loose-token.txt']);
+    expect(loose.code).toBe(1);
+    expect(loose.stdout).toBe('');
+    expect(loose.stderr).toContain(
+      'token file loose-token.txt is accessible by group or others (mode 0640); run: chmod 600',
+    );
+    const missing = await run([...beat, '--token-file', 'no-such-token.txt']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('cannot read token file no-such-token.txt');
+  });
+
+  it.each([
+    [['--token', 't', '--token-file', 'token.txt'], '--token and --token-file'],
+    [['--token-file', ''], '--token-file must not be empty'],
+    [['--token-file', 'empty-token.txt'], 'token file empty-token.txt is empty'],
+    [['--token-file', 'two-lines.txt'], 'token file two-lines.txt holds more than one line'],
+    [[], '--token, --token-file or DPOP_TOKEN is required'],
+  ])('exits 2 on token usage errors: %j', async (extra, message) => {
+    writeFileSync(join(work, 'empty-token.txt'), '\n', { mode: 0o600 });
+    writeFileSync(join(work, 'two-lines.txt'), 'a\nb\n', { mode: 0o600 });
+    const args = ['--url', 'http://x', '--agent-id', 'a', '--key', 'k.jwk', ...extra];
+    // An empty DPOP_TOKEN is no token.
+    const result = await run(['heartbeat', ...args], { DPOP_TOKEN: '' });
+    expect(result.stderr).toContain(message);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+  });
+
   it('does not overwrite a key file unless --force is given', async () => {
     await run(['keygen', '--out', 'keep.jwk']);
     const before = readFileSync(join(work, 'keep.jwk'), 'utf8');
@@ -256,6 +320,8 @@ describe('dpop CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('keygen [--alg ALG] [--out FILE]');
     expect(result.stdout).toContain('EdDSA, Ed25519, Ed448, ES256, ES384, ES512, RS256');
+    expect(result.stdout).toContain('--token-file FILE reads it');
+    expect(result.stdout).toContain('DPOP_TOKEN');
   });
 });
 
@@ -339,6 +405,15 @@ describe('dpop request, against the sample app that requires nonces (DPOP_NONCE_
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ agent_id: agentId, status: 'alive' });
 
+    // The same, with the token in a file or in DPOP_TOKEN rather than in argv.
+    writeFileSync(join(work, 'request-token.txt'), `${accessToken.value}\n`, { mode: 0o600 });
+    const fromFile = await run([...args, '--token-file', 'request-token.txt']);
+    expect(fromFile.stderr).toContain('HTTP 200');
+    expect(fromFile.code).toBe(0);
+    const fromEnv = await run(args, { DPOP_TOKEN: accessToken.value });
+    expect(fromEnv.stderr).toContain('HTTP 200');
+    expect(fromEnv.code).toBe(0);
+
     // Another key with the same token: the server's refusal is printed, and the exit code is 1.
     await run(['keygen', '--out', 'thief.jwk']);
     const thief = await run([
@@ -363,6 +438,10 @@ describe('dpop request, against the sample app that requires nonces (DPOP_NONCE_
     [['request', 'GET', 'http://x/', '--key', 'k', '--header', 'nocolon'], '--header must be'],
     [['request', 'GET', 'http://x/', '--key', 'k', '--header', 'DPoP: x'], 'set by the command'],
     [['request', 'GET', 'http://x/', '--key', 'k', '--token-type', 'Basic'], '--token-type'],
+    [
+      ['request', 'GET', 'http://x/', '--key', 'k', '--token', 't', '--token-file', 'f'],
+      '--token-file',
+    ],
   ])('exits 2 on usage errors: %j', async (args, message) => {
     const result = await run(args);
     expect(result.code).toBe(2);

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
@@ -39,7 +39,7 @@ function registration(agentId: string, generator: DPoPGenerator): AgentRegistrat
     context_brief: 'An agent that moves to a new DPoP key',
     owner: 'rotation-test',
     public_key: generator.publicKeyPem,
-    metadata: { suite: 'rotation' },
+    metadata: { suite: 'rotation', dpop_alg: generator.algorithm },
     version: '1.0.0',
     communication_mode: 'remote',
   };
@@ -89,7 +89,8 @@ describe('ARCPClient.rotateKey', () => {
       dpop_jkt: next.jkt,
       public_key: next.publicKeyPem.trim(),
       name: 'Rotating Agent',
-      metadata: { suite: 'rotation' },
+      // ES256 to EdDSA: the record names the new key's algorithm, and keeps the rest.
+      metadata: { suite: 'rotation', dpop_alg: 'EdDSA' },
     });
 
     // The old token, with fresh proofs from the old key, is refused; rotateKey saw that too.
@@ -236,6 +237,41 @@ describe('dpop rotate', () => {
     expect(JSON.parse(accepted.stdout)).toMatchObject({ agent_id: agentId, status: 'alive' });
   });
 
+  it('rotates to another algorithm with the token from a file; the record names the new one', async () => {
+    const agentId = newAgentId();
+    const old = await registerWithCli(agentId, 'es-old.jwk');
+    writeFileSync(join(work, 'old-token'), `${old.access_token}\n`, { mode: 0o600 });
+    const args = ['--url', server.url, '--agent-id', agentId];
+    const rotated = await run(
+      [
+        'rotate',
+        ...args,
+        '--key',
+        'es-old.jwk',
+        '--token-file',
+        'old-token',
+        '--new-key',
+        'ed-new.jwk',
+        '--alg',
+        'EdDSA',
+      ],
+      { ARCP_AGENT_KEY: AGENT_KEY },
+    );
+    expect(rotated.stderr).toContain('now refused: 401 REGISTRATION_SUPERSEDED');
+    expect(rotated.code).toBe(0);
+    const answer = JSON.parse(rotated.stdout) as { access_token: string };
+
+    // The agent's record, read with the new key and token (given through DPOP_TOKEN).
+    const url = `${server.url}/agents/${agentId}`;
+    const record = await run(['request', 'GET', url, '--key', 'ed-new.jwk'], {
+      DPOP_TOKEN: answer.access_token,
+    });
+    expect(record.code).toBe(0);
+    expect(JSON.parse(record.stdout)).toMatchObject({
+      metadata: { client: 'nest-dpop dpop-client CLI', dpop_alg: 'EdDSA' },
+    });
+  });
+
   it('never overwrites a key file, and then changes nothing', async () => {
     const agentId = newAgentId();
     const old = await registerWithCli(agentId, 'keep-old.jwk');
@@ -252,7 +288,8 @@ describe('dpop rotate', () => {
   });
 
   it.each([
-    [['--new-key', 'x.jwk'], '--token is required'],
+    [['--new-key', 'x.jwk'], '--token, --token-file or DPOP_TOKEN is required'],
+    [['--token', 't', '--token-file', 'f', '--new-key', 'x.jwk'], '--token and --token-file'],
     [['--token', 't'], '--new-key is required'],
     [['--token', 't', '--new-key', 'k.jwk'], '--new-key must be another file'],
     [['--token', 't', '--new-key', 'x.jwk', '--wait', '0'], '--wait must be'],

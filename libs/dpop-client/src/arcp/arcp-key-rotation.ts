@@ -19,7 +19,8 @@ export interface RotateKeyOptions extends Omit<RegisterOptions, 'registration'> 
   /**
    * Phase 3's body for the new registration. Default: the agent's current record (read with
    * the current token), with `public_key` replaced by the new key's when it was the old DPoP
-   * key's. A function receives that default and returns the body to send.
+   * key's, and `metadata.dpop_alg`, when the record has one, set to the new key's algorithm.
+   * A function receives that default and returns the body to send.
    */
   registration?: AgentRegistration | ((current: AgentRegistration) => AgentRegistration);
   /**
@@ -157,6 +158,12 @@ function registrationOf(
   if (String(body.public_key).trim() === current.generator.publicKeyPem.trim()) {
     body.public_key = next.generator.publicKeyPem;
   }
-  if (!isObject(body.metadata)) body.metadata = {};
+  if (!isObject(body.metadata)) {
+    body.metadata = {};
+  } else if (body.metadata.dpop_alg !== undefined) {
+    // The record says which algorithm the DPoP key signs with (the CLI's register writes it):
+    // after a move to, say, EdDSA from ES256, keeping the old name would misdescribe the key.
+    body.metadata = { ...body.metadata, dpop_alg: next.generator.algorithm };
+  }
   return body as AgentRegistration;
 }

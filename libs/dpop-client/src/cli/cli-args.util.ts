@@ -15,7 +15,17 @@ export interface ParsedArgs {
 }
 
 /** Options whose value, when given, must not be empty: `--token ""` is an unset variable. */
-const NON_EMPTY = new Set(['token', 'nonce', 'key', 'url', 'agent-id', 'agent-key', 'alg', 'out']);
+const NON_EMPTY = new Set([
+  'token',
+  'token-file',
+  'nonce',
+  'key',
+  'url',
+  'agent-id',
+  'agent-key',
+  'alg',
+  'out',
+]);
 
 /**
  * `node:util` `parseArgs` in strict mode: unknown options and missing values are usage errors,

@@ -21,6 +21,7 @@ import {
   SIGNING_KEY_OPTIONS,
   type CliIo,
 } from './cli-keys.util.js';
+import { accessToken, requiredAccessToken, TOKEN_OPTIONS } from './cli-token.util.js';
 import { request } from './request.command.js';
 import { rotate, ROTATE_USAGE } from './rotate.command.js';
 import { DPoPClientError } from '../errors/client.errors.js';
@@ -38,8 +39,8 @@ Commands:
       Print the RFC 7638 thumbprint (jkt) of the key in FILE.
   jwk --key FILE
       Print the public JWK of the key in FILE.
-  proof --key FILE METHOD URL [--token TOKEN] [--nonce NONCE] [--alg ALG]
-      Print a new DPoP proof (and nothing else) for one request; with --token it carries ath.
+  proof --key FILE METHOD URL [--token TOKEN | --token-file FILE] [--nonce NONCE] [--alg ALG]
+      Print a new DPoP proof (and nothing else) for one request; with a token it carries ath.
       --alg: another algorithm the key suits (a PEM RSA key signs RS256 unless told PS256, …).
       An empty --token or --nonce is refused: leave the option out instead.
   register --url BASE --agent-id ID --agent-key KEY [--key FILE] [options]
@@ -57,8 +58,8 @@ Commands:
       The agent key may also come from the ARCP_AGENT_KEY environment variable.
   heartbeat --url BASE --agent-id ID --key FILE --token TOKEN [--token-type DPoP|Bearer]
       Send one heartbeat with an access token and a proof from its key.
-${ROTATE_USAGE}  request METHOD URL --key FILE [--token TOKEN] [--data DATA] [options]
-      Send one request with a fresh proof (with ath when --token is given) and answer a
+${ROTATE_USAGE}  request METHOD URL --key FILE [--token TOKEN | --token-file FILE] [--data DATA] [options]
+      Send one request with a fresh proof (with ath when a token is given) and answer a
       use_dpop_nonce challenge itself: the server's nonce, a new proof, one retry. The answer's
       body goes to stdout, its status line to stderr; exit 1 when it is not 2xx. Options:
         --data DATA               the body (@FILE reads a file, @- stdin); sent as JSON unless
@@ -71,6 +72,10 @@ ${ROTATE_USAGE}  request METHOD URL --key FILE [--token TOKEN] [--data DATA] [op
 
 Key files are refused when group or others can read them (chmod 600 FILE).
 --passphrase-env NAME reads the passphrase of an encrypted PEM key file from variable NAME.
+Access tokens: --token TOKEN shows the token to anyone who can run ps. Wherever --token is taken,
+--token-file FILE reads it from FILE instead (refused like a key file when group or others can
+read it; one trailing newline is dropped), and with neither option the DPOP_TOKEN variable is
+used when set (said on stderr). --token with --token-file is a usage error.
 `;
 
 async function keygen(argv: string[], io: CliIo): Promise<void> {
@@ -115,15 +120,16 @@ async function jwk(argv: string[], io: CliIo): Promise<void> {
 }
 
 async function proof(argv: string[], io: CliIo): Promise<void> {
-  const args = parseArgs(argv, { ...SIGNING_KEY_OPTIONS, token: 'string', nonce: 'string' });
+  const args = parseArgs(argv, { ...SIGNING_KEY_OPTIONS, ...TOKEN_OPTIONS, nonce: 'string' });
   const [method, url, extra] = args.positionals;
   if (method === undefined || url === undefined) throw new UsageError('proof needs METHOD and URL');
   if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
+  const token = accessToken(args, io);
   const generator = await loadKey(args, io);
   const proof = await generator.createProof({
     method,
     url,
-    accessToken: text(args, 'token'),
+    accessToken: token,
     nonce: text(args, 'nonce'),
   });
   io.stdout(`${proof}\n`);
@@ -244,10 +250,11 @@ async function heartbeat(argv: string[], io: CliIo): Promise<void> {
     ...SIGNING_KEY_OPTIONS,
     url: 'string',
     'agent-id': 'string',
-    token: 'string',
+    ...TOKEN_OPTIONS,
     'token-type': 'string',
   });
   noPositionals(args);
+  const token = requiredAccessToken(args, io);
   const tokenType = text(args, 'token-type') ?? 'DPoP';
   if (tokenType !== 'DPoP' && tokenType !== 'Bearer') {
     throw new UsageError('--token-type must be DPoP or Bearer');
@@ -257,7 +264,7 @@ async function heartbeat(argv: string[], io: CliIo): Promise<void> {
     generator: await loadKey(args, io),
   });
   const answer = await client.heartbeat(required(args, 'agent-id'), {
-    accessToken: { value: required(args, 'token'), type: tokenType },
+    accessToken: { value: token, type: tokenType },
   });
   io.stdout(`${JSON.stringify(answer, null, 2)}\n`);
 }

@@ -3,6 +3,7 @@ import { createDPoPFetch } from '../fetch/dpop-fetch.js';
 import { DPoPNonceStore } from '../fetch/dpop-nonce.store.js';
 import { parseArgs, required, text, texts, UsageError } from './cli-args.util.js';
 import { loadKey, SIGNING_KEY_OPTIONS, type CliIo } from './cli-keys.util.js';
+import { accessToken, TOKEN_OPTIONS } from './cli-token.util.js';
 
 /**
  * `dpop request METHOD URL`: one request with a fresh proof, and the `use_dpop_nonce` round trip
@@ -12,7 +13,7 @@ import { loadKey, SIGNING_KEY_OPTIONS, type CliIo } from './cli-keys.util.js';
 
 const REQUEST_OPTIONS = {
   ...SIGNING_KEY_OPTIONS,
-  token: 'string',
+  ...TOKEN_OPTIONS,
   'token-type': 'string',
   data: 'string',
   header: 'strings',
@@ -68,6 +69,7 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
     throw new UsageError('--timeout must be a whole number of seconds');
   }
   required(args, 'key');
+  const token = accessToken(args, io);
   const headers = headersOf(texts(args, 'header'));
   const data = body(text(args, 'data'));
   if (data !== undefined && !headers.has('Content-Type')) {
@@ -92,7 +94,7 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
     method,
     headers,
     body: data,
-    accessToken: text(args, 'token'),
+    accessToken: token,
     tokenType,
     signal: AbortSignal.timeout(Number(timeout) * 1000),
   });

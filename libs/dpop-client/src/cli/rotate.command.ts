@@ -9,6 +9,7 @@ import {
   UsageError,
 } from './cli-args.util.js';
 import { passphrase, type CliIo } from './cli-keys.util.js';
+import { requiredAccessToken, TOKEN_OPTIONS } from './cli-token.util.js';
 
 /**
  * `dpop rotate`: moves a registered agent to a new key. It writes the new key file (never over
@@ -17,7 +18,7 @@ import { passphrase, type CliIo } from './cli-keys.util.js';
  * now refuses the old token. The old key file is left where it is, for the user to delete.
  */
 export const ROTATE_USAGE = `  rotate --url BASE --agent-id ID --key OLD_FILE --token TOKEN --new-key NEW_FILE
-         --agent-key KEY [options]
+         --agent-key KEY [options]   (--token-file FILE or DPOP_TOKEN instead of --token TOKEN)
       Move a registered agent to a new key: write NEW_FILE (mode 0600; refused if it exists),
       wait until the agent no longer counts as alive (stop its heartbeats first: ARCP registers
       an agent_id again only after its heartbeat timeout), register it again through the three
@@ -47,7 +48,7 @@ export async function rotate(argv: string[], io: CliIo): Promise<number> {
     'passphrase-env': 'string',
     url: 'string',
     'agent-id': 'string',
-    token: 'string',
+    ...TOKEN_OPTIONS,
     'token-type': 'string',
     'new-key': 'string',
     'agent-key': 'string',
@@ -59,7 +60,7 @@ export async function rotate(argv: string[], io: CliIo): Promise<number> {
   noPositionals(args);
   const baseUrl = required(args, 'url');
   const agentId = required(args, 'agent-id');
-  const token = required(args, 'token');
+  const token = requiredAccessToken(args, io);
   const newFile = required(args, 'new-key');
   const tokenType = text(args, 'token-type') ?? 'DPoP';
   if (tokenType !== 'DPoP' && tokenType !== 'Bearer') {

@@ -62,7 +62,7 @@ async function timeUs(fn: () => unknown): Promise<number> {
 
 const tokenKey: VerifyKeyObjectInput = {
   key: createPublicKey({
-    key: issuer.publicJwk as import('node:crypto').JsonWebKey,
+    key: issuer.publicJwk,
     format: 'jwk',
   }),
   dsaEncoding: 'ieee-p1363',

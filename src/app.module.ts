@@ -11,6 +11,7 @@ import {
 import { AgentsModule } from './agents/agents.module.js';
 import { ArcpDPoPGuard } from './auth/arcp-dpop.guard.js';
 import { AuthModule } from './auth/auth.module.js';
+import { TempTokenModule } from './auth/temp-token.module.js';
 import { TOKEN_AUDIENCE } from './auth/token.types.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { PROBLEM_TYPE_BASE } from './common/problem.exception.js';
@@ -116,6 +117,7 @@ export class AppModule {
         dpopModule(config),
         StorageModule.forRoot(config),
         AuthModule,
+        TempTokenModule.forRoot(config),
         AgentsModule,
         WellKnownModule,
         HealthModule,

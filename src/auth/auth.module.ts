@@ -4,14 +4,16 @@ import { AgentTokenGuard } from './agent-token.guard.js';
 import { ComplianceService } from './compliance.service.js';
 import { EndpointHealthChecker } from './endpoint-health.checker.js';
 import { ServerKeyService } from './server-key.service.js';
-import { TempTokenController } from './temp-token.controller.js';
 import { TokenService } from './token.service.js';
 import { ValidationController } from './validation.controller.js';
 import { ValidationResultService } from './validation-result.service.js';
 
-/** Phases 1 and 2 of registration, and the server's tokens (exported for the other routes). */
+/**
+ * Phase 2 of registration, and the server's tokens (exported for the other routes). Phase 1's
+ * route is `TempTokenModule`'s, whose controller depends on the configuration.
+ */
 @Module({
-  controllers: [TempTokenController, ValidationController],
+  controllers: [ValidationController],
   providers: [
     AgentKeyService,
     AgentTokenGuard,
@@ -21,6 +23,6 @@ import { ValidationResultService } from './validation-result.service.js';
     TokenService,
     ValidationResultService,
   ],
-  exports: [AgentTokenGuard, ServerKeyService, TokenService],
+  exports: [AgentKeyService, AgentTokenGuard, ServerKeyService, TokenService],
 })
 export class AuthModule {}

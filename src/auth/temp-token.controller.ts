@@ -53,3 +53,23 @@ export class TempTokenController {
     };
   }
 }
+
+/**
+ * {@link TempTokenController} for `DPOP_NONCE_REQUIRED=routes`: the token endpoint is where a
+ * nonce matters most (RFC 9449 §8, §11.2: proofs made in advance by someone who briefly had the
+ * key cannot then get tokens later, and every token of the flow is bound from here), so it alone
+ * requires one; the other routes take proofs without. Chosen by `TempTokenModule`.
+ */
+@Controller('auth/agent')
+export class NonceTempTokenController extends TempTokenController {
+  @DPoPTokenEndpoint({ required: false, nonce: true })
+  @Post('request_temp_token')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  override requestTempToken(
+    @Body() body: RequestTempTokenDto,
+    @DPoPProof() proof: VerifiedDPoPProof | undefined,
+  ): Promise<TempTokenResponse> {
+    return super.requestTempToken(body, proof);
+  }
+}

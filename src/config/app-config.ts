@@ -21,7 +21,7 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 /** The DPoP settings read from `DPOP_*` (see `dpopOptionsFromEnv`). */
 export type DPoPEnvOptions = Pick<
   DPoPModuleOptions,
-  'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms'
+  'enabled' | 'required' | 'proofTtl' | 'clockSkew' | 'algorithms' | 'nonce'
 >;
 
 /** Lifetimes of the three tokens of the flow, in seconds. */

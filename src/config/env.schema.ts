@@ -27,7 +27,12 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() DPOP_PROOF_TTL?: string;
   @IsOptional() @IsString() DPOP_CLOCK_SKEW?: string;
   @IsOptional() @IsString() DPOP_ALGORITHMS?: string;
-  @IsOptional() @boolean('DPOP_NONCE_REQUIRED') DPOP_NONCE_REQUIRED?: string;
+  // `routes`: nonces only where a route says `nonce: true` (here, the token endpoint).
+  @IsOptional()
+  @IsIn([...BOOLEAN, 'routes'], {
+    message: 'DPOP_NONCE_REQUIRED must be true, false or routes, got "$value"',
+  })
+  DPOP_NONCE_REQUIRED?: string;
   @IsOptional() @IsString() DPOP_NONCE_SECRET?: string;
   @IsOptional() @IsString() DPOP_NONCE_WINDOW?: string;
   @IsOptional()

@@ -313,6 +313,11 @@ describe.each(['express', 'fastify'] as const)('verified access tokens (%s)', (p
     for (const [dpop, code] of cases) {
       expect(await refused({ authorization: `DPoP ${token}-c`, dpop })).toEqual([401, code]);
     }
+    // A Bearer token without a proof on a route that needs a bound token.
+    expect(await refused({ authorization: `Bearer ${token}-e` })).toEqual([
+      401,
+      'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+    ]);
     expect(issuer.hits.introspection).toBe(before);
     // With a good proof the token is introspected (and found inactive).
     const res = await call('/api/me', `${token}-d`);

@@ -74,6 +74,23 @@ describe.each(['express', 'fastify'] as const)('an audience per resource (%s)', 
     expect((await call('/api/me', token))[0]).toBe(200);
   });
 
+  it('refuses it however the path is spelled for the router', async () => {
+    // Express routes paths case-insensitively; Fastify decodes percent-encoded characters. The
+    // resource is the route the router picked, not a prefix of the raw URL.
+    const token = await jwtFor(`${base}/api`);
+    const routed = platform === 'express' ? ['/TOOLS/me', '/Tools/me'] : ['/%74ools/me'];
+    for (const path of routed) {
+      expect([path, ...(await call(path, token)).slice(0, 2)]).toEqual([
+        path,
+        401,
+        'ERR_DPOP_TOKEN_INVALID',
+      ]);
+    }
+    for (const path of ['/TOOLS/me', '/%74ools/me', '/tools/me/', '/api/../tools/me']) {
+      expect([path, (await call(path, token))[0]]).not.toEqual([path, 200]);
+    }
+  });
+
   it('refuses an opaque token issued for the other resource', async () => {
     const token = `opaque-aud-${platform}`;
     issuer.opaque.set(token, {

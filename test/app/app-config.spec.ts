@@ -109,6 +109,7 @@ describe('issue 15: settings that started without a word are refused, naming the
     ],
     [{ DPOP_NONCE_SECRET: NONCE_SECRET }, /DPOP_NONCE_SECRET is set but nonces are off/],
     [{ DPOP_NONCE_WINDOW: '30' }, /DPOP_NONCE_WINDOW is set but nonces are off/],
+    [{ DPOP_NONCE_REQUIRED: 'route' }, /DPOP_NONCE_REQUIRED must be true, false or routes/],
     [
       { DPOP_NONCE_REQUIRED: 'false', DPOP_NONCE_SECRET: NONCE_SECRET },
       /DPOP_NONCE_SECRET is set but nonces are off/,
@@ -170,12 +171,19 @@ describe('issue 15: settings that started without a word are refused, naming the
     [{ NODE_ENV: 'production-like' }],
     [{ DPOP_ENABLED: 'false' }],
     [{ DPOP_NONCE_REQUIRED: 'true', DPOP_NONCE_SECRET: NONCE_SECRET, DPOP_NONCE_WINDOW: '30' }],
+    [{ DPOP_NONCE_REQUIRED: 'routes', DPOP_NONCE_SECRET: NONCE_SECRET }],
+    [{ DPOP_NONCE_REQUIRED: ' Routes ' }],
     [{ DPOP_PROOF_TTL: '3600', DPOP_CLOCK_SKEW: '300' }],
     [{ REDIS_URL: 'redis://127.0.0.1:6379/0' }],
     [{ REDIS_URL: 'rediss://user:pw@cache.internal:6380' }],
     [{ ARCP_ENDPOINT_ALLOW: '127.0.0.1,::1,10.0.0.0/8' }],
   ])('still accepts %j', (env) => {
     expect(() => validateEnvironment({ ...KEYS, ...env })).not.toThrow();
+  });
+
+  it('takes DPOP_NONCE_REQUIRED=routes as nonces on the routes that ask for them only', () => {
+    const { arcp } = validateEnvironment({ ...KEYS, DPOP_NONCE_REQUIRED: 'routes' });
+    expect(arcp.dpop.nonce).toEqual({ routesOnly: true });
   });
 });
 

@@ -180,9 +180,13 @@ export function resourceAudienceFor(
   audience: readonly string[] | undefined,
 ): (path: string | undefined) => string | undefined {
   if (resources.length < 2 || audience === undefined) return () => undefined;
-  const resourceOf = resourceForPath(resources);
+  // In lower case on both sides: routers may match paths regardless of case (Express does by
+  // default), so the choice of resource must not depend on it either.
+  const resourceOf = resourceForPath(
+    resources.map((r) => ({ ...r, routePath: r.routePath.toLowerCase() })),
+  );
   return (path) => {
-    const resource = resourceOf(path)?.resource;
+    const resource = resourceOf(path?.toLowerCase())?.resource;
     return resource !== undefined && audience.includes(resource) ? resource : undefined;
   };
 }

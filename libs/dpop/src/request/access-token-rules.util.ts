@@ -42,3 +42,36 @@ export function checkResourceAudience(
     { claim: 'aud' },
   );
 }
+
+/**
+ * The path that picks a request's protected resource: the route the framework matched when it
+ * says (Express `req.baseUrl` + `req.route.path`, Fastify `request.routeOptions.url`), since that
+ * is what serves the request however its URL is spelled (Express matches paths without regard
+ * to case, Fastify decodes percent-encoded characters). Otherwise (a middleware outside any
+ * route) the URL's path, its unreserved characters decoded and in lower case, compared with the
+ * resources' paths in lower case.
+ */
+export function resourcePathOf(request: object, path: string | undefined): string | undefined {
+  const r = request as {
+    routeOptions?: { url?: unknown };
+    route?: { path?: unknown };
+    baseUrl?: unknown;
+  };
+  const fastify = r.routeOptions?.url;
+  if (typeof fastify === 'string' && fastify !== '') return fastify;
+  const express = r.route?.path;
+  if (typeof express === 'string' && express !== '') {
+    return (typeof r.baseUrl === 'string' ? r.baseUrl : '') + express;
+  }
+  return path === undefined ? undefined : looseResourcePath(path);
+}
+
+/** RFC 3986 §2.3: unreserved characters percent-encoded mean the same decoded. */
+const ENCODED_UNRESERVED = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[Dd]|2[Ee]|5[Ff]|7[Ee])/g;
+
+/** A URL path spelled as loosely as routers match it: unreserved characters decoded, lower case. */
+export function looseResourcePath(path: string): string {
+  return path
+    .replace(ENCODED_UNRESERVED, (code) => String.fromCharCode(parseInt(code.slice(1), 16)))
+    .toLowerCase();
+}

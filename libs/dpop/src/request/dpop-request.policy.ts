@@ -32,7 +32,7 @@ import {
 import { createRequestUrlResolver, type RequestUrlResolver } from './request-url.resolver.js';
 import { RouteVerifiers } from './dpop-route.options.js';
 import { ProofBudget } from './proof-budget.limiter.js';
-import { checkResourceAudience, checkScopes } from './access-token-rules.util.js';
+import { checkResourceAudience, checkScopes, resourcePathOf } from './access-token-rules.util.js';
 import type {
   DPoPRequestInput,
   DPoPRequestResult,
@@ -94,7 +94,7 @@ export class DPoPRequestPolicy {
    * few dozen); in the `WeakMap` only for a request that cannot take a property (frozen).
    */
   private readonly verificationKey = Symbol('DPoPRequestPolicy verification');
-  private readonly verifications = new WeakMap<object, Promise<VerifiedDPoPProof>>();
+  private readonly verifications = new WeakMap<object, SharedVerification>();
 
   /**
    * A policy with its verifier and replay store, from the options `DPoPModule.forRoot()` takes
@@ -165,7 +165,10 @@ export class DPoPRequestPolicy {
         ? undefined
         : (this.tokens.cached(token.token) ?? (await this.tokens.verify(token.token)));
     if (accessToken !== undefined) {
-      checkResourceAudience(accessToken, this.options.resourceAudience(pathOf(request)));
+      checkResourceAudience(
+        accessToken,
+        this.options.resourceAudience(resourcePathOf(request, pathOf(request))),
+      );
     }
     const binding =
       token === undefined
@@ -265,10 +268,24 @@ export class DPoPRequestPolicy {
     // Verified already on this request (the guard applied twice, or several guarded fields of
     // one GraphQL operation, which run concurrently): share that one verification, since a
     // second one would only find the jti the first recorded. The rules above run on every check,
-    // since each caller's route may demand more.
-    const memo = request as { [key: symbol]: Promise<VerifiedDPoPProof> | undefined };
-    const inFlight = memo[this.verificationKey] ?? this.verifications.get(request);
-    if (inFlight !== undefined) return inFlight;
+    // since each caller's route may demand more; so do the route's own proof settings.
+    const routeVerifier = this.routeVerifiers.for(route.options);
+    const memo = request as { [key: symbol]: SharedVerification | undefined };
+    const shared = memo[this.verificationKey] ?? this.verifications.get(request);
+    if (shared !== undefined) {
+      if (shared.verifier === routeVerifier) return shared.result;
+      // Another route's settings verified (and recorded) this proof: this route's algorithms,
+      // nonce and time window are checked on it as well, without the store.
+      return shared.result.then(() =>
+        routeVerifier.check({
+          proof,
+          method: request.method ?? '',
+          url: this.resolveUrl(request) ?? '',
+          accessToken: token,
+          expectedJkt: boundJkt,
+        }),
+      );
+    }
 
     // RFC 9449 §7.2: a bound token received as a bearer token is refused, proof or not (without
     // a proof it was refused above), unless the compatibility option says otherwise.
@@ -291,7 +308,7 @@ export class DPoPRequestPolicy {
       );
     }
     const budget = counted ? this.budget : undefined;
-    const verification = this.routeVerifiers.for(route.options).verify(
+    const verification = routeVerifier.verify(
       {
         proof,
         method: request.method ?? '',
@@ -302,8 +319,9 @@ export class DPoPRequestPolicy {
       // After the signature and claims (a forged proof takes nothing), before the store.
       budget && ((checked) => budget.take(request, checked.jkt)),
     );
-    if (Object.isExtensible(request)) memo[this.verificationKey] = verification;
-    else this.verifications.set(request, verification);
+    const entry = { verifier: routeVerifier, result: verification };
+    if (Object.isExtensible(request)) memo[this.verificationKey] = entry;
+    else this.verifications.set(request, entry);
     return verification;
   }
 
@@ -322,13 +340,22 @@ export class DPoPRequestPolicy {
   ): void {
     const proof = request.headers.dpop;
     if (proof === undefined || proof === '') {
-      // The DPoP scheme is refused without a proof whatever the token says (RFC 9449 §7.1).
-      // A Bearer token without a proof may be a plain bearer token: introspection decides.
-      if (presented.scheme !== 'DPoP') return;
-      throw new DPoPError(
-        'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
-        'A DPoP-bound access token requires a DPoP proof header',
-      );
+      // The DPoP scheme is refused without a proof whatever the token says (RFC 9449 §7.1), and
+      // so is any token on a route that needs a bound token: bound, it needs its proof; unbound,
+      // it is not what the route takes.
+      if (presented.scheme === 'DPoP' || route.bound === true) {
+        throw new DPoPError(
+          'ERR_DPOP_BOUND_TOKEN_WITHOUT_PROOF',
+          'A DPoP-bound access token requires a DPoP proof header',
+        );
+      }
+      // A route that requires a proof refuses its absence whatever the token.
+      if (route.required ?? this.options.required) {
+        throw new DPoPError('ERR_DPOP_MISSING', 'This endpoint requires a DPoP proof header');
+      }
+      // Elsewhere a Bearer token without a proof may be a plain bearer token: introspection
+      // decides (bounded only by its negative cache: such routes accept bearer tokens).
+      return;
     }
     const url = this.resolveUrl(request);
     if (url === undefined) {
@@ -387,6 +414,12 @@ export class DPoPRequestPolicy {
     const current = nonces.current(this.options.clock());
     return proof.nonce === current ? undefined : current;
   }
+}
+
+/** A proof verification shared by the checks of one request, and the verifier that made it. */
+interface SharedVerification {
+  readonly verifier: DPoPProofVerifier;
+  readonly result: Promise<VerifiedDPoPProof>;
 }
 
 /** The problem's `instance`: the request path, without query. */

@@ -280,7 +280,7 @@ export class DPoPRequestPolicy {
         routeVerifier.check({
           proof,
           method: request.method ?? '',
-          url: this.resolveUrl(request) ?? '',
+          url: this.urlOf(request),
           accessToken: token,
           expectedJkt: boundJkt,
         }),
@@ -299,14 +299,7 @@ export class DPoPRequestPolicy {
         'A DPoP-bound access token must use the DPoP scheme, not Bearer (RFC 9449 §7.2)',
       );
     }
-    const url = this.resolveUrl(request);
-    if (url === undefined) {
-      throw new DPoPError(
-        'ERR_DPOP_HTU_MISMATCH',
-        'DPoP htu cannot be checked: request URI is not valid',
-        { claim: 'htu' },
-      );
-    }
+    const url = this.urlOf(request);
     const budget = counted ? this.budget : undefined;
     const verification = routeVerifier.verify(
       {
@@ -357,6 +350,15 @@ export class DPoPRequestPolicy {
       // decides (bounded only by its negative cache: such routes accept bearer tokens).
       return;
     }
+    const url = this.urlOf(request);
+    const checked = this.routeVerifiers
+      .for(route.options)
+      .check({ proof, method: request.method ?? '', url, accessToken: presented.token });
+    this.budget?.take(request, checked.jkt);
+  }
+
+  /** The request's URI as a proof's `htu` must name it; refused when it cannot be known. */
+  private urlOf(request: DPoPHttpRequest): string {
     const url = this.resolveUrl(request);
     if (url === undefined) {
       throw new DPoPError(
@@ -365,10 +367,7 @@ export class DPoPRequestPolicy {
         { claim: 'htu' },
       );
     }
-    const checked = this.routeVerifiers
-      .for(route.options)
-      .check({ proof, method: request.method ?? '', url, accessToken: presented.token });
-    this.budget?.take(request, checked.jkt);
+    return url;
   }
 
   /** The detail for a token without a binding: why none was found, and where to look. */

@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
@@ -164,11 +164,15 @@ describe('dpop rotate', () => {
     work = cli.work;
   }, 60_000);
 
-  const registerWithCli = async (agentId: string, keyFile: string) => {
-    expect((await run(['keygen', '--alg', 'ES256', '--out', keyFile])).code).toBe(0);
+  /** `secret`: the key file is an encrypted PEM, its passphrase in PASSPHRASE. */
+  const registerWithCli = async (agentId: string, keyFile: string, secret?: string) => {
+    const encrypted = secret === undefined ? [] : ['--passphrase-env', 'PASSPHRASE'];
+    const env: Record<string, string> = secret === undefined ? {} : { PASSPHRASE: secret };
+    const keygen = await run(['keygen', '--alg', 'ES256', '--out', keyFile, ...encrypted], env);
+    expect(keygen.code).toBe(0);
     const reg = await run(
-      ['register', '--url', server.url, '--agent-id', agentId, '--key', keyFile],
-      { ARCP_AGENT_KEY: AGENT_KEY },
+      ['register', '--url', server.url, '--agent-id', agentId, '--key', keyFile, ...encrypted],
+      { ARCP_AGENT_KEY: AGENT_KEY, ...env },
     );
     expect(reg.code).toBe(0);
     return JSON.parse(reg.stdout) as { access_token: string; jkt: string };
@@ -272,6 +276,101 @@ describe('dpop rotate', () => {
     });
   });
 
+  it('writes the new key encrypted like the old one: same passphrase, PEM', async () => {
+    const agentId = newAgentId();
+    const secret = 'rotation passphrase 0123';
+    const old = await registerWithCli(agentId, 'enc-old.pem', secret);
+    expect(readFileSync(join(work, 'enc-old.pem'), 'utf8')).toMatch(/^-----BEGIN ENCRYPTED/);
+    const rotated = await run(
+      [
+        'rotate',
+        '--url',
+        server.url,
+        '--agent-id',
+        agentId,
+        '--key',
+        'enc-old.pem',
+        '--passphrase-env',
+        'PASSPHRASE',
+        '--token',
+        old.access_token,
+        '--new-key',
+        'enc-new.pem',
+      ],
+      { ARCP_AGENT_KEY: AGENT_KEY, PASSPHRASE: secret },
+    );
+    expect(rotated.stderr).toContain('now refused: 401 REGISTRATION_SUPERSEDED');
+    expect(rotated.stderr).toContain('(mode 0600, encrypted with the passphrase in PASSPHRASE)');
+    expect(rotated.code).toBe(0);
+    const answer = JSON.parse(rotated.stdout) as { jkt: string; access_token: string };
+
+    // An encrypted PKCS#8 file, the owner's alone: useless without the passphrase, and with it
+    // the key the server now knows.
+    const text = readFileSync(join(work, 'enc-new.pem'), 'utf8');
+    expect(text).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
+    expect(text).not.toContain('BEGIN PRIVATE KEY');
+    expect(statSync(join(work, 'enc-new.pem')).mode & 0o777).toBe(0o600);
+    const without = await run(['thumbprint', '--key', 'enc-new.pem']);
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain('enc-new.pem is encrypted: a passphrase is needed');
+    const wrong = await run(['thumbprint', '--key', 'enc-new.pem', '--passphrase-env', 'P'], {
+      P: 'not the passphrase',
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('wrong passphrase');
+    const withIt = await run(['thumbprint', '--key', 'enc-new.pem', '--passphrase-env', 'P'], {
+      P: secret,
+    });
+    expect(withIt.code).toBe(0);
+    expect(withIt.stdout.trim()).toBe(answer.jkt);
+    expect(answer.jkt).not.toBe(old.jkt);
+
+    const beat = await run(
+      [
+        'heartbeat',
+        '--url',
+        server.url,
+        '--agent-id',
+        agentId,
+        '--key',
+        'enc-new.pem',
+        '--passphrase-env',
+        'P',
+        '--token',
+        answer.access_token,
+      ],
+      { P: secret },
+    );
+    expect(beat.code).toBe(0);
+  });
+
+  it.each(['enc-next.jwk', 'enc-next.key'])(
+    'refuses to write %s (a format that cannot be encrypted) for an encrypted key: exit 2, nothing written',
+    async (newKey) => {
+      const agentId = newAgentId();
+      const secret = 'another passphrase 4567';
+      const keyFile = `enc-keep-${serial}.pem`;
+      const old = await registerWithCli(agentId, keyFile, secret);
+      const args = ['--url', server.url, '--agent-id', agentId, '--key', keyFile];
+      const encrypted = ['--passphrase-env', 'PASSPHRASE'];
+      const result = await run(
+        ['rotate', ...args, ...encrypted, '--token', old.access_token, '--new-key', newKey],
+        { ARCP_AGENT_KEY: AGENT_KEY, PASSPHRASE: secret },
+      );
+      expect(result.stderr).toContain(
+        `--new-key ${newKey} cannot be encrypted: with --passphrase-env, NEW_FILE must be a .pem file`,
+      );
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(existsSync(join(work, newKey))).toBe(false);
+      // The agent was left alone: the old key and token still work.
+      const beat = await run(['heartbeat', ...args, ...encrypted, '--token', old.access_token], {
+        PASSPHRASE: secret,
+      });
+      expect(beat.code).toBe(0);
+    },
+  );
+
   it('never overwrites a key file, and then changes nothing', async () => {
     const agentId = newAgentId();
     const old = await registerWithCli(agentId, 'keep-old.jwk');
@@ -306,5 +405,6 @@ describe('dpop rotate', () => {
   it('is in the usage text', async () => {
     const help = await run(['help']);
     expect(help.stdout).toContain('rotate --url BASE --agent-id ID --key OLD_FILE --token TOKEN');
+    expect(help.stdout).toContain('so NEW_FILE must then be a .pem file');
   });
 });

@@ -1,4 +1,5 @@
 import { ARCPClient } from '../arcp/arcp.client.js';
+import { keyFileFormat } from '../keys/key-store.js';
 import { generateKeyFile, loadGenerator } from '../keys/node-generator.js';
 import {
   algorithm,
@@ -13,7 +14,8 @@ import { requiredAccessToken, TOKEN_OPTIONS } from './cli-token.util.js';
 
 /**
  * `dpop rotate`: moves a registered agent to a new key. It writes the new key file (never over
- * an existing file), waits with the old key and token until the server no longer counts the
+ * an existing file; an encrypted PEM whenever a passphrase is given, as it must be for an
+ * encrypted old key), waits with the old key and token until the server no longer counts the
  * agent alive, registers through the three phases with the new key, and checks that the server
  * now refuses the old token. The old key file is left where it is, for the user to delete.
  */
@@ -31,8 +33,9 @@ export const ROTATE_USAGE = `  rotate --url BASE --agent-id ID --key OLD_FILE --
         --wait SECONDS            how long to wait for the agent to lapse (default 300)
         --timeout SECONDS         how long to wait for validation (default 300)
         --heartbeat               send one heartbeat with the new key afterwards
-      The agent key may also come from ARCP_AGENT_KEY; --passphrase-env NAME decrypts OLD_FILE
-      and encrypts a .pem NEW_FILE.
+      The agent key may also come from ARCP_AGENT_KEY. --passphrase-env NAME decrypts OLD_FILE
+      and encrypts NEW_FILE with the same passphrase, so NEW_FILE must then be a .pem file
+      (another name is a usage error: the new key is never written less protected).
 `;
 
 function seconds(value: string, option: string): number {
@@ -77,16 +80,31 @@ export async function rotate(argv: string[], io: CliIo): Promise<number> {
   const oldFile = required(args, 'key');
   if (oldFile === newFile) throw new UsageError('--new-key must be another file');
 
-  // The old key loads (and the new algorithm is known) before anything is written.
+  // A passphrase (which an encrypted OLD_FILE needs) encrypts NEW_FILE too: rotating must not
+  // quietly leave the agent's key in clear at rest where it was encrypted. Only PEM can be
+  // encrypted, so another NEW_FILE is refused, before anything is read or written. There is
+  // deliberately no flag to downgrade: decrypting a key is a separate, deliberate act.
   const secret = passphrase(args, io);
+  if (secret !== undefined && keyFileFormat(newFile) !== 'pem') {
+    throw new UsageError(
+      `--new-key ${newFile} cannot be encrypted: with --passphrase-env, NEW_FILE must be a ` +
+        '.pem file (written encrypted with the same passphrase)',
+    );
+  }
+
+  // The old key loads (and the new algorithm is known) before anything is written.
   const old = await loadGenerator(oldFile, { passphrase: secret });
   const next = await generateKeyFile(newFile, {
     algorithm: alg === undefined ? old.algorithm : algorithm(alg),
-    // JWK files are never encrypted; a .pem one is, when the old one was.
-    ...(newFile.endsWith('.pem') && { passphrase: secret }),
+    passphrase: secret,
   });
+  const protection =
+    secret === undefined
+      ? ''
+      : `, encrypted with the passphrase in ${text(args, 'passphrase-env')}`;
   io.stderr(
-    `Wrote the new ${next.algorithm} private key to ${newFile} (mode 0600), jkt ${next.jkt}\n`,
+    `Wrote the new ${next.algorithm} private key to ${newFile} (mode 0600${protection}), ` +
+      `jkt ${next.jkt}\n`,
   );
 
   const client = new ARCPClient({ baseUrl, generator: old });

@@ -178,8 +178,9 @@ export function resourceMetadataUrlFor(
 export function resourceAudienceFor(
   resources: readonly PublishedResourceMetadata[],
   audience: readonly string[] | undefined,
-): (path: string | undefined) => string | undefined {
-  if (resources.length < 2 || audience === undefined) return () => undefined;
+): ((path: string | undefined) => string | undefined) | undefined {
+  // None with one resource: the module-wide audience is the rule, and requests skip the lookup.
+  if (resources.length < 2 || audience === undefined) return undefined;
   // In lower case on both sides: routers may match paths regardless of case (Express does by
   // default), so the choice of resource must not depend on it either.
   const resourceOf = resourceForPath(

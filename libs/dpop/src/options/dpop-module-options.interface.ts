@@ -232,7 +232,8 @@ export interface ResolvedDPoPOptions {
   readonly resourceMetadataUrl: (path: string | undefined) => string | undefined;
   /**
    * The resource identifier a verified token's `aud` must name at a request path, when several
-   * resources are published; `undefined` when the module-wide `audience` is the rule.
+   * resources are published; `undefined` (no function) when the module-wide `audience` is the
+   * whole rule.
    */
-  readonly resourceAudience: (path: string | undefined) => string | undefined;
+  readonly resourceAudience: ((path: string | undefined) => string | undefined) | undefined;
 }

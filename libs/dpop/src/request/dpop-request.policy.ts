@@ -164,10 +164,11 @@ export class DPoPRequestPolicy {
       token === undefined || this.tokens === undefined
         ? undefined
         : (this.tokens.cached(token.token) ?? (await this.tokens.verify(token.token)));
-    if (accessToken !== undefined) {
+    const resourceAudience = this.options.resourceAudience;
+    if (accessToken !== undefined && resourceAudience !== undefined) {
       checkResourceAudience(
         accessToken,
-        this.options.resourceAudience(resourcePathOf(request, pathOf(request))),
+        resourceAudience(resourcePathOf(request, pathOf(request))),
       );
     }
     const binding =
